@@ -1,0 +1,80 @@
+"""The MBMS security profile this project implements — every project decision in one place.
+
+TS 33.246 clauses 6.3.1-6.3.3.2 say *what* is exchanged; the byte-level MIKEY profile (clauses
+6.4-6.6, Annex F) and the XML of TS 26.346 were not available. Where they are silent the project
+follows the RFCs to the letter and the decisions below (``shared/reference/profile.md``).
+
+Tags in the comments: [RFC] normative in the cited RFC, [3GPP] stated in TS 33.246 / TS 31.102 /
+the seed CR, [P] a project decision. A later correction of a [P] item is a one-line change here
+plus its test.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- Identifiers -------------------------------------------------------------------------------
+#: Key Domain ID length: MCC || MNC, TS 24.008 PLMN BCD layout [3GPP size, P layout].
+KEY_DOMAIN_ID_LEN: Final = 3
+#: MSK ID: Key Group (2) || Key Number (2) [3GPP].
+MSK_ID_LEN: Final = 4
+#: Key Number 0 means "the current MSK of this Key Group" [3GPP].
+KEY_NUMBER_CURRENT: Final = 0
+#: MTK ID: 2 bytes, strictly increasing under one MSK; 0 is reserved [P].
+MTK_ID_LEN: Final = 2
+MTK_ID_RESERVED: Final = 0
+MTK_ID_MIN: Final = 1
+MTK_ID_MAX: Final = 0xFFFF
+#: SRTP MKI = MSK ID (4) || MTK ID (2) in every SRTP/SRTCP packet [P].
+SRTP_MKI_LEN: Final = MSK_ID_LEN + MTK_ID_LEN
+
+# --- Keys --------------------------------------------------------------------------------------
+#: MUK, MSK and MTK are 128-bit keys (AES-CM-128 KEMAC, AES-128 SRTP, AES_128_CBC DCF).
+KEY_LEN: Final = 16
+#: SRTP master salt, 112 bits [RFC 3711].
+SRTP_SALT_LEN: Final = 14
+#: MUK = Ks_(ext)_NAF truncated to 128 bits (GBA_ME) [P].
+MUK_LEN: Final = 16
+#: Ua security protocol identifier for MBMS: organisation 0x01 + protocol 0x00000001 [P].
+UA_PROTOCOL_ID_MBMS: Final = bytes((0x01, 0x00, 0x00, 0x00, 0x01))
+
+# --- MIKEY (RFC 3830 / RFC 4563) ---------------------------------------------------------------
+#: UDP port for MIKEY (MTK streaming; MSK push by default) [3GPP / P].
+MIKEY_UDP_PORT: Final = 2269
+#: RAND length, fresh per new message, MTK messages included [P].
+RAND_LEN: Final = 16
+#: HDR PRF func 0 = MIKEY-1 [RFC].
+PRF_FUNC: Final = 0
+#: T payload: TS type 2 = COUNTER (32 bits) [3GPP: 4-byte counters on the USIM].
+TS_TYPE_COUNTER: Final = 2
+COUNTER_MAX: Final = 0xFFFF_FFFF
+#: KEMAC algorithms: AES-CM-128 encryption, HMAC-SHA-1-160 MAC [RFC mandatory].
+KEMAC_ENCR_ALG: Final = 1
+KEMAC_MAC_ALG: Final = 1
+#: MSK key data: type TGK (0), KV = interval of MTK IDs (VF = lowest, VT = highest) [P].
+MSK_KEY_DATA_TYPE: Final = 0
+#: Streaming MTK key data: TEK+SALT (3), KV = SPI with SPI = the 6-byte MKI [P].
+MTK_STREAMING_KEY_DATA_TYPE: Final = 3
+#: Download MTK key data: TEK (2), KV null [P].
+MTK_DOWNLOAD_KEY_DATA_TYPE: Final = 2
+#: SP policy number used in the MSK message for a streaming Key Group [P].
+SRTP_POLICY_NO: Final = 0
+
+# --- ID payload types of the MUK ID [3GPP shape, P types] ---------------------------------------
+#: IDi = BM-SC FQDN (NAF-ID) as a URI.
+IDI_TYPE: Final = 1  # URI
+#: IDr = B-TID as an NAI.
+IDR_TYPE: Final = 0  # NAI
+
+# --- Transport of download MTKs [3GPP content type, P location] ---------------------------------
+MIKEY_CONTENT_TYPE: Final = "application/mikey"
+
+
+def mikey_content_location(msk_id: bytes, mtk_id: bytes) -> str:
+    """Content-Location of the FLUTE object that carries a download MTK message [P]."""
+    return f"mikey/{msk_id.hex()}-{mtk_id.hex()}.mikey"
+
+
+# --- SRTP / RFC 4771 defaults [P] ----------------------------------------------------------------
+RCC_DEFAULT_MODE: Final = "RCCm2"
+RCC_DEFAULT_RATE: Final = 16
