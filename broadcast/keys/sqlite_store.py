@@ -1,0 +1,507 @@
+"""SQLite implementation of :class:`~broadcast.keys.store.KeyStore` (stdlib ``sqlite3``).
+
+Durability (profile.md "T": the counter is durable BEFORE the message leaves): the database runs in
+WAL journal mode with ``synchronous=FULL``, so a COMMIT has reached stable storage when it returns.
+Every write is one ``BEGIN IMMEDIATE`` transaction: it takes the database's write lock before it
+reads the last value, so two processes (or two store objects) on the same file can never allocate
+the same counter or MTK ID, and an allocated value is committed before it is returned.
+
+Threads: one connection per store object, guarded by a lock; a store object may be shared between
+the threads of one process. Processes: open one store object per process (never share one across
+``fork``); the file lock of SQLite serialises them, waiting up to ``busy_timeout`` seconds.
+
+Keys are stored as BLOBs. No key byte ever appears in an exception message or a log line.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from types import TracebackType
+from typing import Final, Self
+
+from broadcast import profile
+from broadcast.keys.errors import (
+    CounterExhausted,
+    DuplicateKey,
+    KeyStateError,
+    KeyStoreError,
+    MtkIdExhausted,
+    UnknownKey,
+)
+from broadcast.keys.ids import KeyDomainId, MskId, MtkId, MukId
+from broadcast.keys.material import Msk, Muk
+from broadcast.keys.store import (
+    KeyGroupRecord,
+    KeyStore,
+    MskRecord,
+    MskState,
+    MukRecord,
+    check_key_group,
+    check_stored_msk_id,
+)
+
+#: ``PRAGMA user_version`` of the schema below; bump it with a migration step.
+SCHEMA_VERSION: Final = 1
+
+_SCHEMA: Final = (
+    """CREATE TABLE IF NOT EXISTS key_domain (
+        domain_id BLOB PRIMARY KEY CHECK (length(domain_id) = 3)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS key_group (
+        domain_id BLOB NOT NULL REFERENCES key_domain (domain_id),
+        key_group INTEGER NOT NULL CHECK (key_group BETWEEN 0 AND 65535),
+        streaming INTEGER NOT NULL CHECK (streaming IN (0, 1)),
+        PRIMARY KEY (domain_id, key_group)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS msk (
+        domain_id BLOB NOT NULL,
+        key_group INTEGER NOT NULL,
+        key_number INTEGER NOT NULL CHECK (key_number BETWEEN 1 AND 65535),
+        key BLOB NOT NULL CHECK (length(key) = 16),
+        mtk_id_low INTEGER NOT NULL,
+        mtk_id_high INTEGER NOT NULL,
+        last_mtk_id INTEGER,
+        ts_counter INTEGER NOT NULL DEFAULT 0 CHECK (ts_counter BETWEEN 0 AND 4294967295),
+        state TEXT NOT NULL CHECK (state IN ('current', 'next', 'retired')),
+        PRIMARY KEY (domain_id, key_group, key_number),
+        FOREIGN KEY (domain_id, key_group) REFERENCES key_group (domain_id, key_group),
+        CHECK (1 <= mtk_id_low AND mtk_id_low <= mtk_id_high AND mtk_id_high <= 65535),
+        CHECK (last_mtk_id IS NULL OR last_mtk_id BETWEEN mtk_id_low AND mtk_id_high)
+    ) WITHOUT ROWID""",
+    # At most one CURRENT and one NEXT MSK per Key Group, enforced by the database too.
+    """CREATE UNIQUE INDEX IF NOT EXISTS msk_one_current
+        ON msk (domain_id, key_group) WHERE state = 'current'""",
+    """CREATE UNIQUE INDEX IF NOT EXISTS msk_one_next
+        ON msk (domain_id, key_group) WHERE state = 'next'""",
+    """CREATE TABLE IF NOT EXISTS muk (
+        idi BLOB NOT NULL,
+        idr BLOB NOT NULL,
+        key BLOB NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (idi, idr)
+    ) WITHOUT ROWID""",
+    # Separate from ``muk`` on purpose: a counter outlives its MUK (replace, purge) so that a
+    # re-stored MUK ID can never restart at 1 [replay protection at the UE].
+    """CREATE TABLE IF NOT EXISTS muk_counter (
+        idi BLOB NOT NULL,
+        idr BLOB NOT NULL,
+        last INTEGER NOT NULL CHECK (last BETWEEN 1 AND 4294967295),
+        PRIMARY KEY (idi, idr)
+    ) WITHOUT ROWID""",
+)
+
+_MSK_COLUMNS: Final = "key_group, key_number, key, mtk_id_low, mtk_id_high, state"
+_Row = tuple[object, ...]
+
+
+class SQLiteKeyStore(KeyStore):
+    """A :class:`KeyStore` in one SQLite file (or ``":memory:"`` for tests)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0) -> None:
+        """Open (creating if needed) the store at ``path``.
+
+        ``busy_timeout``: seconds to wait for another process's write lock before failing with
+        :class:`KeyStoreError`.
+        """
+        self._lock = threading.RLock()
+        target = os.fspath(path)
+        try:
+            conn = sqlite3.connect(
+                target, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise KeyStoreError(f"cannot open key store {target!r}: {exc}") from exc
+        self._conn: sqlite3.Connection | None = conn
+        try:
+            self._configure(conn)
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
+
+    # --- connection and transactions -------------------------------------------------------------
+    @staticmethod
+    def _configure(conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL").fetchone()
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            (sync,) = conn.execute("PRAGMA synchronous").fetchone()
+            (fks,) = conn.execute("PRAGMA foreign_keys").fetchone()
+        except sqlite3.Error as exc:
+            raise KeyStoreError(f"cannot configure key store: {exc}") from exc
+        if sync != 2 or fks != 1:  # 2 = FULL
+            raise KeyStoreError("key store needs synchronous=FULL and foreign_keys=ON")
+
+    def _migrate(self) -> None:
+        with self._write() as conn:
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
+            if version > SCHEMA_VERSION:
+                raise KeyStoreError(
+                    f"key store schema version {version} is newer than {SCHEMA_VERSION}"
+                )
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            if version < SCHEMA_VERSION:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise KeyStoreError("key store is closed")
+        return self._conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction, committed (durably) on normal exit."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    with suppress(sqlite3.Error):  # the original error is the one to report
+                        conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise KeyStoreError(f"key store failure: {exc}") from exc
+                raise
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A read-only transaction: a consistent snapshot for multi-statement reads."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN")
+                yield conn
+            except sqlite3.Error as exc:
+                raise KeyStoreError(f"key store failure: {exc}") from exc
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- helpers -----------------------------------------------------------------------------
+    @staticmethod
+    def _require_group(conn: sqlite3.Connection, domain: KeyDomainId, key_group: int) -> None:
+        row = conn.execute(
+            "SELECT 1 FROM key_group WHERE domain_id = ? AND key_group = ?",
+            (domain.value, key_group),
+        ).fetchone()
+        if row is None:
+            raise UnknownKey(f"no Key Group {key_group} in Key Domain {domain}")
+
+    @staticmethod
+    def _msk_record(domain: KeyDomainId, row: _Row) -> MskRecord:
+        key_group, key_number, key, low, high, state = row
+        assert isinstance(key_group, int) and isinstance(key_number, int)
+        assert isinstance(key, bytes) and isinstance(low, int) and isinstance(high, int)
+        assert isinstance(state, str)
+        return MskRecord(domain, MskId(key_group, key_number), Msk(key), low, high, MskState(state))
+
+    def _select_msk(
+        self, conn: sqlite3.Connection, domain: KeyDomainId, msk_id: MskId
+    ) -> MskRecord:
+        if msk_id.is_current_alias:
+            row = conn.execute(
+                f"SELECT {_MSK_COLUMNS} FROM msk "  # noqa: S608 - constant column list
+                "WHERE domain_id = ? AND key_group = ? AND state = 'current'",
+                (domain.value, msk_id.key_group),
+            ).fetchone()
+            if row is None:
+                raise UnknownKey(
+                    f"Key Group {msk_id.key_group} of Key Domain {domain} has no current MSK"
+                )
+        else:
+            row = conn.execute(
+                f"SELECT {_MSK_COLUMNS} FROM msk "  # noqa: S608 - constant column list
+                "WHERE domain_id = ? AND key_group = ? AND key_number = ?",
+                (domain.value, msk_id.key_group, msk_id.key_number),
+            ).fetchone()
+            if row is None:
+                raise UnknownKey(f"no MSK {msk_id} in Key Domain {domain}")
+        return self._msk_record(domain, row)
+
+    def _active_msk(
+        self, conn: sqlite3.Connection, domain: KeyDomainId, msk_id: MskId
+    ) -> MskRecord:
+        """The MSK named by a real MSK ID, refusing a RETIRED one (no new MTK under it)."""
+        record = self._select_msk(conn, domain, check_stored_msk_id(msk_id))
+        if record.state is MskState.RETIRED:
+            raise KeyStateError(f"MSK {msk_id} of Key Domain {domain} is retired")
+        return record
+
+    # --- Key Domains and Key Groups ------------------------------------------------------------
+    def add_key_domain(self, key_domain: KeyDomainId) -> None:
+        with self._write() as conn:
+            if conn.execute(
+                "SELECT 1 FROM key_domain WHERE domain_id = ?", (key_domain.value,)
+            ).fetchone():
+                raise DuplicateKey(f"Key Domain {key_domain} already exists")
+            conn.execute("INSERT INTO key_domain (domain_id) VALUES (?)", (key_domain.value,))
+
+    def list_key_domains(self) -> list[KeyDomainId]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT domain_id FROM key_domain ORDER BY domain_id").fetchall()
+        return [KeyDomainId(bytes(value)) for (value,) in rows]
+
+    def add_key_group(
+        self, key_domain: KeyDomainId, key_group: int, *, streaming: bool = False
+    ) -> KeyGroupRecord:
+        record = KeyGroupRecord(key_domain, check_key_group(key_group), bool(streaming))
+        with self._write() as conn:
+            if not conn.execute(
+                "SELECT 1 FROM key_domain WHERE domain_id = ?", (key_domain.value,)
+            ).fetchone():
+                raise UnknownKey(f"no Key Domain {key_domain}")
+            if conn.execute(
+                "SELECT 1 FROM key_group WHERE domain_id = ? AND key_group = ?",
+                (key_domain.value, key_group),
+            ).fetchone():
+                raise DuplicateKey(f"Key Group {key_group} of Key Domain {key_domain} exists")
+            conn.execute(
+                "INSERT INTO key_group (domain_id, key_group, streaming) VALUES (?, ?, ?)",
+                (key_domain.value, key_group, int(record.streaming)),
+            )
+        return record
+
+    def get_key_group(self, key_domain: KeyDomainId, key_group: int) -> KeyGroupRecord:
+        check_key_group(key_group)
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT streaming FROM key_group WHERE domain_id = ? AND key_group = ?",
+                (key_domain.value, key_group),
+            ).fetchone()
+        if row is None:
+            raise UnknownKey(f"no Key Group {key_group} in Key Domain {key_domain}")
+        return KeyGroupRecord(key_domain, key_group, bool(row[0]))
+
+    def list_key_groups(self, key_domain: KeyDomainId) -> list[KeyGroupRecord]:
+        with self._read() as conn:
+            if not conn.execute(
+                "SELECT 1 FROM key_domain WHERE domain_id = ?", (key_domain.value,)
+            ).fetchone():
+                raise UnknownKey(f"no Key Domain {key_domain}")
+            rows = conn.execute(
+                "SELECT key_group, streaming FROM key_group WHERE domain_id = ? ORDER BY key_group",
+                (key_domain.value,),
+            ).fetchall()
+        return [KeyGroupRecord(key_domain, group, bool(streaming)) for group, streaming in rows]
+
+    # --- MSKs --------------------------------------------------------------------------------
+    def add_msk(
+        self,
+        key_domain: KeyDomainId,
+        msk_id: MskId,
+        key: Msk,
+        *,
+        mtk_id_low: int = profile.MTK_ID_MIN,
+        mtk_id_high: int = profile.MTK_ID_MAX,
+        state: MskState = MskState.NEXT,
+    ) -> MskRecord:
+        record = MskRecord(key_domain, msk_id, key, mtk_id_low, mtk_id_high, MskState(state))
+        with self._write() as conn:
+            self._require_group(conn, key_domain, msk_id.key_group)
+            if conn.execute(
+                "SELECT 1 FROM msk WHERE domain_id = ? AND key_group = ? AND key_number = ?",
+                (key_domain.value, msk_id.key_group, msk_id.key_number),
+            ).fetchone():
+                raise DuplicateKey(f"MSK {msk_id} of Key Domain {key_domain} already exists")
+            if (
+                record.state is not MskState.RETIRED
+                and conn.execute(
+                    "SELECT 1 FROM msk WHERE domain_id = ? AND key_group = ? AND state = ?",
+                    (key_domain.value, msk_id.key_group, record.state.value),
+                ).fetchone()
+            ):
+                raise KeyStateError(
+                    f"Key Group {msk_id.key_group} of Key Domain {key_domain} already has a "
+                    f"{record.state.value} MSK"
+                )
+            conn.execute(
+                "INSERT INTO msk (domain_id, key_group, key_number, key, mtk_id_low, "
+                "mtk_id_high, state) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key_domain.value,
+                    msk_id.key_group,
+                    msk_id.key_number,
+                    key.secret,
+                    mtk_id_low,
+                    mtk_id_high,
+                    record.state.value,
+                ),
+            )
+        return record
+
+    def get_msk(self, key_domain: KeyDomainId, msk_id: MskId) -> MskRecord:
+        with self._read() as conn:
+            return self._select_msk(conn, key_domain, msk_id)
+
+    def list_msks(self, key_domain: KeyDomainId, key_group: int) -> list[MskRecord]:
+        check_key_group(key_group)
+        with self._read() as conn:
+            self._require_group(conn, key_domain, key_group)
+            rows = conn.execute(
+                f"SELECT {_MSK_COLUMNS} FROM msk "  # noqa: S608 - constant column list
+                "WHERE domain_id = ? AND key_group = ? ORDER BY key_number",
+                (key_domain.value, key_group),
+            ).fetchall()
+        return [self._msk_record(key_domain, row) for row in rows]
+
+    def promote(self, key_domain: KeyDomainId, key_group: int) -> MskRecord:
+        check_key_group(key_group)
+        with self._write() as conn:
+            self._require_group(conn, key_domain, key_group)
+            row = conn.execute(
+                "SELECT key_number FROM msk WHERE domain_id = ? AND key_group = ? "
+                "AND state = 'next'",
+                (key_domain.value, key_group),
+            ).fetchone()
+            if row is None:
+                raise KeyStateError(
+                    f"Key Group {key_group} of Key Domain {key_domain} has no next MSK"
+                )
+            conn.execute(
+                "UPDATE msk SET state = 'retired' WHERE domain_id = ? AND key_group = ? "
+                "AND state = 'current'",
+                (key_domain.value, key_group),
+            )
+            conn.execute(
+                "UPDATE msk SET state = 'current' WHERE domain_id = ? AND key_group = ? "
+                "AND key_number = ?",
+                (key_domain.value, key_group, row[0]),
+            )
+            return self._select_msk(conn, key_domain, MskId(key_group, row[0]))
+
+    def retire(self, key_domain: KeyDomainId, msk_id: MskId) -> MskRecord:
+        check_stored_msk_id(msk_id)
+        with self._write() as conn:
+            record = self._select_msk(conn, key_domain, msk_id)
+            if record.state is MskState.RETIRED:
+                return record
+            conn.execute(
+                "UPDATE msk SET state = 'retired' WHERE domain_id = ? AND key_group = ? "
+                "AND key_number = ?",
+                (key_domain.value, msk_id.key_group, msk_id.key_number),
+            )
+            return self._select_msk(conn, key_domain, msk_id)
+
+    # --- MTK IDs -----------------------------------------------------------------------------
+    def allocate_mtk_id(self, key_domain: KeyDomainId, msk_id: MskId) -> MtkId:
+        with self._write() as conn:
+            record = self._active_msk(conn, key_domain, msk_id)
+            last = self._last_mtk_id(conn, key_domain, msk_id)
+            value = record.mtk_id_low if last is None else last + 1
+            if value > record.mtk_id_high:
+                raise MtkIdExhausted(
+                    f"MSK {msk_id} of Key Domain {key_domain} has used its MTK IDs "
+                    f"{record.mtk_id_low}..{record.mtk_id_high}: rotate the MSK"
+                )
+            conn.execute(
+                "UPDATE msk SET last_mtk_id = ? WHERE domain_id = ? AND key_group = ? "
+                "AND key_number = ?",
+                (value, key_domain.value, msk_id.key_group, msk_id.key_number),
+            )
+        # The COMMIT above returned: the value is durable before it leaves the store.
+        return MtkId(value)
+
+    @staticmethod
+    def _last_mtk_id(conn: sqlite3.Connection, domain: KeyDomainId, msk_id: MskId) -> int | None:
+        (last,) = conn.execute(
+            "SELECT last_mtk_id FROM msk WHERE domain_id = ? AND key_group = ? AND key_number = ?",
+            (domain.value, msk_id.key_group, msk_id.key_number),
+        ).fetchone()
+        assert last is None or isinstance(last, int)
+        return last
+
+    def current_mtk_id(self, key_domain: KeyDomainId, msk_id: MskId) -> MtkId | None:
+        check_stored_msk_id(msk_id)
+        with self._read() as conn:
+            self._select_msk(conn, key_domain, msk_id)
+            last = self._last_mtk_id(conn, key_domain, msk_id)
+        return None if last is None else MtkId(last)
+
+    # --- MIKEY TS counters -------------------------------------------------------------------
+    @staticmethod
+    def _next_counter(last: int, what: str) -> int:
+        if last >= profile.COUNTER_MAX:
+            raise CounterExhausted(f"the TS counter of {what} is exhausted: replace the key")
+        return last + 1
+
+    def next_counter_for_muk(self, muk_id: MukId) -> int:
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT last FROM muk_counter WHERE idi = ? AND idr = ?",
+                (muk_id.idi, muk_id.idr),
+            ).fetchone()
+            value = self._next_counter(0 if row is None else row[0], f"MUK {muk_id}")
+            conn.execute(
+                "INSERT INTO muk_counter (idi, idr, last) VALUES (?, ?, ?) "
+                "ON CONFLICT (idi, idr) DO UPDATE SET last = excluded.last",
+                (muk_id.idi, muk_id.idr, value),
+            )
+        return value
+
+    def next_counter_for_msk(self, key_domain: KeyDomainId, msk_id: MskId) -> int:
+        with self._write() as conn:
+            self._active_msk(conn, key_domain, msk_id)
+            (last,) = conn.execute(
+                "SELECT ts_counter FROM msk WHERE domain_id = ? AND key_group = ? "
+                "AND key_number = ?",
+                (key_domain.value, msk_id.key_group, msk_id.key_number),
+            ).fetchone()
+            value = self._next_counter(last, f"MSK {msk_id} of Key Domain {key_domain}")
+            conn.execute(
+                "UPDATE msk SET ts_counter = ? WHERE domain_id = ? AND key_group = ? "
+                "AND key_number = ?",
+                (value, key_domain.value, msk_id.key_group, msk_id.key_number),
+            )
+        return value
+
+    # --- MUKs --------------------------------------------------------------------------------
+    def put_muk(self, muk_id: MukId, key: Muk, *, expires_at: int) -> MukRecord:
+        record = MukRecord(muk_id, key, expires_at)
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO muk (idi, idr, key, expires_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (idi, idr) DO UPDATE SET key = excluded.key, "
+                "expires_at = excluded.expires_at",
+                (muk_id.idi, muk_id.idr, key.secret, expires_at),
+            )
+        return record
+
+    def get_muk(self, muk_id: MukId) -> MukRecord:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT key, expires_at FROM muk WHERE idi = ? AND idr = ?",
+                (muk_id.idi, muk_id.idr),
+            ).fetchone()
+        if row is None:
+            raise UnknownKey(f"no MUK for MUK ID {muk_id}")
+        return MukRecord(muk_id, Muk(row[0]), row[1])
+
+    def purge_expired_muks(self, now: int) -> int:
+        with self._write() as conn:
+            cursor = conn.execute("DELETE FROM muk WHERE expires_at <= ?", (now,))
+            return cursor.rowcount
