@@ -57,6 +57,10 @@ MSK_KEY_DATA_TYPE: Final = 0
 MTK_STREAMING_KEY_DATA_TYPE: Final = 3
 #: Download MTK key data: TEK (2), KV null [P].
 MTK_DOWNLOAD_KEY_DATA_TYPE: Final = 2
+#: CS ID used to derive the TEK (RFC 3830 §4.1.3) when an MTK message carries a TGK instead of
+#: the TEK: the first crypto session for streaming, 0 for download (no crypto session) [P].
+TGK_CS_ID_STREAMING: Final = 1
+TGK_CS_ID_DOWNLOAD: Final = 0
 #: SP policy number used in the MSK message for a streaming Key Group [P].
 SRTP_POLICY_NO: Final = 0
 

@@ -23,6 +23,9 @@ def _digits(value: str, name: str, lengths: tuple[int, ...]) -> str:
 class KeyDomainId:
     """Key Domain ID: MCC || MNC in 3 bytes, TS 24.008 PLMN BCD layout [3GPP size, P layout].
 
+    ``mcc``/``mnc`` show a nibble that is not a BCD digit as a hex letter (a received Key Domain
+    ID is opaque: TS 33.246 6.3.2.1 says the UE does not interpret it).
+
     Octet 1 = MCC2 MCC1, octet 2 = MNC3 MCC3 (MNC3 = F for a two-digit MNC), octet 3 = MNC2 MNC1
     (high nibble first). MCC 001 / MNC 01 gives ``00 F1 10``.
     """
@@ -55,13 +58,13 @@ class KeyDomainId:
     @property
     def mcc(self) -> str:
         b = self.value
-        return f"{b[0] & 0xF}{b[0] >> 4}{b[1] & 0xF}"
+        return f"{b[0] & 0xF:x}{b[0] >> 4:x}{b[1] & 0xF:x}"
 
     @property
     def mnc(self) -> str:
         b = self.value
-        digits = f"{b[2] & 0xF}{b[2] >> 4}"
-        return digits if b[1] >> 4 == 0xF else digits + f"{b[1] >> 4}"
+        digits = f"{b[2] & 0xF:x}{b[2] >> 4:x}"
+        return digits if b[1] >> 4 == 0xF else digits + f"{b[1] >> 4:x}"
 
     def __bytes__(self) -> bytes:
         return self.value

@@ -22,6 +22,7 @@ from broadcast.keys.material import Msk, Mtk, Muk, SrtpSalt
 from broadcast.mikey.constants import (
     DataType,
     EncrAlg,
+    GeneralExtType,
     KeyDataType,
     KeyIdType,
     MacAlg,
@@ -55,7 +56,7 @@ from broadcast.mikey.payloads import (
     decode_key_data,
     encode_key_data,
 )
-from broadcast.mikey.prf import MessageKeys, message_keys
+from broadcast.mikey.prf import MessageKeys, derive_salt, derive_tek, message_keys
 from broadcast.mikey.srtp_policy import SrtpPolicy
 from broadcast.mikey.transforms import MAC_LEN, aes_cm, hmac_sha1_160, kemac_iv, mac_equal
 
@@ -303,7 +304,12 @@ def envelope(data: bytes) -> Envelope:
     """Decode ``data`` and classify it as one of the four MBMS messages (no key needed)."""
     msg = Message.decode(data)
     ext = next(
-        (e for e in msg.all(GeneralExtension) if e.ext_type == 3 and e.msk_id is not None), None
+        (
+            e
+            for e in msg.all(GeneralExtension)
+            if e.ext_type == GeneralExtType.KEY_ID and e.msk_id is not None
+        ),
+        None,
     )
     ts = msg.first(Timestamp)
     if ext is None or ext.key_domain_id is None or ext.msk_id is None:
@@ -398,7 +404,7 @@ def open_msk_message(env: Envelope, muk: Muk) -> MskDelivery:
     _expect(env, Kind.MSK)
     kemac, keys = _verify_kemac(env, muk.secret)
     (kd,) = _decrypt(env, kemac, keys)
-    if kd.key_type not in (KeyDataType.TGK, KeyDataType.TGK_SALT, KeyDataType.TEK):
+    if kd.key_type != profile.MSK_KEY_DATA_TYPE:
         raise ProfileViolation(f"MSK key data type {kd.key_type}", field="Key data Type")
     if not isinstance(kd.kv, KvInterval):
         raise ProfileViolation("MSK key validity must be an MTK ID interval", field="Key data KV")
@@ -407,6 +413,8 @@ def open_msk_message(env: Envelope, muk: Muk) -> MskDelivery:
         vf, vt = MtkId.from_bytes(kd.kv.valid_from), MtkId.from_bytes(kd.kv.valid_to)
     except ValueError as exc:
         raise ProfileViolation(f"MSK key data: {exc}", field="Key data") from None
+    if vt < vf:
+        raise ProfileViolation("MSK validity: VT below VF", field="Key data KV")
     sp = env.message.first(SecurityPolicy)
     return MskDelivery(env, msk, vf, vt, None if sp is None else SrtpPolicy.from_sp(sp))
 
@@ -416,15 +424,22 @@ def open_mtk_message(env: Envelope, msk: Msk) -> MtkDelivery:
     _expect(env, Kind.MTK)
     kemac, keys = _verify_kemac(env, msk.secret)
     (kd,) = _decrypt(env, kemac, keys)
+    cs_map = env.message.header.cs_map
+    streaming = isinstance(cs_map, SrtpIdMap)
+    key, salt_bytes = kd.key, kd.salt
+    if kd.key_type in (KeyDataType.TGK, KeyDataType.TGK_SALT):
+        # RFC 3830 §4.1.3: the TEK (and, when not carried, the salt) derive from the TGK.
+        assert env.rand is not None
+        cs_id = profile.TGK_CS_ID_STREAMING if streaming else profile.TGK_CS_ID_DOWNLOAD
+        key = derive_tek(kd.key, cs_id, env.csb_id, env.rand, profile.KEY_LEN)
+        if salt_bytes is None and streaming:
+            salt_bytes = derive_salt(kd.key, cs_id, env.csb_id, env.rand, profile.SRTP_SALT_LEN)
     try:
-        mtk = Mtk(kd.key)
-        salt = SrtpSalt(kd.salt) if kd.salt is not None else None
+        mtk = Mtk(key)
+        salt = SrtpSalt(salt_bytes) if salt_bytes is not None else None
     except ValueError as exc:
         raise ProfileViolation(f"MTK key data: {exc}", field="Key data") from None
-    if kd.key_type in (KeyDataType.TGK, KeyDataType.TGK_SALT):
-        raise ProfileViolation("TGK key data in an MTK message: use derive_tek", field="Key data")
     mki = kd.kv.spi if isinstance(kd.kv, KvSpi) else None
-    cs_map = env.message.header.cs_map
     sessions = cs_map.sessions if isinstance(cs_map, SrtpIdMap) else ()
     return MtkDelivery(env, mtk, salt, mki, sessions)
 
