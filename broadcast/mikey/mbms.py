@@ -30,6 +30,7 @@ from broadcast.mikey.constants import (
 )
 from broadcast.mikey.errors import (
     MacMismatch,
+    MikeyEncodeError,
     MikeyError,
     ProfileViolation,
     UnsupportedValue,
@@ -142,6 +143,11 @@ def _check_counter(counter: int) -> None:
         raise ProfileViolation(f"COUNTER must be 1..2^32-1, got {counter}", field="T")
 
 
+def _check_csb_id(csb_id: int) -> None:
+    if not isinstance(csb_id, int) or not 0 <= csb_id <= 0xFFFF_FFFF:
+        raise MikeyEncodeError(f"CSB ID must be 32 bits, got {csb_id!r}", field="HDR CSB ID")
+
+
 def _check_rand(rand: bytes) -> None:
     if len(rand) != profile.RAND_LEN:
         raise ProfileViolation(f"RAND must be {profile.RAND_LEN} bytes", field="RAND")
@@ -179,6 +185,7 @@ def build_msk_message(
     if valid_to < valid_from:
         raise ProfileViolation("MSK validity: VT below VF", field="KV")
     _check_counter(counter)
+    _check_csb_id(csb_id)
     _check_rand(rand)
     cs_map: CsIdMap = SrtpIdMap() if srtp_policy is not None else EmptyMap()
     header = Header(DataType.PSK_INIT, csb_id, cs_map, v=ack, prf_func=profile.PRF_FUNC)
@@ -251,6 +258,7 @@ def build_solicited_pull(
 ) -> bytes:
     """BM-SC solicited pull (TS 33.246 6.3.2.2.4): Key Number 0, KEMAC with no key, MAC only."""
     _check_counter(counter)
+    _check_csb_id(csb_id)
     _check_rand(rand)
     header = Header(DataType.PSK_INIT, csb_id, EmptyMap(), v=False, prf_func=profile.PRF_FUNC)
     payloads: list[Payload] = [
@@ -324,6 +332,8 @@ def envelope(data: bytes) -> Envelope:
         raise ProfileViolation(f"bad Key ID: {exc}", field="EXT Key ID") from None
     rand = msg.first(Rand)
     ids = msg.all(Identity)
+    if any(not i.data for i in ids):
+        raise ProfileViolation("an ID payload is empty", field="ID")
     kemac = msg.first(Kemac)
     h = msg.header
     idi = idr = None

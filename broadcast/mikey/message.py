@@ -85,16 +85,16 @@ class Message:
                     f"payload type {nxt} not supported", field="next payload", offset=r.offset
                 )
             start = r.offset
+            if auth_end is not None:
+                raise MikeyDecodeError(
+                    "payload after the MAC/verification payload", field="next payload", offset=start
+                )
             nxt = r.u8(f"{payload_cls.__name__} next payload")
             payload = payload_cls.decode_body(r)
             if isinstance(payload, Kemac):
                 auth_end = r.offset - len(payload.mac)
             elif isinstance(payload, Verification):
                 auth_end = r.offset - len(payload.data)
-            elif auth_end is not None:
-                raise MikeyDecodeError(
-                    "payload after the MAC/verification payload", field="next payload", offset=start
-                )
             payloads.append(payload)
         if r.remaining:
             raise MikeyDecodeError(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from broadcast import profile
 from broadcast.mikey.constants import ProtType, SrtpAuthAlg, SrtpEncrAlg, SrtpParam
-from broadcast.mikey.errors import ProfileViolation
+from broadcast.mikey.errors import MikeyEncodeError, ProfileViolation
 from broadcast.mikey.payloads import PolicyParam, SecurityPolicy
 
 RCC_MODES: dict[str, int] = {
@@ -48,6 +48,11 @@ class SrtpPolicy:
 
     def to_sp(self, policy_no: int = profile.SRTP_POLICY_NO) -> SecurityPolicy:
         def p(t: int, v: int, n: int = 1) -> PolicyParam:
+            if not isinstance(v, int) or not 0 <= v < (1 << (8 * n)):
+                raise MikeyEncodeError(
+                    f"SRTP policy parameter {SrtpParam(t).name} = {v!r} does not fit {n} bytes",
+                    field="SP param value",
+                )
             return PolicyParam(t, v.to_bytes(n, "big"))
 
         # General auth alg (type 2) states the non-RCC transform; 14/15 override it per RFC 4771.
@@ -70,9 +75,9 @@ class SrtpPolicy:
             p(SrtpParam.SRTCP_AUTH_ALG, self.srtcp_auth_alg),
             p(SrtpParam.SRTP_AUTH_TAG_LEN, self.srtp_auth_tag_len),
             p(SrtpParam.SRTCP_AUTH_TAG_LEN, self.srtcp_auth_tag_len),
+            # R matters only with RCC; always carried so that every policy round-trips.
+            p(SrtpParam.ROC_TRANSMISSION_RATE, self.roc_transmission_rate, 2),
         ]
-        if self.uses_rcc:
-            params.append(p(SrtpParam.ROC_TRANSMISSION_RATE, self.roc_transmission_rate, 2))
         return SecurityPolicy(policy_no, ProtType.SRTP, tuple(params))
 
     @classmethod
