@@ -180,6 +180,8 @@ def build_msk_message(
     srtp_policy: SrtpPolicy | None = None,
 ) -> bytes:
     """MSK delivery message (profile.md "Payload order"; TS 33.246 6.3.2.3.1)."""
+    if not isinstance(muk, Muk) or not isinstance(msk, Msk):
+        raise ProfileViolation("an MSK message takes a Muk and an Msk", field="KEMAC")
     if msk_id.is_current_alias:
         raise ProfileViolation("an MSK message names a real Key Number, not 0", field="MSK ID")
     if valid_to < valid_from:
@@ -219,6 +221,8 @@ def build_mtk_message(
 ) -> bytes:
     """MTK delivery message: streaming when ``salt`` is given (TEK+SALT, KV SPI = MKI, SRTP-ID
     map with the streams' ROCs), download otherwise (TEK, KV null, empty map). CSB ID = MSK ID."""
+    if not isinstance(msk, Msk) or not isinstance(mtk, Mtk):
+        raise ProfileViolation("an MTK message takes an Msk and an Mtk", field="KEMAC")
     if msk_id.is_current_alias:
         raise ProfileViolation("an MTK message names a real MSK Key Number", field="MSK ID")
     _check_counter(counter)
@@ -257,6 +261,8 @@ def build_solicited_pull(
     rand: bytes,
 ) -> bytes:
     """BM-SC solicited pull (TS 33.246 6.3.2.2.4): Key Number 0, KEMAC with no key, MAC only."""
+    if not isinstance(muk, Muk):
+        raise ProfileViolation("a solicited pull is protected with a Muk", field="KEMAC")
     _check_counter(counter)
     _check_csb_id(csb_id)
     _check_rand(rand)
