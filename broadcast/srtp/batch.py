@@ -1,0 +1,317 @@
+"""SRTP in bulk: many RTP packets under one master key in one native call (RFC 3711 §3.3).
+
+:class:`SrtpBatchSender` wraps an :class:`~broadcast.srtp.sender.SrtpSender` and protects a list
+of RTP packets under ONE MKI; the result equals ``[sender.protect(p, mki) for p in packets]``
+byte for byte, and the sender's state (per-SSRC ROC / highest index, the key's packet counter)
+ends up as after that loop. Packets may belong to several SSRCs and wrap SEQ.
+
+Accounting (done here, in Python, because ``SrtpSender.protect`` does it inline together with
+the crypto): per packet, the same steps as ``SrtpSender.protect`` — header parse (same typed
+errors), ``StreamState.local_index`` (RFC 3711 Appendix A), the 2^48 index bound, the
+``IndexReused`` check against the SSRC's window, and the master key's packet limit. It runs on
+scratch copies of the touched SSRCs' windows, so a batch is **all-or-nothing**: on any
+:class:`~broadcast.srtp.errors.SrtpError` no packet is returned and the sender's state is
+unchanged (the per-packet loop would have protected, and committed, the packets before the bad
+one). The sender's internals used: ``keys`` (``get``, ``check_srtp``, ``srtp_limit``),
+``_streams`` (``get``, ``fresh``, ``commit``, ``max_streams``) and ``StreamState.srtp_window``.
+
+Crypto: ``native=True`` (default, when ``broadcast._native.srtp_batch`` is importable) runs the
+per-packet AES-CM / HMAC-SHA1 / RCC work in C with the GIL released (one call per run of packets
+sharing session keys — all of them when key_derivation_rate = 0); ``native=False`` uses the
+pure-Python :func:`~broadcast.srtp.transform.protect_rtp`.
+
+:func:`unprotect_batch` is the stateless receive-side counterpart for packets of one master key
+whose indices the caller knows: a list of RTP packets, ``None`` where the tag does not verify or
+the packet carries another MKI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Final
+
+from broadcast.srtp.cipher import MAX_KEYSTREAM_BYTES
+from broadcast.srtp.errors import (
+    AuthenticationFailed,
+    IndexOutOfRange,
+    IndexReused,
+    KeyLifetimeExhausted,
+    PacketTooLong,
+    TooManyStreams,
+)
+from broadcast.srtp.keyring import MasterKey
+from broadcast.srtp.keys import SessionKeys, key_derivation_r
+from broadcast.srtp.packet import parse_rtp_fixed, rtp_header_len
+from broadcast.srtp.policy import Cipher, CryptoPolicy
+from broadcast.srtp.replay import INDEX_LIMIT, ReplayWindow, Verdict
+from broadcast.srtp.sender import SrtpSender
+from broadcast.srtp.stream import StreamState
+from broadcast.srtp.transform import decrypt_rtp, protect_rtp, split_srtp, verify_rtp
+
+_native: ModuleType | None
+try:
+    from broadcast._native import srtp_batch as _native
+except ImportError:  # pragma: no cover - a pure-Python install
+    _native = None
+
+#: True when the native batch loop is available.
+NATIVE_AVAILABLE: Final = _native is not None
+
+
+def _header_len(rtp: bytes) -> int:
+    """Clear header length; malformed packets raise exactly what the pure path raises."""
+    n = len(rtp)
+    if n >= 12 and rtp[0] >> 6 == 2:
+        b0 = rtp[0]
+        length = 12 + 4 * (b0 & 0x0F)
+        if b0 & 0x10:
+            if length + 4 <= n:
+                length += 4 + 4 * ((rtp[length + 2] << 8) | rtp[length + 3])
+                if length <= n:
+                    return length
+        elif length <= n:
+            return length
+    return rtp_header_len(rtp, parse_rtp_fixed(rtp), n)  # raises the typed error
+
+
+def _copy_window(window: ReplayWindow) -> ReplayWindow:
+    copy = ReplayWindow(window.size)
+    copy.highest = window.highest
+    copy._bits = window._bits
+    return copy
+
+
+def _native_args(keys: SessionKeys) -> tuple[bytes, bytes, bytes]:
+    return (bytes(keys.encryption_key), bytes(keys.salt), bytes(keys.auth_key))
+
+
+def _crypt_params(policy: CryptoPolicy) -> tuple[bool, int, int, int]:
+    return (
+        policy.srtp_cipher is Cipher.AES_CM,
+        int(policy.srtp_auth),
+        policy.srtp_tag_len,
+        policy.roc_rate,
+    )
+
+
+def protect_indexed(
+    policy: CryptoPolicy,
+    keys: SessionKeys,
+    mki: bytes,
+    packets: Sequence[bytes],
+    indices: Sequence[int],
+    *,
+    header_lens: Sequence[int],
+    native: bool = True,
+) -> list[bytes]:
+    """Stateless: protect ``packets`` (already validated) at the given ``indices`` (SRTP only).
+
+    ``header_lens`` serves the pure path; the native loop re-derives (and re-checks) them.
+    """
+    if native and _native is not None:
+        return list(
+            _native.protect_batch(
+                *_native_args(keys), mki, *_crypt_params(policy), packets, indices
+            )
+        )
+    return [
+        protect_rtp(
+            policy,
+            keys,
+            rtp,
+            header_len=hl,
+            ssrc=int.from_bytes(rtp[8:12], "big"),
+            index=index,
+            mki=mki,
+        )
+        for rtp, index, hl in zip(packets, indices, header_lens, strict=True)
+    ]
+
+
+class SrtpBatchSender:
+    """Batch front end of an :class:`SrtpSender` (which keeps all the state)."""
+
+    __slots__ = ("native", "sender")
+
+    def __init__(self, sender: SrtpSender, *, native: bool = True) -> None:
+        self.sender = sender
+        self.native = native and NATIVE_AVAILABLE
+
+    def protect_batch(self, packets: Sequence[bytes], mki: bytes) -> list[bytes]:
+        """``[sender.protect(p, mki) for p in packets]``, all-or-nothing (see the module doc)."""
+        sender = self.sender
+        policy = sender.policy
+        pkts = [bytes(p) for p in packets]
+        if pkts:
+            _header_len(pkts[0])  # the per-packet loop parses the header before the MKI lookup
+        key = sender.keys.get(bytes(mki))
+        ring = sender.keys
+        ring.check_srtp(key)
+        streams = sender._streams
+        aes = policy.srtp_cipher is Cipher.AES_CM
+        # SSRC field (4 bytes) -> (SSRC, state, scratch window, new?)
+        touched: dict[bytes, tuple[int, StreamState, ReplayWindow, bool]] = {}
+        n_new = 0
+        indices: list[int] = []
+        header_lens: list[int] = []
+        budget = ring.srtp_limit - key.srtp_packets
+        for count, rtp in enumerate(pkts):
+            hl = _header_len(rtp)
+            if count >= budget:
+                raise KeyLifetimeExhausted(
+                    f"master key {key.mki.hex()} reached its SRTP packet limit"
+                )
+            seq = (rtp[2] << 8) | rtp[3]
+            ssrc_field = rtp[8:12]
+            entry = touched.get(ssrc_field)
+            if entry is None:
+                ssrc = int.from_bytes(ssrc_field, "big")
+                state = streams.get(ssrc)
+                new = state is None
+                if state is None:
+                    if len(streams) + n_new >= streams.max_streams:
+                        raise TooManyStreams(f"already tracking {streams.max_streams} SSRCs")
+                    n_new += 1
+                    state = streams.fresh()
+                entry = (ssrc, state, _copy_window(state.srtp_window), new)
+                touched[ssrc_field] = entry
+            ssrc, state, window, _ = entry
+            highest = window.highest
+            # StreamState.local_index / replay.estimate_index (RFC 3711 Appendix A), inlined
+            if highest is None:
+                assert state.base_roc is not None
+                index = (state.base_roc << 16) | seq
+            else:
+                roc, s_l = highest >> 16, highest & 0xFFFF
+                if s_l < 32768:
+                    v = roc - 1 if seq - s_l > 32768 else roc
+                else:
+                    v = roc + 1 if s_l - 32768 > seq else roc
+                index = v * 65536 + seq
+            if index >= INDEX_LIMIT:
+                raise KeyLifetimeExhausted(f"SRTP index space of SSRC {ssrc:#010x} exhausted")
+            if index < 0:
+                raise IndexOutOfRange(f"SEQ {seq} lies before ROC 0")
+            if aes and len(rtp) - hl > MAX_KEYSTREAM_BYTES:
+                raise PacketTooLong(
+                    f"encrypted portion of {len(rtp) - hl} bytes exceeds 2^16 AES blocks"
+                )
+            if highest is not None and index > highest:
+                # ReplayWindow.accept's "newer" branch, inlined for the common in-order case
+                size = window.size
+                shift = index - highest
+                window._bits = ((window._bits << min(shift, size)) | 1) & ((1 << size) - 1)
+                window.highest = index
+            else:
+                if window.check(index) is not Verdict.FRESH:
+                    raise IndexReused(f"SEQ {seq} of SSRC {ssrc:#010x} was already protected")
+                window.accept(index)
+            indices.append(index)
+            header_lens.append(hl)
+
+        out = self._crypt(key.mki, key, pkts, indices, header_lens)
+
+        # Commit (nothing above changed the sender).
+        for ssrc, state, window, new in touched.values():
+            state.srtp_window = window
+            if new:
+                streams.commit(ssrc, state)
+        key.srtp_packets += len(pkts)
+        return out
+
+    def _crypt(
+        self,
+        mki: bytes,
+        key: MasterKey,
+        pkts: list[bytes],
+        indices: list[int],
+        header_lens: list[int],
+    ) -> list[bytes]:
+        policy = self.sender.policy
+        if not pkts:
+            return []
+        if policy.key_derivation_rate == 0:
+            keys = key.session_keys(rtcp=False, index=0)
+            return protect_indexed(
+                policy, keys, mki, pkts, indices, header_lens=header_lens, native=self.native
+            )
+        # Runs of packets that share the session keys (r = index DIV key_derivation_rate).
+        out: list[bytes] = []
+        start = 0
+        kdr = policy.key_derivation_rate
+        for k in range(1, len(pkts) + 1):
+            if k == len(pkts) or key_derivation_r(indices[k], kdr) != key_derivation_r(
+                indices[start], kdr
+            ):
+                keys = key.session_keys(rtcp=False, index=indices[start])
+                out += protect_indexed(
+                    policy,
+                    keys,
+                    mki,
+                    pkts[start:k],
+                    indices[start:k],
+                    header_lens=header_lens[start:k],
+                    native=self.native,
+                )
+                start = k
+        return out
+
+
+def unprotect_batch(
+    policy: CryptoPolicy,
+    keys: SessionKeys,
+    mki: bytes,
+    packets: Sequence[bytes],
+    indices: Sequence[int],
+    *,
+    native: bool = True,
+) -> list[bytes | None]:
+    """SRTP packets of ONE master key (session ``keys``, ``mki``) at known ``indices`` -> RTP
+    packets; ``None`` where the tag does not verify or the MKI is not ``mki``.
+
+    Malformed packets (too short for header + MKI + tag, bad version, header past the end,
+    encrypted portion over 2^16 blocks) raise the pure path's typed errors before anything is
+    decrypted; an index whose low 16 bits are not the packet's SEQ raises ``ValueError``.
+    No replay window or ROC estimation: the caller owns the indices.
+    """
+    mki = bytes(mki)
+    pkts = [bytes(p) for p in packets]
+    idx = [int(i) for i in indices]
+    if len(idx) != len(pkts):
+        raise ValueError(f"{len(pkts)} packets but {len(idx)} indices")
+    aes = policy.srtp_cipher is Cipher.AES_CM
+    header_lens: list[int] = []
+    for packet, index in zip(pkts, idx, strict=True):
+        fixed = parse_rtp_fixed(packet)
+        if not 0 <= index < INDEX_LIMIT or index & 0xFFFF != fixed.seq:
+            raise ValueError(f"index {index} does not fit SEQ {fixed.seq}")
+        parts = split_srtp(policy, len(mki), packet, fixed.seq)
+        hl = rtp_header_len(packet, fixed, len(parts.portion))
+        if aes and len(parts.portion) - hl > MAX_KEYSTREAM_BYTES:
+            raise PacketTooLong(
+                f"encrypted portion of {len(parts.portion) - hl} bytes exceeds 2^16 AES blocks"
+            )
+        header_lens.append(hl)
+    if native and _native is not None:
+        return list(
+            _native.unprotect_batch(*_native_args(keys), mki, *_crypt_params(policy), pkts, idx)
+        )
+    out: list[bytes | None] = []
+    for packet, index, hl in zip(pkts, idx, header_lens, strict=True):
+        seq = index & 0xFFFF
+        parts = split_srtp(policy, len(mki), packet, seq)
+        if parts.mki != mki:
+            out.append(None)
+            continue
+        try:
+            verify_rtp(policy, keys, parts, roc=index >> 16, seq=seq)
+        except AuthenticationFailed:
+            out.append(None)
+            continue
+        ssrc = int.from_bytes(packet[8:12], "big")
+        out.append(decrypt_rtp(policy, keys, parts, header_len=hl, ssrc=ssrc, index=index))
+    return out
+
+
+__all__ = ["NATIVE_AVAILABLE", "SrtpBatchSender", "protect_indexed", "unprotect_batch"]
