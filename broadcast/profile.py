@@ -79,6 +79,12 @@ def mikey_content_location(msk_id: bytes, mtk_id: bytes) -> str:
     return f"mikey/{msk_id.hex()}-{mtk_id.hex()}.mikey"
 
 
+# --- Download protection: OMA DRM v2 DCF [P] -----------------------------------------------------
+#: Textual header carrying Key Domain ID || MSK ID || MTK ID as 18 lower-case hex digits [P].
+DCF_MBMS_KEY_ID_HEADER: Final = "MBMS-Key-ID"
+#: ContentID scheme: ``cid:<uuid>@<BM-SC FQDN>`` [P].
+DCF_CONTENT_ID_PREFIX: Final = "cid:"
+
 # --- SRTP / RFC 4771 defaults [P] ----------------------------------------------------------------
 RCC_DEFAULT_MODE: Final = "RCCm2"
 RCC_DEFAULT_RATE: Final = 16
