@@ -1,0 +1,36 @@
+"""FEC schemes for FLUTE (RFC 5052 building block): registry, Compact No-Code, block partitioning.
+
+Compact No-Code (FEC Encoding ID 0, RFC 5445) is registered on import. Another scheme (e.g.
+Raptor, ID 1, RFC 5053) plugs in by subclassing :class:`FecScheme` and calling
+:func:`register_scheme`.
+"""
+
+from broadcast.flute.fec.base import (
+    EncodingSymbol,
+    FdtFecAttributes,
+    FecScheme,
+    ObjectDecoder,
+    Oti,
+    get_scheme,
+    register_scheme,
+    registered_encoding_ids,
+)
+from broadcast.flute.fec.nocode import COMPACT_NO_CODE, CompactNoCode, CompactNoCodeDecoder
+from broadcast.flute.fec.partition import BlockPartition
+
+register_scheme(CompactNoCode())
+
+__all__ = [
+    "COMPACT_NO_CODE",
+    "BlockPartition",
+    "CompactNoCode",
+    "CompactNoCodeDecoder",
+    "EncodingSymbol",
+    "FdtFecAttributes",
+    "FecScheme",
+    "ObjectDecoder",
+    "Oti",
+    "get_scheme",
+    "register_scheme",
+    "registered_encoding_ids",
+]
