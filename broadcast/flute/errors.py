@@ -10,22 +10,13 @@ from __future__ import annotations
 
 from typing import ClassVar, Self
 
+from broadcast.errors import LocatedError
 
-class FluteError(Exception):
+
+class FluteError(LocatedError):
     """Base of every FLUTE error: the only exception the codecs and the receiver let escape."""
 
     reason: ClassVar[str] = "flute_error"
-
-    def __init__(self, message: str, *, field: str | None = None, offset: int | None = None):
-        self.detail = message
-        self.field = field
-        self.offset = offset
-        where = []
-        if field is not None:
-            where.append(f"field {field}")
-        if offset is not None:
-            where.append(f"offset {offset}")
-        super().__init__(f"{message} ({', '.join(where)})" if where else message)
 
     def at(self, offset: int) -> Self:
         """The same error located at ``offset`` (unchanged if it already has an offset)."""

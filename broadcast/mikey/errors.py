@@ -5,19 +5,11 @@ Messages never contain key material: only field names, offsets, lengths and publ
 
 from __future__ import annotations
 
+from broadcast.errors import LocatedError
 
-class MikeyError(Exception):
+
+class MikeyError(LocatedError):
     """Base of every MIKEY error: the only exception the codec lets escape on bad input."""
-
-    def __init__(self, message: str, *, field: str | None = None, offset: int | None = None):
-        self.field = field
-        self.offset = offset
-        where = []
-        if field is not None:
-            where.append(f"field {field}")
-        if offset is not None:
-            where.append(f"offset {offset}")
-        super().__init__(f"{message} ({', '.join(where)})" if where else message)
 
 
 class MikeyDecodeError(MikeyError):
