@@ -22,16 +22,13 @@ Each rate is the best of several repetitions (the machine may be shared).
 from __future__ import annotations
 
 import argparse
-import gc
-import os
 import platform
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from typing import Any
 
+from _measure import best_rate, fmt, openssl_speed, pin
 from _workload import msk_push_round, mtk_message_kwargs
 
 from broadcast.mikey import batch as batch_mod
@@ -42,46 +39,6 @@ from broadcast.mikey.batch import build_msk_messages
 HMACS_PER_MSK = 7
 AES_PER_MSK = 1
 TARGET_NATIVE_MSK_PER_S = 200_000
-
-
-def pin(cpu: int | None) -> int:
-    allowed = sorted(os.sched_getaffinity(0))
-    chosen = allowed[0] if cpu is None else cpu
-    os.sched_setaffinity(0, {chosen})
-    return chosen
-
-
-def best_rate(fn: Callable[[], object], per_call: int, repeat: int) -> float:
-    """Best (highest) items/s over ``repeat`` calls of ``fn`` that each handle ``per_call``."""
-    gc.collect()
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return per_call / best
-
-
-def openssl_speed(seconds: int, *selection: str) -> tuple[str, dict[int, float]]:
-    """Run ``openssl speed -seconds S -mr <selection>``; returns the command and ops/s per size."""
-    cmd = ["openssl", "speed", "-seconds", str(seconds), "-mr", *selection]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    sizes: list[int] = []
-    per_size: dict[int, float] = {}
-    for line in proc.stdout.splitlines() + proc.stderr.splitlines():
-        if line.startswith("+H:"):
-            sizes = [int(x) for x in line.split(":")[1:]]
-        elif line.startswith("+F:"):
-            # +F:<index>:<name>:<bytes/s for each size>
-            rates = [float(x) for x in line.split(":")[3:]]
-            per_size = {n: r / n for n, r in zip(sizes, rates, strict=True)}
-    if not per_size:
-        raise RuntimeError(f"could not parse the output of {' '.join(cmd)}")
-    return " ".join(cmd), per_size
-
-
-def fmt(v: float) -> str:
-    return f"{v:,.0f}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,12 +23,9 @@ is skipped when missing.
 from __future__ import annotations
 
 import argparse
-import gc
-import os
-import subprocess
 import sys
-import time
-from collections.abc import Callable
+
+from _measure import best_rate, fmt, openssl_speed, pin
 
 from broadcast.srtp import CryptoPolicy, SrtpSender
 from broadcast.srtp import batch as batch_mod
@@ -85,34 +82,11 @@ def pylibsrtp_protect(packets: list[bytes]) -> list[bytes]:
     return [session.protect(p) for p in packets]
 
 
-def best_rate(fn: Callable[[], object], per_call: int, repeat: int) -> float:
-    gc.collect()
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return per_call / best
-
-
 def openssl_aes_ctr(seconds: int) -> tuple[str, int, float]:
     """``openssl speed -evp aes-128-ctr``: (command, largest block size, bytes/s at it)."""
-    cmd = ["openssl", "speed", "-seconds", str(seconds), "-mr", "-evp", "aes-128-ctr"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    sizes: list[int] = []
-    rates: list[float] = []
-    for line in proc.stdout.splitlines() + proc.stderr.splitlines():
-        if line.startswith("+H:"):
-            sizes = [int(x) for x in line.split(":")[1:]]
-        elif line.startswith("+F:"):
-            rates = [float(x) for x in line.split(":")[3:]]
-    if not sizes or len(rates) != len(sizes):
-        raise RuntimeError(f"could not parse the output of {' '.join(cmd)}")
-    return " ".join(cmd), sizes[-1], rates[-1]
-
-
-def fmt(v: float) -> str:
-    return f"{v:,.0f}"
+    cmd, per_size = openssl_speed(seconds, "-evp", "aes-128-ctr")
+    size = max(per_size)
+    return cmd, size, per_size[size] * size
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,9 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--openssl-seconds", type=int, default=2)
     args = ap.parse_args(argv)
 
-    allowed = sorted(os.sched_getaffinity(0))
-    cpu = allowed[0] if args.cpu is None else args.cpu
-    os.sched_setaffinity(0, {cpu})
+    cpu = pin(args.cpu)
     native = batch_mod._native
     if native is None:
         print("broadcast._native.srtp_batch is not built", file=sys.stderr)
