@@ -25,6 +25,7 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_Check, PyBytes_GET_SIZE
 
 from openssl cimport *
 
@@ -420,3 +421,22 @@ cdef int _nc_aes_cm_into(const unsigned char *key, const unsigned char *iv,
         ok = EVP_EncryptFinal_ex(ctx, tail, &outl) == 1 and outl == 0
     EVP_CIPHER_CTX_free(ctx)      # wipes the key schedule
     return NC_OK if ok else NC_ERR_CIPHER
+
+
+cdef const unsigned char *_nc_borrow_bytes(object value, str name, Py_ssize_t i,
+                                           Py_ssize_t lo, Py_ssize_t hi) except NULL:
+    """Borrow the buffer of an immutable ``bytes`` of length lo..hi (GIL held).
+
+    ``name`` (and ``[i]`` when ``i >= 0``) names the argument in the TypeError / ValueError.
+    """
+    cdef Py_ssize_t n
+    if not PyBytes_Check(value):
+        what = name if i < 0 else f"{name}[{i}]"
+        raise TypeError(f"{what} must be bytes, not {type(value).__name__}")
+    n = PyBytes_GET_SIZE(value)
+    if n < lo or n > hi:
+        what = name if i < 0 else f"{name}[{i}]"
+        if lo == hi:
+            raise ValueError(f"{what} must be {lo} bytes, got {n}")
+        raise ValueError(f"{what} must be {lo}..{hi} bytes, got {n}")
+    return <const unsigned char *>PyBytes_AS_STRING(value)

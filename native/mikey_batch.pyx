@@ -236,20 +236,6 @@ cdef int _mb_u32(object value, uint32_t lowest, str name, Py_ssize_t i,
     return 0
 
 
-cdef const unsigned char *_mb_bytes(object value, str name, Py_ssize_t i,
-                                    Py_ssize_t lo, Py_ssize_t hi) except NULL:
-    """Borrow the buffer of an immutable ``bytes`` of length lo..hi; else TypeError/ValueError."""
-    cdef Py_ssize_t n
-    if not PyBytes_Check(value):
-        raise TypeError(f"{name}[{i}] must be bytes, not {type(value).__name__}")
-    n = PyBytes_GET_SIZE(value)
-    if n < lo or n > hi:
-        if lo == hi:
-            raise ValueError(f"{name}[{i}] must be {lo} bytes, got {n}")
-        raise ValueError(f"{name}[{i}] must be {lo}..{hi} bytes, got {n}")
-    return <const unsigned char *>PyBytes_AS_STRING(value)
-
-
 def build_msk_batch(template, key_data, muks, csb_ids, counters, rands, idrs):
     """Build and protect one MSK message per UE; returns a list of ``bytes``.
 
@@ -280,10 +266,10 @@ def build_msk_batch(template, key_data, muks, csb_ids, counters, rands, idrs):
         raise ValueError(f"template must have {MB_SEGMENTS} segments")
     fixed = MB_PER_UE_FIXED
     for k in range(MB_SEGMENTS):
-        tp.seg[k] = _mb_bytes(template[k], "template", k, 0, PY_SSIZE_T_MAX)
+        tp.seg[k] = _nc_borrow_bytes(template[k], "template", k, 0, PY_SSIZE_T_MAX)
         tp.seglen[k] = <size_t>PyBytes_GET_SIZE(template[k])
         fixed += PyBytes_GET_SIZE(template[k])
-    tp.key_data = _mb_bytes(key_data, "key_data", 0, 1, <Py_ssize_t>NC_AES_CM_MAX_BYTES)
+    tp.key_data = _nc_borrow_bytes(key_data, "key_data", 0, 1, <Py_ssize_t>NC_AES_CM_MAX_BYTES)
     tp.key_data_len = <size_t>PyBytes_GET_SIZE(key_data)
     fixed += PyBytes_GET_SIZE(key_data)
     n = len(muks)
@@ -298,9 +284,9 @@ def build_msk_batch(template, key_data, muks, csb_ids, counters, rands, idrs):
     try:
         for i in range(n):
             t = &targets[i]
-            t.muk = _mb_bytes(muks[i], "muks", i, MB_MUK_LEN, MB_MUK_LEN)
-            t.rand = _mb_bytes(rands[i], "rands", i, MB_RAND_LEN, MB_RAND_LEN)
-            t.idr = _mb_bytes(idrs[i], "idrs", i, 1, MB_IDR_MAX)
+            t.muk = _nc_borrow_bytes(muks[i], "muks", i, MB_MUK_LEN, MB_MUK_LEN)
+            t.rand = _nc_borrow_bytes(rands[i], "rands", i, MB_RAND_LEN, MB_RAND_LEN)
+            t.idr = _nc_borrow_bytes(idrs[i], "idrs", i, 1, MB_IDR_MAX)
             t.idr_len = <size_t>PyBytes_GET_SIZE(idrs[i])
             _mb_u32(csb_ids[i], 0, "csb_ids", i, &t.csb_id)
             _mb_u32(counters[i], 1, "counters", i, &t.counter)

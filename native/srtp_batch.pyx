@@ -267,19 +267,6 @@ cdef int _sb_unprotect_all(const _sb_params *p, _sb_work *w, _sb_pkt *pkts,
 
 # --- argument checking (GIL held) -------------------------------------------------------------
 
-cdef const unsigned char *_sb_key(object value, str name, Py_ssize_t lo,
-                                  Py_ssize_t hi) except NULL:
-    cdef Py_ssize_t n
-    if not PyBytes_Check(value):
-        raise TypeError(f"{name} must be bytes, not {type(value).__name__}")
-    n = PyBytes_GET_SIZE(value)
-    if n < lo or n > hi:
-        if lo == hi:
-            raise ValueError(f"{name} must be {lo} bytes, got {n}")
-        raise ValueError(f"{name} must be {lo}..{hi} bytes, got {n}")
-    return <const unsigned char *>PyBytes_AS_STRING(value)
-
-
 cdef int _sb_params_init(_sb_params *p, object k_e, object k_s, object k_a, object mki,
                          int encrypt, int auth, Py_ssize_t tag_len, long roc_rate,
                          const unsigned char **kep, const unsigned char **kap,
@@ -303,14 +290,15 @@ cdef int _sb_params_init(_sb_params *p, object k_e, object k_s, object k_a, obje
     p.auth = auth
     p.tag_len = <size_t>tag_len
     p.roc_rate = <uint32_t>roc_rate
-    p.salt = _sb_key(k_s, "k_s", NC_SALT_LEN, NC_SALT_LEN)
-    p.mki = _sb_key(mki, "mki", 0, SB_MAX_MKI)
+    p.salt = _nc_borrow_bytes(k_s, "k_s", -1, NC_SALT_LEN, NC_SALT_LEN)
+    p.mki = _nc_borrow_bytes(mki, "mki", -1, 0, SB_MAX_MKI)
     p.mki_len = <size_t>PyBytes_GET_SIZE(mki)
-    kep[0] = _sb_key(k_e, "k_e", NC_AES128_KEY_LEN, NC_AES128_KEY_LEN) if p.encrypt else NULL
+    kep[0] = (_nc_borrow_bytes(k_e, "k_e", -1, NC_AES128_KEY_LEN, NC_AES128_KEY_LEN)
+              if p.encrypt else NULL)
     kap[0] = NULL
     kalen[0] = 0
     if auth != SB_AUTH_NULL and auth != SB_AUTH_RCCM3:
-        kap[0] = _sb_key(k_a, "k_a", 1, NC_SHA1_BLOCK)
+        kap[0] = _nc_borrow_bytes(k_a, "k_a", -1, 1, NC_SHA1_BLOCK)
         kalen[0] = <size_t>PyBytes_GET_SIZE(k_a)
     return 0
 
