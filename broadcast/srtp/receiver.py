@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from broadcast import profile
 from broadcast.mikey.srtp_policy import SrtpPolicy
+from broadcast.srtp.context import CryptoContext
 from broadcast.srtp.errors import (
     IndexOutOfRange,
     PolicyMismatch,
@@ -28,13 +29,12 @@ from broadcast.srtp.errors import (
     RocUnknown,
     SrtpError,
 )
-from broadcast.srtp.keyring import SRTCP_PACKET_LIMIT, SRTP_PACKET_LIMIT, KeyRing
+from broadcast.srtp.keyring import SRTCP_PACKET_LIMIT, SRTP_PACKET_LIMIT
 from broadcast.srtp.packet import parse_rtcp_ssrc, parse_rtp_fixed, rtp_header_len
 from broadcast.srtp.policy import Auth, CryptoPolicy
 from broadcast.srtp.replay import INDEX_LIMIT, ROC_LIMIT, Verdict
-from broadcast.srtp.sender import as_crypto_policy
 from broadcast.srtp.stats import ReceiverStats
-from broadcast.srtp.stream import StreamState, StreamTable
+from broadcast.srtp.stream import StreamState
 from broadcast.srtp.transform import (
     decrypt_rtcp,
     decrypt_rtp,
@@ -45,7 +45,7 @@ from broadcast.srtp.transform import (
 )
 
 
-class SrtpReceiver:
+class SrtpReceiver(CryptoContext):
     """Inbound crypto context: several master keys by MKI, per-SSRC ROC/s_l and replay windows.
 
     ``initial_roc`` is the ROC assumed for a new SSRC (RFC 3711: 0; MIKEY may signal another,
@@ -64,18 +64,15 @@ class SrtpReceiver:
         srtp_packet_limit: int = SRTP_PACKET_LIMIT,
         srtcp_packet_limit: int = SRTCP_PACKET_LIMIT,
     ) -> None:
-        if initial_roc is not None and not 0 <= initial_roc < ROC_LIMIT:
-            raise ValueError("ROC must be a 32-bit value")
-        self.policy = as_crypto_policy(policy)
-        self.keys = KeyRing(
-            self.policy,
+        super().__init__(
+            policy,
             mki_len=mki_len,
-            capacity=key_capacity,
+            key_capacity=key_capacity,
+            initial_roc=initial_roc,
+            replay_window=replay_window,
+            max_streams=max_streams,
             srtp_packet_limit=srtp_packet_limit,
             srtcp_packet_limit=srtcp_packet_limit,
-        )
-        self._streams = StreamTable(
-            max_streams=max_streams, window_size=replay_window, base_roc=initial_roc
         )
         self.stats = ReceiverStats()
         #: RFC 4771 §3 application flag for RCCm3: the local ROC is known to be synchronized.

@@ -11,21 +11,17 @@ from __future__ import annotations
 
 from broadcast import profile
 from broadcast.mikey.srtp_policy import SrtpPolicy
+from broadcast.srtp.context import CryptoContext
 from broadcast.srtp.errors import IndexOutOfRange, IndexReused, KeyLifetimeExhausted
-from broadcast.srtp.keyring import SRTCP_PACKET_LIMIT, SRTP_PACKET_LIMIT, KeyRing
+from broadcast.srtp.keyring import SRTCP_PACKET_LIMIT, SRTP_PACKET_LIMIT
 from broadcast.srtp.packet import parse_rtcp_ssrc, parse_rtp_fixed, rtp_header_len
 from broadcast.srtp.policy import CryptoPolicy
 from broadcast.srtp.replay import INDEX_LIMIT, ROC_LIMIT, Verdict
-from broadcast.srtp.stream import StreamState, StreamTable
+from broadcast.srtp.stream import StreamState
 from broadcast.srtp.transform import SRTCP_INDEX_MASK, protect_rtcp, protect_rtp
 
 
-def as_crypto_policy(policy: CryptoPolicy | SrtpPolicy) -> CryptoPolicy:
-    """Accept the MIKEY policy object or an already normalised one."""
-    return policy if isinstance(policy, CryptoPolicy) else CryptoPolicy.from_srtp_policy(policy)
-
-
-class SrtpSender:
+class SrtpSender(CryptoContext):
     """Outbound crypto context: several master keys by MKI, per-SSRC ROC and SRTCP index."""
 
     def __init__(
@@ -40,18 +36,15 @@ class SrtpSender:
         srtp_packet_limit: int = SRTP_PACKET_LIMIT,
         srtcp_packet_limit: int = SRTCP_PACKET_LIMIT,
     ) -> None:
-        if not 0 <= initial_roc < ROC_LIMIT:
-            raise ValueError("ROC must be a 32-bit value")
-        self.policy = as_crypto_policy(policy)
-        self.keys = KeyRing(
-            self.policy,
+        super().__init__(
+            policy,
             mki_len=mki_len,
-            capacity=key_capacity,
+            key_capacity=key_capacity,
+            initial_roc=initial_roc,
+            replay_window=replay_window,
+            max_streams=max_streams,
             srtp_packet_limit=srtp_packet_limit,
             srtcp_packet_limit=srtcp_packet_limit,
-        )
-        self._streams = StreamTable(
-            max_streams=max_streams, window_size=replay_window, base_roc=initial_roc
         )
 
     def _stream(self, ssrc: int) -> tuple[StreamState, bool]:
