@@ -27,7 +27,6 @@ from broadcast.mikey.reader import Reader
 
 MIKEY_VERSION: Final = 1
 #: Bounds that keep decoding memory and time bounded on hostile input.
-MAX_CRYPTO_SESSIONS: Final = 255
 MAX_KEY_DATA: Final = 16
 MAX_SP_PARAMS: Final = 64
 MAX_KEY_ID_ENTRIES: Final = 16
@@ -262,7 +261,7 @@ class Certificate:
         return cls(cert_type, r.take(n, "Cert data"))
 
 
-def _mac_len(alg: int, name: str, r: Reader, at: int) -> int:
+def _mac_len(alg: int, name: str, at: int) -> int:
     n = MAC_LENGTHS.get(alg)
     if n is None:
         raise UnsupportedValue(f"{name} {alg} unknown", field=name, offset=at)
@@ -307,7 +306,7 @@ class Kemac:
         encr_data = r.take(n, "KEMAC Encr data")
         at = r.offset
         mac_alg = r.u8("KEMAC MAC alg")
-        mac = r.take(_mac_len(mac_alg, "KEMAC MAC alg", r, at), "KEMAC MAC")
+        mac = r.take(_mac_len(mac_alg, "KEMAC MAC alg", at), "KEMAC MAC")
         return cls(encr_alg, encr_data, mac_alg, mac)
 
 
@@ -329,7 +328,7 @@ class Verification:
     def decode_body(cls, r: Reader) -> Verification:
         at = r.offset
         alg = r.u8("V Auth alg")
-        return cls(alg, r.take(_mac_len(alg, "V Auth alg", r, at), "V Ver data"))
+        return cls(alg, r.take(_mac_len(alg, "V Auth alg", at), "V Ver data"))
 
 
 @dataclass(frozen=True, slots=True)
