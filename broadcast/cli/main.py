@@ -13,7 +13,17 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Final, NoReturn
 
-from broadcast.cli import inspect_cmd
+from broadcast.cli import (
+    bmsc_cmd,
+    carousel_cmd,
+    demo_cmd,
+    inspect_cmd,
+    receive_cmd,
+    stream_cmd,
+)
+
+#: Every command module, in the order ``mbms --help`` lists them.
+_COMMANDS: Final = (bmsc_cmd, stream_cmd, carousel_cmd, receive_cmd, demo_cmd, inspect_cmd)
 
 #: Exit code of a command-line usage error (sysexits EX_USAGE), kept apart from the commands' own
 #: codes (``mbms inspect`` uses 2 for "MAC does not verify").
@@ -34,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="3GPP MBMS BM-SC key delivery (TS 33.246): MIKEY MSK/MTK, SRTP, FLUTE/DCF.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    inspect_cmd.register(commands)
+    for module in _COMMANDS:
+        module.register(commands)
     return parser
 
 

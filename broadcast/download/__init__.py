@@ -1,0 +1,2 @@
+"""Protected file carousels (TS 33.246 MTK delivery for download): DCF files and MIKEY
+objects in one FLUTE session."""
