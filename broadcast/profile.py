@@ -88,3 +88,18 @@ DCF_CONTENT_ID_PREFIX: Final = "cid:"
 # --- SRTP / RFC 4771 defaults [P] ----------------------------------------------------------------
 RCC_DEFAULT_MODE: Final = "RCCm2"
 RCC_DEFAULT_RATE: Final = 16
+
+
+# --- Streaming defaults [P, provisional: a loss study chooses the final values] -------------------
+#: A new MTK every this many seconds (``[mtk] period``) [P].
+STREAM_MTK_PERIOD_S: Final = 10.0
+#: The next MTK's message is first sent this many seconds before the switch [3GPP: "before the
+#: RTP traffic changes over"; P value].
+STREAM_MTK_LEAD_S: Final = 2.0
+#: The current (and, in the lead window, the upcoming) MTK message is re-sent this often [P].
+STREAM_MTK_RESEND_INTERVAL_S: Final = 0.5
+#: After a failed MTK creation (no MSK, MTK IDs exhausted, store error), retry this often [P].
+STREAM_MTK_RETRY_S: Final = 1.0
+#: Generated RTCP sender reports: one compound SR + SDES per SSRC this often (RFC 3550 §6.2
+#: leaves the interval to the profile; 5 s is its minimum) [P].
+STREAM_RTCP_SR_INTERVAL_S: Final = 5.0
