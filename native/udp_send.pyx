@@ -1,2 +1,456 @@
-# cython: language_level=3
-"""Placeholder: filled in by its issue."""
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Batched UDP send with GSO and sendmmsg — ``broadcast._native.udp_send``.
+
+One call sends a whole batch of datagrams on a UDP socket (given by its file descriptor; the
+caller owns the socket) with as few system calls as possible:
+
+* **UDP generic segmentation offload** (``UDP_SEGMENT`` control message, Linux >= 4.18): a run
+  of datagrams of equal size S to one destination (the last of the run may be shorter) leaves
+  as ONE message of up to 64 segments and at most 65,507 bytes; the kernel (or the device)
+  cuts it into datagrams of S bytes, exactly what a ``sendto`` per datagram would have sent.
+* **sendmmsg**: every other datagram is one message; up to 1,024 messages (UIO_MAXIOV) per
+  system call, GSO and plain messages mixed in the same call.
+
+Argument checking and collecting the buffer pointers happen with the GIL held (the datagrams
+are ``bytes``, immutable; a private tuple keeps them alive); the message building and the
+system calls run with the GIL released. The batch is handled in slices of 4,096 datagrams, so
+the scratch arrays (kept between calls) stay small and other threads get the GIL in between.
+No Python object is created per datagram.
+
+Errors never raise once the arguments are valid; they are counted and reported:
+
+* a GSO message that fails (EIO: no checksum offload on the route; EINVAL: segment above the
+  route MTU, or ``SO_NO_CHECK``; ENOPROTOOPT/EOPNOTSUPP: no GSO) is re-sent as plain datagrams;
+  EIO/ENOPROTOOPT/EOPNOTSUPP turn GSO off for this sender, EINVAL lowers the largest segment
+  size GSO is tried with and, after three such failures, turns GSO off as well;
+* EAGAIN/EWOULDBLOCK (non-blocking send, or SO_SNDTIMEO expired) stops the batch: the result
+  tells where (``stopped_at``), the caller may wait for the socket to be writable and resume;
+* EBADF/ENOTSOCK/EFAULT/EDESTADDRREQ and eight ENOBUFS/ENOMEM in a row stop the batch too;
+* any other error (EMSGSIZE, ENETUNREACH, EPERM, ...) drops that datagram and goes on.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_Check, PyBytes_GET_SIZE
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+
+__all__ = [
+    "MAX_GSO_PAYLOAD",
+    "MAX_SEGMENTS",
+    "MSG_DONTWAIT",
+    "BatchSender",
+    "gso_supported",
+]
+
+cdef extern from *:
+    """
+    #ifndef _GNU_SOURCE
+    #define _GNU_SOURCE 1
+    #endif
+    #include <errno.h>
+    #include <stdint.h>
+    #include <string.h>
+    #include <sys/socket.h>
+    #include <sys/uio.h>
+    #include <netinet/in.h>
+
+    #ifndef SOL_UDP
+    #define SOL_UDP 17
+    #endif
+    #ifndef UDP_SEGMENT
+    #define UDP_SEGMENT 103
+    #endif
+
+    #define US_MAX_SEGMENTS 64          /* UDP_MAX_SEGMENTS of Linux 4.18 (128 from 6.x) */
+    #define US_MAX_GSO_PAYLOAD 65507    /* 0xFFFF - 20 (IPv4 header) - 8 (UDP header) */
+    #define US_MAX_VLEN 1024            /* UIO_MAXIOV: sendmmsg takes at most this many */
+    #define US_SLICE 4096               /* datagrams collected per GIL release */
+    #define US_CTRL_SPACE CMSG_SPACE(sizeof(uint16_t))
+    #define US_MAX_EINTR 64
+    #define US_MAX_NOBUFS 8
+    #define US_MAX_GSO_STRIKES 3
+
+    typedef struct {
+        const char *buf;
+        size_t len;
+        const struct sockaddr *name;
+        socklen_t namelen;
+    } us_item;
+
+    typedef struct {
+        int gso;                  /* 1: GSO messages are built */
+        size_t gso_max_seg;       /* largest segment size GSO is tried with */
+        int gso_strikes;          /* EINVAL failures of GSO messages */
+        unsigned long long syscalls;
+        unsigned long long gso_messages;
+        unsigned long long gso_fallbacks;
+        struct mmsghdr *msgs;     /* US_MAX_VLEN */
+        struct iovec *iov;        /* US_SLICE */
+        unsigned char *ctrl;      /* US_MAX_VLEN * US_CTRL_SPACE */
+        size_t *first;            /* US_MAX_VLEN: first item of each message */
+        size_t *count;            /* US_MAX_VLEN: items in each message */
+    } us_state;
+
+    typedef struct {
+        size_t sent;
+        size_t sent_bytes;
+        size_t failed;
+        size_t stopped_at;        /* items [0, stopped_at) were attempted; == n if all */
+        int last_errno;
+        int stopped;              /* 1: stopped early (see last_errno) */
+    } us_result;
+
+    static int us_same_dest(const us_item *a, const us_item *b) {
+        return a->name == b->name
+            || (a->namelen == b->namelen && memcmp(a->name, b->name, a->namelen) == 0);
+    }
+
+    /* Items in a GSO run starting at it[0] (1 when no run), and their total bytes. */
+    static size_t us_run(const us_state *st, const us_item *it, size_t avail, size_t *total) {
+        size_t seg = it[0].len, c = 1, sum = seg, l;
+        *total = seg;
+        if (!st->gso || seg == 0 || seg > st->gso_max_seg) return 1;
+        while (c < US_MAX_SEGMENTS && c < avail) {
+            l = it[c].len;
+            if (l == 0 || l > seg || !us_same_dest(&it[0], &it[c])) break;
+            if (sum + l > US_MAX_GSO_PAYLOAD) break;
+            sum += l;
+            c++;
+            if (l < seg) break;        /* a shorter datagram closes the run */
+        }
+        *total = sum;
+        return c;
+    }
+
+    static int us_fatal(int err) {
+        return err == EBADF || err == ENOTSOCK || err == EFAULT || err == EDESTADDRREQ
+            || err == EAGAIN || err == EWOULDBLOCK;
+    }
+
+    static int us_gso_unsupported(int err) {
+        return err == EIO || err == ENOPROTOOPT || err == EOPNOTSUPP
+    #if defined(ENOTSUP) && ENOTSUP != EOPNOTSUPP
+            || err == ENOTSUP
+    #endif
+            ;
+    }
+
+    /* Send it[0..n) on fd; res accumulates (stopped_at is relative to it). */
+    static void us_send(us_state *st, int fd, int flags, const us_item *it, size_t n,
+                        us_result *res) {
+        size_t i = 0, plain_until = 0, nobufs = 0, eintr = 0;
+        while (i < n) {
+            size_t m = 0, j = i, k, total;
+            int r, err;
+            /* build up to US_MAX_VLEN messages from item i on */
+            while (j < n && m < US_MAX_VLEN) {
+                struct msghdr *h = &st->msgs[m].msg_hdr;
+                size_t c = 1;
+                total = it[j].len;
+                if (j >= plain_until) c = us_run(st, &it[j], n - j, &total);
+                for (k = 0; k < c; k++) {
+                    st->iov[j + k].iov_base = (void *)it[j + k].buf;
+                    st->iov[j + k].iov_len = it[j + k].len;
+                }
+                memset(h, 0, sizeof(*h));
+                h->msg_name = (void *)it[j].name;
+                h->msg_namelen = it[j].namelen;
+                h->msg_iov = &st->iov[j];
+                h->msg_iovlen = c;
+                if (c > 1) {
+                    unsigned char *buf = st->ctrl + m * US_CTRL_SPACE;
+                    struct cmsghdr *cm;
+                    uint16_t seg = (uint16_t)it[j].len;
+                    memset(buf, 0, US_CTRL_SPACE);
+                    h->msg_control = buf;
+                    h->msg_controllen = US_CTRL_SPACE;
+                    cm = CMSG_FIRSTHDR(h);
+                    cm->cmsg_level = SOL_UDP;
+                    cm->cmsg_type = UDP_SEGMENT;
+                    cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+                    memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+                }
+                st->first[m] = j;
+                st->count[m] = c;
+                m++;
+                j += c;
+            }
+            r = sendmmsg(fd, st->msgs, (unsigned int)m, flags);
+            err = r < 0 ? errno : 0;
+            st->syscalls++;
+            if (r > 0) {
+                size_t e;
+                eintr = 0;
+                nobufs = 0;
+                for (e = 0; e < (size_t)r; e++) {
+                    size_t f = st->first[e], c = st->count[e];
+                    if (c > 1) st->gso_messages++;
+                    for (k = f; k < f + c; k++) res->sent_bytes += it[k].len;
+                    res->sent += c;
+                }
+                i = st->first[r - 1] + st->count[r - 1];
+                continue;              /* a short count: the next call reports the error */
+            }
+            if (r == 0) { err = EAGAIN; }    /* should not happen; never spin on it */
+            if (err == EINTR && ++eintr < US_MAX_EINTR) continue;
+            eintr = 0;
+            res->last_errno = err;
+            {
+                size_t c = st->count[0];
+                if (c > 1 && err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
+                    /* GSO message failed: resend its datagrams one by one */
+                    st->gso_fallbacks++;
+                    if (us_gso_unsupported(err)) {
+                        st->gso = 0;
+                    } else if (err == EINVAL) {
+                        if (it[i].len > 1 && it[i].len - 1 < st->gso_max_seg)
+                            st->gso_max_seg = it[i].len - 1;
+                        if (++st->gso_strikes >= US_MAX_GSO_STRIKES) st->gso = 0;
+                    }
+                    plain_until = i + c;
+                    continue;
+                }
+                if (us_fatal(err) || err == EINTR) {
+                    res->stopped = 1;
+                    res->stopped_at = i;
+                    return;
+                }
+                res->failed += c;
+                i += c;
+                if (err == ENOBUFS || err == ENOMEM) {
+                    if (++nobufs >= US_MAX_NOBUFS) {
+                        res->stopped = 1;
+                        res->stopped_at = i;
+                        return;
+                    }
+                } else {
+                    nobufs = 0;
+                }
+            }
+        }
+        res->stopped_at = n;
+    }
+
+    /* 1 when the kernel knows UDP_SEGMENT (getsockopt answers), else 0. */
+    static int us_probe_gso(int fd) {
+        int v = 0;
+        socklen_t l = sizeof(v);
+        return getsockopt(fd, SOL_UDP, UDP_SEGMENT, &v, &l) == 0;
+    }
+    """
+    enum:
+        US_MAX_SEGMENTS
+        US_MAX_GSO_PAYLOAD
+        US_MAX_VLEN
+        US_SLICE
+        US_CTRL_SPACE
+        C_MSG_DONTWAIT "MSG_DONTWAIT"
+
+    ctypedef unsigned int socklen_t
+    struct sockaddr:
+        pass
+    struct mmsghdr:
+        pass
+    struct iovec:
+        pass
+
+    ctypedef struct us_item:
+        const char *buf
+        size_t len
+        const sockaddr *name
+        socklen_t namelen
+
+    ctypedef struct us_state:
+        int gso
+        size_t gso_max_seg
+        int gso_strikes
+        unsigned long long syscalls
+        unsigned long long gso_messages
+        unsigned long long gso_fallbacks
+        mmsghdr *msgs
+        iovec *iov
+        unsigned char *ctrl
+        size_t *first
+        size_t *count
+
+    ctypedef struct us_result:
+        size_t sent
+        size_t sent_bytes
+        size_t failed
+        size_t stopped_at
+        int last_errno
+        int stopped
+
+    void us_send(us_state *st, int fd, int flags, const us_item *it, size_t n,
+                 us_result *res) noexcept nogil
+    int us_probe_gso(int fd) noexcept nogil
+
+
+#: Most segments in one GSO message (Linux 4.18 limit; later kernels allow 128).
+MAX_SEGMENTS = US_MAX_SEGMENTS
+#: Most payload bytes in one GSO message (0xFFFF minus the IPv4 and UDP headers).
+MAX_GSO_PAYLOAD = US_MAX_GSO_PAYLOAD
+#: ``flags`` value for a send that never blocks (EAGAIN stops the batch instead).
+MSG_DONTWAIT = C_MSG_DONTWAIT
+
+
+def gso_supported(int fd):
+    """True when the kernel knows ``UDP_SEGMENT`` on this UDP socket (Linux >= 4.18)."""
+    return bool(us_probe_gso(fd))
+
+
+cdef const char *_sockaddr(object name, socklen_t *length) except NULL:
+    if not PyBytes_Check(name):
+        raise TypeError("a destination must be a packed sockaddr (bytes)")
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(name)
+    if n < 16 or n > 128:
+        raise ValueError(f"a packed sockaddr is 16..128 bytes, got {n}")
+    length[0] = <socklen_t>n
+    return PyBytes_AS_STRING(name)
+
+
+cdef class BatchSender:
+    """Sends batches on the UDP socket ``fd`` (not owned: the caller closes it).
+
+    ``gso``: build GSO messages for runs of equal-size datagrams (turned off by itself when the
+    kernel or the route does not support it; see :attr:`gso`). One sender must not be used by
+    two threads at once (RuntimeError).
+    """
+
+    cdef us_state st
+    cdef us_item *items
+    cdef int fd
+    cdef bint busy
+
+    def __cinit__(self, int fd, bint gso=True):
+        self.items = NULL
+        self.st.msgs = NULL
+        self.st.iov = NULL
+        self.st.ctrl = NULL
+        self.st.first = NULL
+        self.st.count = NULL
+        self.fd = fd
+        self.busy = False
+        self.st.gso = 1 if (gso and us_probe_gso(fd)) else 0
+        self.st.gso_max_seg = US_MAX_GSO_PAYLOAD
+        self.st.gso_strikes = 0
+        self.st.syscalls = 0
+        self.st.gso_messages = 0
+        self.st.gso_fallbacks = 0
+        self.items = <us_item *>PyMem_Malloc(US_SLICE * sizeof(us_item))
+        self.st.iov = <iovec *>PyMem_Malloc(US_SLICE * sizeof(iovec))
+        self.st.msgs = <mmsghdr *>PyMem_Malloc(US_MAX_VLEN * sizeof(mmsghdr))
+        self.st.ctrl = <unsigned char *>PyMem_Malloc(US_MAX_VLEN * US_CTRL_SPACE)
+        self.st.first = <size_t *>PyMem_Malloc(US_MAX_VLEN * sizeof(size_t))
+        self.st.count = <size_t *>PyMem_Malloc(US_MAX_VLEN * sizeof(size_t))
+        if (self.items == NULL or self.st.iov == NULL or self.st.msgs == NULL
+                or self.st.ctrl == NULL or self.st.first == NULL or self.st.count == NULL):
+            raise MemoryError()
+
+    def __dealloc__(self):
+        PyMem_Free(self.items)
+        PyMem_Free(self.st.iov)
+        PyMem_Free(self.st.msgs)
+        PyMem_Free(self.st.ctrl)
+        PyMem_Free(self.st.first)
+        PyMem_Free(self.st.count)
+
+    @property
+    def gso(self):
+        """True while GSO messages are built (False if off or found unsupported)."""
+        return bool(self.st.gso)
+
+    @property
+    def gso_max_segment(self):
+        """Largest segment size GSO is still tried with (lowered after EINVAL)."""
+        return self.st.gso_max_seg
+
+    @property
+    def syscalls(self):
+        """sendmmsg calls made so far."""
+        return self.st.syscalls
+
+    @property
+    def gso_messages(self):
+        """GSO messages (each several datagrams) sent so far."""
+        return self.st.gso_messages
+
+    @property
+    def gso_fallbacks(self):
+        """GSO messages that failed and were re-sent as plain datagrams."""
+        return self.st.gso_fallbacks
+
+    def send(self, datagrams, dest, int flags=0):
+        """Send ``datagrams`` (a sequence of bytes) to ``dest``.
+
+        ``dest``: one packed sockaddr (bytes) for all, or a sequence of them, one per datagram.
+        ``flags``: sendmmsg flags (0, or :data:`MSG_DONTWAIT`).
+
+        Returns ``(sent, sent_bytes, failed, stopped_at, last_errno)``: ``failed`` datagrams
+        were dropped with an error, ``datagrams[stopped_at:]`` were not attempted (the batch
+        stopped on ``last_errno``, e.g. EAGAIN); ``sent + failed == stopped_at``.
+        ``last_errno`` is the last error seen (0: none).
+        """
+        cdef tuple data = datagrams if type(datagrams) is tuple else tuple(datagrams)
+        cdef tuple names = None
+        cdef Py_ssize_t n = len(data)
+        cdef Py_ssize_t base, count, k
+        cdef object item
+        cdef const char *one_name = NULL
+        cdef socklen_t one_len = 0
+        cdef us_result res
+        cdef us_result part
+        if PyBytes_Check(dest):
+            one_name = _sockaddr(dest, &one_len)
+        else:
+            names = dest if type(dest) is tuple else tuple(dest)
+            if len(names) != n:
+                raise ValueError(f"{len(names)} destinations for {n} datagrams")
+        for k in range(n):
+            item = data[k]
+            if not PyBytes_Check(item):
+                raise TypeError(f"datagram {k} is {type(item).__name__}, not bytes")
+        if self.busy:
+            raise RuntimeError("BatchSender used by two threads at once")
+        self.busy = True
+        res.sent = 0
+        res.sent_bytes = 0
+        res.failed = 0
+        res.stopped_at = 0
+        res.last_errno = 0
+        res.stopped = 0
+        try:
+            base = 0
+            while base < n:
+                count = min(n - base, <Py_ssize_t>US_SLICE)
+                for k in range(count):
+                    item = data[base + k]
+                    self.items[k].buf = PyBytes_AS_STRING(item)
+                    self.items[k].len = <size_t>PyBytes_GET_SIZE(item)
+                    if one_name != NULL:
+                        self.items[k].name = <const sockaddr *>one_name
+                        self.items[k].namelen = one_len
+                    else:
+                        self.items[k].name = <const sockaddr *>_sockaddr(
+                            names[base + k], &self.items[k].namelen)
+                part.sent = 0
+                part.sent_bytes = 0
+                part.failed = 0
+                part.stopped_at = 0
+                part.last_errno = 0
+                part.stopped = 0
+                with nogil:
+                    us_send(&self.st, self.fd, flags, self.items, <size_t>count, &part)
+                res.sent += part.sent
+                res.sent_bytes += part.sent_bytes
+                res.failed += part.failed
+                if part.last_errno:
+                    res.last_errno = part.last_errno
+                if part.stopped:
+                    res.stopped_at = <size_t>base + part.stopped_at
+                    res.stopped = 1
+                    break
+                base += count
+            if not res.stopped:
+                res.stopped_at = <size_t>n
+        finally:
+            self.busy = False
+        return (res.sent, res.sent_bytes, res.failed, res.stopped_at, res.last_errno)
