@@ -136,9 +136,8 @@ def build_packet(
     return encode_header(header, version) + scheme.encode_payload_id(sbn, esi) + payload
 
 
-def packetize(
+def object_headers(
     toi: int,
-    data: bytes,
     *,
     tsi: int,
     oti: Oti,
@@ -151,14 +150,14 @@ def packetize(
     toi_bits: int | None = None,
     close_object: bool = False,
     extensions: Sequence[HeaderExtension] = (),
-) -> Iterator[bytes]:
-    """The ALC packets carrying one object (one encoding symbol per packet, block order).
+) -> tuple[bytes, bytes]:
+    """The encoded LCT headers of one object's packets: (every packet, the last packet).
 
-    TOI 0 is an FDT Instance: ``fdt_instance_id`` is then required and every packet carries
+    TOI 0 is an FDT Instance: ``fdt_instance_id`` is then required and the header carries
     EXT_FDT with the version of ``version`` (1 for RFC 3926, 2 for RFC 6726), EXT_CENC if
-    ``cenc`` is given, and EXT_FTI (RFC 3926 §3.4, §5.1). For other TOIs EXT_FTI is added to every
-    packet when ``with_fti``. ``close_object`` sets B on the last packet (RFC 5651 §5.1).
-    Parameters are checked when called; the packets are produced lazily.
+    ``cenc`` is given, and EXT_FTI (RFC 3926 §3.4, §5.1). For other TOIs EXT_FTI is added when
+    ``with_fti``. The last packet's header has B set when ``close_object`` (RFC 5651 §5.1), else
+    it is the same bytes. The OTI is validated.
     """
     if toi < 0 or tsi < 0:
         raise FluteEncodeError("TSI and TOI are non-negative", field="TSI/TOI")
@@ -188,12 +187,52 @@ def packetize(
         extensions=tuple(ext),
     )
     scheme.validate(oti)
+    plain = encode_header(header, version)
+    closing = encode_header(replace(header, close_object=True), version) if close_object else plain
+    return plain, closing
+
+
+def packetize(
+    toi: int,
+    data: bytes,
+    *,
+    tsi: int,
+    oti: Oti,
+    version: FluteVersion = FluteVersion.V1,
+    fdt_instance_id: int | None = None,
+    cenc: int | None = None,
+    with_fti: bool = True,
+    cci: int = 0,
+    tsi_bits: int | None = None,
+    toi_bits: int | None = None,
+    close_object: bool = False,
+    extensions: Sequence[HeaderExtension] = (),
+) -> Iterator[bytes]:
+    """The ALC packets carrying one object (one encoding symbol per packet, block order).
+
+    Headers as :func:`object_headers`. Parameters are checked when called; the packets are
+    produced lazily. :mod:`broadcast.flute.blocks` builds the same bytes block by block from a
+    random-access source (bounded memory, native batch path).
+    """
+    plain, closing = object_headers(
+        toi,
+        tsi=tsi,
+        oti=oti,
+        version=version,
+        fdt_instance_id=fdt_instance_id,
+        cenc=cenc,
+        with_fti=with_fti,
+        cci=cci,
+        tsi_bits=tsi_bits,
+        toi_bits=toi_bits,
+        close_object=close_object,
+        extensions=extensions,
+    )
     if len(data) != oti.transfer_length:
         raise FluteEncodeError(
             f"object of {len(data)} bytes, OTI says {oti.transfer_length}", field="Transfer Length"
         )
-    plain = encode_header(header, version)
-    closing = encode_header(replace(header, close_object=True), version) if close_object else plain
+    scheme = get_scheme(oti.fec_encoding_id)
     return _packets(scheme, plain, closing, scheme.encode(oti, data))
 
 

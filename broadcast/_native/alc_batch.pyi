@@ -1,0 +1,30 @@
+"""Type stub of the Cython extension ``broadcast._native.alc_batch`` (native/alc_batch.pyx).
+
+Batch ALC packetizing for Compact No-Code FEC (RFC 5445): one call builds every packet of a source
+block or of a whole object. Use ``broadcast.flute.blocks`` (``BlockPacketizer``), which encodes the
+LCT headers, checks the OTI and falls back to the Python packetizer for other FEC schemes.
+"""
+
+from typing import Final
+
+__all__ = ["MAX_SYMBOLS", "PAYLOAD_ID_LENGTH", "build_block", "build_object"]
+
+MAX_SYMBOLS: Final[int]
+PAYLOAD_ID_LENGTH: Final[int]
+
+def build_block(
+    header: bytes,
+    closing: bytes,
+    sbn: int,
+    block: bytes | bytearray | memoryview,
+    symbol_length: int,
+    last_block: bool = False,
+    first_esi: int = 0,
+) -> list[bytes]: ...
+def build_object(
+    header: bytes,
+    closing: bytes,
+    data: bytes | bytearray | memoryview,
+    symbol_length: int,
+    max_block_length: int,
+) -> list[bytes]: ...
