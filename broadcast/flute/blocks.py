@@ -36,8 +36,8 @@ def python_block_packets(
     header: bytes,
     closing: bytes,
     sbn: int,
-    *,
     block: bytes | memoryview,
+    *,
     symbol_length: int,
     last_block: bool,
 ) -> list[bytes]:
@@ -140,7 +140,8 @@ class BlockPacketizer:
         last = step == self.partition.blocks - 1
         e = self.oti.encoding_symbol_length
         if _native is not None:
-            return _native.build_block(self.header, self.closing, step, data, e, last)
+            built: list[bytes] = _native.build_block(self.header, self.closing, step, data, e, last)
+            return built
         return python_block_packets(
             self.header, self.closing, step, data, symbol_length=e, last_block=last
         )
