@@ -103,3 +103,81 @@ STREAM_MTK_RETRY_S: Final = 1.0
 #: Generated RTCP sender reports: one compound SR + SDES per SSRC this often (RFC 3550 §6.2
 #: leaves the interval to the profile; 5 s is its minimum) [P].
 STREAM_RTCP_SR_INTERVAL_S: Final = 5.0
+
+
+# --- MSK procedures (TS 33.246 6.3.2.2-6.3.2.3; profile.md "MSK request XML", "Keys from GBA",
+# "Transport") ------------------------------------------------------------------------------------
+#: Media types of the MSK request and its answer [3GPP: IANA registrations of TS 26.346].
+MSK_REQUEST_CONTENT_TYPE: Final = "application/mbms-msk+xml"
+MSK_RESPONSE_CONTENT_TYPE: Final = "application/mbms-msk-response+xml"
+#: XML namespace of ``mbms-msk`` / ``mbms-msk-response`` [P].
+MSK_XML_NAMESPACE: Final = "urn:3gpp:mbms:msk:2005"
+#: Per-MSK status codes of the response [P]: 200 ok (the MSK follows by MIKEY), 403 the
+#: subscriber may not receive this Key Group, 404 unknown Key Group / MSK, 410 the MSK named by
+#: its Key Number is retired (ask with Key Number 0 for the current one).
+MSK_STATUS_OK: Final = 200
+MSK_STATUS_NOT_SUBSCRIBED: Final = 403
+MSK_STATUS_UNKNOWN: Final = 404
+MSK_STATUS_RETIRED: Final = 410
+#: A request for Key Number 0 while the group has a NEXT MSK gets the NEXT one pushed as well,
+#: so that a UE joining during a rotation lead time does not miss the switch [P].
+MSK_DELIVER_NEXT_WITH_CURRENT: Final = True
+#: HTTP Digest (RFC 7616): qop=auth only; challenges offered in this order (preferred first) [P].
+DIGEST_QOP: Final = "auth"
+DIGEST_ALGORITHMS: Final = ("SHA-256", "MD5")
+#: Default key management URI path on the BM-SC [P].
+KEY_MANAGEMENT_PATH: Final = "/keymanagement"
+#: GBA KDF (TS 33.220 Annex B): FC 0x01, P0 "gba-me" for Ks_(ext)_NAF [3GPP].
+GBA_KDF_FC: Final = 0x01
+GBA_ME_LABEL: Final = b"gba-me"
+#: B-TID = base64(RAND) "@" BSF server domain name (TS 33.220 4.5.2) [3GPP].
+GBA_RAND_LEN: Final = 16
+#: Ks = CK || IK, 256 bits [3GPP].
+GBA_KS_LEN: Final = 32
+#: Default Ks lifetime of the BSF simulator [P].
+GBA_KEY_LIFETIME_S: Final = 7 * 24 * 3600
+
+
+# --- Announcement (TS 33.246 6.3.2.2.2; profile.md "Announcement") -------------------------------
+#: Media type of the protection description fragment of the User Service Description [3GPP:
+#: IANA registration of TS 26.346].
+PROTECTION_DESCRIPTION_CONTENT_TYPE: Final = "application/mbms-protection-description+xml"
+#: Its XML namespace and root element, shaped like the MSK request XML [P].
+PROTECTION_DESCRIPTION_NAMESPACE: Final = "urn:3gpp:mbms:protection:2005"
+PROTECTION_DESCRIPTION_ROOT: Final = "mbms-protection-description"
+#: The seed's switch words (6.3.2.2.2: confidentiality and integrity "on / off", UICC key
+#: management required "yes / no") are the element texts [3GPP words, P XML].
+PROTECTION_ON: Final = "on"
+PROTECTION_OFF: Final = "off"
+UICC_REQUIRED_YES: Final = "yes"
+UICC_REQUIRED_NO: Final = "no"
+#: SDP transport protocol of protected streaming media and of FLUTE sessions [3GPP/RFC 3711 §12,
+#: TS 26.346 FLUTE SDP].
+SDP_PROTO_SRTP: Final = "RTP/SAVP"
+SDP_PROTO_FLUTE: Final = "FLUTE/UDP"
+#: An SDP names the session it describes in the protection description by the session
+#: description's URI, as the User Service Description's deliveryMethod does (the file name for
+#: announcement files read from disk) [P].
+PROTECTION_SESSION_REFERENCE: Final = "session-description"
+
+
+# --- Download defaults (issue 4: the protected file carousel, broadcast.download) [P] -----------
+#: FDT ``Content-Type`` of a DCF file object: the OMA DRM v2 DCF media type
+#: (OMA-TS-DRM-DCF-V2_0, registered as ``application/vnd.oma.drm.dcf``) [P use].
+DOWNLOAD_DCF_CONTENT_TYPE: Final = "application/vnd.oma.drm.dcf"
+#: FLUTE defaults: encoding symbol length (one symbol per packet in a 1500-byte MTU with IPv4/UDP
+#: and EXT_FTI), maximum source block length in symbols, FDT ``sv:schemaVersion`` [P].
+DOWNLOAD_SYMBOL_LENGTH: Final = 1428
+DOWNLOAD_MAX_SOURCE_BLOCK_LENGTH: Final = 64
+DOWNLOAD_FDT_SCHEMA_VERSION: Final = 3
+#: Carousel timing (seconds): every object repeated, FDT Instance repeated, MTK rotation period,
+#: FDT Expires span (a new FDT Instance is issued at half of it), grace period during which
+#: the objects of a replaced generation are still sent, input directory poll interval [P].
+DOWNLOAD_REPEAT_INTERVAL_S: Final = 10.0
+DOWNLOAD_FDT_REPEAT_INTERVAL_S: Final = 1.0
+DOWNLOAD_MTK_PERIOD_S: Final = 600.0
+DOWNLOAD_FDT_EXPIRES_S: Final = 120
+DOWNLOAD_GRACE_PERIOD_S: Final = 60.0
+DOWNLOAD_WATCH_INTERVAL_S: Final = 2.0
+#: Key Group of a download-only carousel run standalone (streaming = False) [P].
+DOWNLOAD_DEFAULT_KEY_GROUP: Final = 0x0100

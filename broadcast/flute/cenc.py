@@ -26,6 +26,27 @@ class ContentEncoding(IntEnum):
 _WBITS: Final = {ContentEncoding.ZLIB: 15, ContentEncoding.DEFLATE: -15, ContentEncoding.GZIP: 31}
 
 
+#: HTTP content-coding tokens of the FDT ``Content-Encoding`` attribute (RFC 3926 §3.4.2 uses the
+#: HTTP/1.1 values; RFC 9110 §8.4.1) mapped to the EXT_CENC algorithms: ``deflate`` is the zlib
+#: format (RFC 1950) in HTTP; ``identity`` means not encoded.
+CONTENT_CODINGS: Final = {
+    "identity": ContentEncoding.NULL,
+    "gzip": ContentEncoding.GZIP,
+    "x-gzip": ContentEncoding.GZIP,
+    "deflate": ContentEncoding.ZLIB,
+}
+
+
+def content_coding(name: str) -> ContentEncoding:
+    """The algorithm of an FDT ``Content-Encoding`` value (case-insensitive)."""
+    kind = CONTENT_CODINGS.get(name.strip().lower())
+    if kind is None:
+        raise ContentEncodingError(
+            f"unsupported Content-Encoding {name[:32]!r}", field="Content-Encoding"
+        )
+    return kind
+
+
 def encode_content(data: bytes, cenc: ContentEncoding) -> bytes:
     """Content-encode ``data`` for an FDT Instance object."""
     if cenc is ContentEncoding.NULL:

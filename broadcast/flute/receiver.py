@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from broadcast.flute.alc import DEFAULT_MAX_OBJECT_SIZE, FDT_TOI, AlcPacket, parse_packet
-from broadcast.flute.cenc import decode_content
+from broadcast.flute.cenc import content_coding, decode_content
 from broadcast.flute.errors import (
     ConflictingOti,
     ContentEncodingError,
@@ -78,7 +78,10 @@ class ReceiverConfig:
 
 @dataclass(frozen=True, slots=True)
 class ReceivedObject:
-    """A complete, verified file; ``file`` has the FDT-Instance defaults filled in."""
+    """A complete, verified file; ``file`` has the FDT-Instance defaults filled in.
+
+    ``data`` is the content: the transport object with its ``Content-Encoding`` undone.
+    """
 
     toi: int
     data: bytes = field(repr=False)
@@ -426,8 +429,8 @@ class SessionReceiver:
         self._buffered -= state.held
         data = state.decoder.decode()
         try:
-            self._verify(entry.file, data)
-        except IntegrityError as err:
+            data = self._verify(entry.file, data)
+        except FluteError as err:
             self._discard(err)
             return []
         self._remember(self._delivered, toi, len(data))
@@ -449,22 +452,30 @@ class SessionReceiver:
                 field="Transfer-Length",
             )
 
-    @staticmethod
-    def _verify(entry: FdtFile, data: bytes) -> None:
+    def _verify(self, entry: FdtFile, data: bytes) -> bytes:
+        """Check the transport object against its entry; return the content (decoded).
+
+        ``Transfer-Length`` is the transport object's length, ``Content-Length`` and
+        ``Content-MD5`` describe the content, i.e. after undoing ``Content-Encoding``
+        (RFC 3926 §3.4.2), which is decoded here bounded by ``Content-Length`` (or the object
+        size limit).
+        """
         if entry.transfer_length is not None and entry.transfer_length != len(data):
             raise IntegrityError(
                 "object length differs from Transfer-Length", field="Transfer-Length"
             )
-        if (
-            entry.content_encoding is None
-            and entry.content_length is not None
-            and entry.content_length != len(data)
-        ):
+        if entry.content_encoding is not None:
+            limit = self.config.max_object_size
+            if entry.content_length is not None:
+                limit = min(limit, entry.content_length)
+            data = decode_content(data, content_coding(entry.content_encoding), limit)
+        if entry.content_length is not None and entry.content_length != len(data):
             raise IntegrityError(
                 "object length differs from Content-Length", field="Content-Length"
             )
         if entry.content_md5 is not None and content_md5(data) != entry.content_md5:
             raise IntegrityError("Content-MD5 does not match", field="Content-MD5")
+        return data
 
     def _remember(self, table: OrderedDict[int, int], key: int, value: int) -> None:
         table[key] = value
