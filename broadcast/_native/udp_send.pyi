@@ -1,0 +1,46 @@
+"""Type stub of the Cython extension ``broadcast._native.udp_send`` (native/udp_send.pyx).
+
+Batched UDP send on a caller-owned socket: UDP GSO (``UDP_SEGMENT``) for runs of equal-size
+datagrams, ``sendmmsg`` otherwise, GIL released around the system calls. Use
+``broadcast.sgimb.DatagramOutput``, which owns the socket, packs the destinations and keeps the
+statistics.
+"""
+
+from collections.abc import Sequence
+from typing import Final
+
+__all__ = [
+    "MAX_GSO_PAYLOAD",
+    "MAX_SEGMENTS",
+    "MSG_DONTWAIT",
+    "BatchSender",
+    "gso_supported",
+]
+
+MAX_SEGMENTS: Final[int]
+MAX_GSO_PAYLOAD: Final[int]
+MSG_DONTWAIT: Final[int]
+
+def gso_supported(fd: int) -> bool:
+    """True when the kernel knows ``UDP_SEGMENT`` on this UDP socket (Linux >= 4.18)."""
+
+class BatchSender:
+    """Sends batches on the UDP socket ``fd`` (not owned); one thread at a time."""
+
+    def __init__(self, fd: int, gso: bool = True) -> None: ...
+    @property
+    def gso(self) -> bool:
+        """True while GSO messages are built (False if off or found unsupported)."""
+    @property
+    def gso_max_segment(self) -> int: ...
+    @property
+    def syscalls(self) -> int: ...
+    @property
+    def gso_messages(self) -> int: ...
+    @property
+    def gso_fallbacks(self) -> int: ...
+    def send(
+        self, datagrams: Sequence[bytes], dest: bytes | Sequence[bytes], flags: int = 0
+    ) -> tuple[int, int, int, int, int]:
+        """``(sent, sent_bytes, failed, stopped_at, last_errno)``; ``dest`` is one packed
+        sockaddr or one per datagram. TypeError/ValueError on bad arguments only."""
