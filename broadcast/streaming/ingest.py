@@ -1,0 +1,304 @@
+"""Where the RTP comes from: a UDP socket, a pcap file or the built-in generator.
+
+Every source is an object with ``async start()`` (open what it needs, so that a bad address or
+file fails the service start with a clear error), ``async run(sink, clock)`` (deliver until the
+source ends or the task is cancelled) and ``close()``. It hands datagrams to the sink in batches:
+``sink.deliver(datagrams)`` for what may be RTP or RTCP (told apart per RFC 5761 §4) and
+``sink.deliver_rtcp(datagrams)`` for what arrived on an RTCP port. Sources never interpret or
+judge the bytes: the sink (``ProtectPipeline``) checks and counts them.
+
+- :class:`UdpIngest` — what ffmpeg (``-f rtp udp://host:port``) or GStreamer (``udpsink``) send:
+  a non-blocking socket drained in batches of up to ``max_batch`` datagrams per wake-up; with
+  ``rtcp_port`` a second socket for RTCP (ffmpeg sends it to port + 1).
+- :class:`PcapIngest` — UDP datagrams of a classic pcap file (``broadcast.streaming.pcap``),
+  optionally only those to ``udp_port`` (RTP) and ``udp_port + 1`` (RTCP), replayed with their
+  captured timing (``pace``) or as fast as the loop allows, once or in a ``loop``.
+- :class:`GeneratorIngest` — :class:`~broadcast.streaming.generator.RtpGenerator` packets at
+  their due times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Final, Protocol
+
+from broadcast.streaming.generator import GeneratorConfig, RtpGenerator
+from broadcast.streaming.pcap import PcapReader, PcapStats, UdpRecord, open_pcap
+
+Clock = Callable[[], float]
+Address = tuple[str, int]
+
+#: Datagrams handed over per wake-up / per batch at most.
+MAX_BATCH: Final = 256
+#: Receive buffer asked for on ingest sockets (the kernel may cap it at net.core.rmem_max).
+RCVBUF: Final = 4 << 20
+#: Read size: the largest UDP payload, so that nothing is silently truncated.
+_RECV_SIZE: Final = 65536
+#: Shortest sleep of the paced sources (avoids one wake-up per packet at high rates).
+_MIN_TICK: Final = 0.001
+#: The pcap replay yields to the event loop at least every this many records.
+_YIELD_EVERY: Final = 1024
+
+
+class IngestSink(Protocol):
+    def deliver(self, datagrams: list[bytes]) -> None: ...
+
+    def deliver_rtcp(self, datagrams: list[bytes]) -> None: ...
+
+
+class IngestError(Exception):
+    """The source cannot be opened (address in use, file missing or not a pcap file)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UdpIngestConfig:
+    """``source = "udp"``: listen on ``listen`` (RTP, or RTP+RTCP multiplexed) and optionally
+    on ``rtcp_port`` of the same address."""
+
+    listen: Address = ("127.0.0.1", 5004)
+    rtcp_port: int | None = None
+    max_batch: int = MAX_BATCH
+
+
+@dataclass(frozen=True, slots=True)
+class PcapIngestConfig:
+    """``source = "pcap"``: replay the UDP datagrams of ``file``."""
+
+    file: Path = Path("input.pcap")
+    udp_port: int | None = None
+    pace: bool = True
+    loop: bool = False
+    max_batch: int = MAX_BATCH
+
+
+@dataclass
+class IngestStats:
+    datagrams: int = 0
+    bytes: int = 0
+    #: pcap only: records skipped by reason, and why the file ended early.
+    pcap: PcapStats | None = None
+
+
+class UdpIngest:
+    """RTP (and RTCP) from UDP sockets (see the module doc)."""
+
+    def __init__(self, config: UdpIngestConfig) -> None:
+        self.config = config
+        self.stats = IngestStats()
+        self._socks: list[tuple[socket.socket, bool]] = []
+
+    async def start(self) -> None:
+        host, port = self.config.listen
+        try:
+            rtp = self._bind(host, port)
+            self._socks.append((rtp, False))
+            if self.config.rtcp_port is not None:
+                self._socks.append((self._bind(host, self.config.rtcp_port), True))
+        except OSError as exc:
+            self.close()
+            raise IngestError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+    @staticmethod
+    def _bind(host: str, port: int) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+            sock.bind((host, port))
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    @property
+    def local_address(self) -> Address:
+        """The bound RTP address (useful with port 0)."""
+        host, port = self._socks[0][0].getsockname()
+        return str(host), int(port)
+
+    async def run(self, sink: IngestSink, clock: Clock) -> None:
+        loop = asyncio.get_running_loop()
+        for sock, rtcp in self._socks:
+            loop.add_reader(sock.fileno(), self._drain, sock, rtcp, sink)
+        try:
+            await asyncio.Event().wait()  # until cancelled
+        finally:
+            for sock, _ in self._socks:
+                with contextlib.suppress(ValueError, OSError):
+                    loop.remove_reader(sock.fileno())
+
+    def _drain(self, sock: socket.socket, rtcp: bool, sink: IngestSink) -> None:
+        batch: list[bytes] = []
+        recv = sock.recv
+        for _ in range(self.config.max_batch):
+            try:
+                batch.append(recv(_RECV_SIZE))
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:  # e.g. an ICMP error queued on the socket: nothing to read
+                break
+        if batch:
+            self.stats.datagrams += len(batch)
+            self.stats.bytes += sum(map(len, batch))
+            (sink.deliver_rtcp if rtcp else sink.deliver)(batch)
+
+    def close(self) -> None:
+        for sock, _ in self._socks:
+            sock.close()
+        self._socks.clear()
+
+
+class PcapIngest:
+    """Datagrams of a pcap file (see the module doc)."""
+
+    def __init__(self, config: PcapIngestConfig) -> None:
+        self.config = config
+        self.stats = IngestStats()
+        self._file: BinaryIO | None = None
+        self._reader: PcapReader | None = None
+
+    async def start(self) -> None:
+        self._reader = self._open()
+        self.stats.pcap = self._reader.stats
+
+    def _open(self) -> PcapReader:
+        self.close()
+        try:
+            self._file = self.config.file.open("rb")
+        except OSError as exc:
+            raise IngestError(f"cannot read {self.config.file}: {exc.strerror or exc}") from exc
+        try:
+            return open_pcap(self._file)
+        except ValueError as exc:
+            self.close()
+            raise IngestError(f"{self.config.file}: {exc}") from exc
+
+    def _kind(self, rec: UdpRecord) -> bool | None:
+        """None: not ours; True: RTCP port; False: RTP (or multiplexed) port."""
+        port = self.config.udp_port
+        if port is None or rec.dport == port:
+            return False
+        return True if rec.dport == port + 1 else None
+
+    async def run(self, sink: IngestSink, clock: Clock) -> None:
+        assert self._reader is not None, "start() first"
+        reader = self._reader
+        while True:
+            delivered = await self._replay(reader, sink, clock)
+            if not self.config.loop or delivered == 0:
+                return
+            reader = self._open()  # a fresh pass; the statistics keep adding up
+            assert self.stats.pcap is not None
+            reader.stats = self.stats.pcap
+
+    async def _replay(self, reader: PcapReader, sink: IngestSink, clock: Clock) -> int:
+        """One pass over the file; returns how many datagrams were delivered."""
+        cfg = self.config
+        delivered = 0
+        rtp: list[bytes] = []
+        rtcp: list[bytes] = []
+        start = clock()
+        first: float | None = None
+
+        def flush() -> None:
+            if rtp:
+                sink.deliver(rtp.copy())
+                rtp.clear()
+            if rtcp:
+                sink.deliver_rtcp(rtcp.copy())
+                rtcp.clear()
+
+        records: Iterator[UdpRecord] = iter(reader)
+        for n, rec in enumerate(records):
+            if n % _YIELD_EVERY == _YIELD_EVERY - 1:
+                await asyncio.sleep(0)  # a long run of skipped records must not block the loop
+            kind = self._kind(rec)
+            if kind is None:
+                reader.stats.skipped["other_port"] += 1
+                continue
+            if first is None:
+                first = rec.time
+            if cfg.pace:
+                wait = start + (rec.time - first) - clock()
+                if wait > _MIN_TICK:
+                    flush()
+                    await asyncio.sleep(wait)
+            delivered += 1
+            self.stats.datagrams += 1
+            self.stats.bytes += len(rec.payload)
+            (rtcp if kind else rtp).append(rec.payload)
+            if len(rtp) + len(rtcp) >= cfg.max_batch:
+                flush()
+                await asyncio.sleep(0)  # let the rest of the loop run between batches
+        flush()
+        return delivered
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class GeneratorIngest:
+    """The built-in RTP generator, paced by ``clock``."""
+
+    def __init__(self, config: GeneratorConfig, *, max_batch: int = MAX_BATCH) -> None:
+        self.config = config
+        self.generator = RtpGenerator(config)
+        self.stats = IngestStats()
+        self.max_batch = max_batch
+
+    async def start(self) -> None:
+        """Nothing to open."""
+
+    async def run(self, sink: IngestSink, clock: Clock) -> None:
+        gen = self.generator
+        rounds = max(1, self.max_batch // len(self.config.ssrcs))
+        start = clock()
+        while True:
+            packets = gen.due(clock() - start, rounds)
+            if packets:
+                self.stats.datagrams += len(packets)
+                self.stats.bytes += sum(map(len, packets))
+                sink.deliver(packets)
+            nxt = gen.next_due()
+            if nxt is None:
+                return
+            await asyncio.sleep(max(_MIN_TICK, start + nxt - clock()) if not packets else 0)
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+Ingest = UdpIngest | PcapIngest | GeneratorIngest
+IngestConfig = UdpIngestConfig | PcapIngestConfig | GeneratorConfig
+
+
+def make_ingest(config: IngestConfig) -> Ingest:
+    """The source for an ingest configuration."""
+    if isinstance(config, UdpIngestConfig):
+        return UdpIngest(config)
+    if isinstance(config, PcapIngestConfig):
+        return PcapIngest(config)
+    return GeneratorIngest(config)
+
+
+__all__ = [
+    "GeneratorIngest",
+    "Ingest",
+    "IngestConfig",
+    "IngestError",
+    "IngestSink",
+    "IngestStats",
+    "PcapIngest",
+    "PcapIngestConfig",
+    "UdpIngest",
+    "UdpIngestConfig",
+    "make_ingest",
+]
