@@ -370,5 +370,7 @@ def _route_source(host: str, port: int) -> str:
         try:
             probe.connect((host, port))
         except OSError as exc:
-            raise OutputConfigError(f"output.gtpu.endpoint: no route to {host}: {exc}") from None
+            raise OutputConfigError(
+                f"output.gtpu.endpoint: cannot send to {host}: {exc}"
+            ) from None
         return str(probe.getsockname()[0])
