@@ -110,6 +110,7 @@ class CarouselEntry:
     step: int = 0
     pass_started: float = 0.0
     passes: int = 0
+    served: int = -1
     packets_sent: int = 0
     bytes_sent: int = 0
 
@@ -186,7 +187,7 @@ class CarouselScheduler:
         if bitrate is not None:
             rate = bitrate / 8
             capacity = burst if burst is not None else max(64 * 1024, rate / 10)
-            self._bucket = TokenBucket(rate=rate, capacity=float(capacity))
+            self._bucket = TokenBucket(rate=rate, capacity=float(capacity), tokens=float(capacity))
         self.max_batch = max_batch
         self.stats = SchedulerStats()
         self._entries: dict[int, CarouselEntry] = {}
@@ -237,11 +238,18 @@ class CarouselScheduler:
 
     def _pick(self, now: float) -> CarouselEntry | None:
         best: CarouselEntry | None = None
-        best_key: tuple[int, int, float, int] | None = None
+        best_key: tuple[int, int, float, int, int] | None = None
         for entry in self._entries.values():
             if not entry.in_progress and entry.next_due > now:
                 continue
-            key = (entry.priority, 0 if entry.in_progress else 1, entry.next_due, entry.toi)
+            # Priority; a pass in progress first; the most overdue; the least recently served.
+            key = (
+                entry.priority,
+                0 if entry.in_progress else 1,
+                entry.next_due,
+                entry.served,
+                entry.toi,
+            )
             if best_key is None or key < best_key:
                 best, best_key = entry, key
         return best
@@ -263,11 +271,11 @@ class CarouselScheduler:
         packets: list[bytes] = []
         completed: list[int] = []
         while len(packets) < self.max_batch:
-            if bucket is not None and bucket.tokens <= 0:
-                return Poll(packets, now + bucket.wait(), tuple(completed))
             entry = self._pick(now)
             if entry is None:
                 break
+            if bucket is not None and bucket.tokens <= 0:
+                return Poll(packets, now + bucket.wait(), tuple(completed))
             sent = self._step(entry, now)
             packets += sent
             size = sum(len(p) for p in sent) + PACKET_OVERHEAD * len(sent)
@@ -299,6 +307,7 @@ class CarouselScheduler:
             entry.step = 0
             entry.passes += 1
             self.stats.passes += 1
+            entry.served = self.stats.passes
             entry.next_due = max(entry.pass_started + entry.interval, now)
         return sent
 
