@@ -94,7 +94,7 @@ def test_port_in_use() -> None:
 def test_gtpu_endpoint_without_route() -> None:
     # The limited broadcast address needs SO_BROADCAST: the route look-up (a UDP connect,
     # nothing sent) for the inner source address fails.
-    with pytest.raises(OutputConfigError, match="output.gtpu.endpoint: cannot send to"):
+    with pytest.raises(OutputConfigError, match=r"output\.gtpu\.endpoint: cannot send to"):
         DatagramOutput(OutputConfig(gtpu=GtpuConfig(endpoint="255.255.255.255", teid=1)))
 
 
