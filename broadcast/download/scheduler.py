@@ -195,7 +195,13 @@ class CarouselScheduler:
 
     # --- entries ---------------------------------------------------------------------------------
     def add(self, entry: CarouselEntry) -> None:
-        """Put an entry on the carousel (replacing one with the same TOI)."""
+        """Put an entry on the carousel (replacing one with the same TOI).
+
+        Entries above the file priority need a positive interval: repeated back to back they
+        would starve every lower-priority entry.
+        """
+        if entry.priority < PRIORITY_FILE and entry.interval <= 0:
+            raise ValueError("an FDT or MIKEY entry needs a positive repeat interval")
         old = self._entries.pop(entry.toi, None)
         if old is not None and old is not entry:
             self._retired(old)

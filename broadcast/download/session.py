@@ -138,7 +138,11 @@ class CarouselSession:
                     packetizer=packetizer,
                     source=obj.source,
                     priority=PRIORITY_MIKEY if mikey else PRIORITY_FILE,
-                    interval=p.repeat_interval,
+                    # A MIKEY object repeats at least as often as the FDT, never back to back
+                    # (with interval 0 its priority would starve the files).
+                    interval=max(p.repeat_interval, p.fdt_repeat_interval)
+                    if mikey
+                    else p.repeat_interval,
                     next_due=now,
                     label=obj.fdt_file.content_location,
                 )

@@ -114,3 +114,11 @@ def test_nothing_scheduled_means_no_deadline() -> None:
 def test_bitrate_must_be_positive(bad: float) -> None:
     with pytest.raises(ValueError, match="bitrate"):
         CarouselScheduler(bitrate=bad)
+
+
+def test_priority_entries_need_a_positive_interval() -> None:
+    sched = CarouselScheduler(bitrate=None)
+    with pytest.raises(ValueError, match="positive repeat interval"):
+        sched.add(_entry(5, 10, PRIORITY_MIKEY, interval=0.0))
+    sched.add(_entry(6, 10, PRIORITY_FILE, interval=0.0))
+    assert sched.entry(6) is not None
