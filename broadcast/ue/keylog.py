@@ -1,0 +1,82 @@
+"""``--keylog FILE``: every MSK and MTK the UE learns, for debugging and for decrypting captures.
+
+This is the one deliberate place where key bytes are written. It is off by default. The file is
+created with mode 0600 (``os.open(..., 0o600)``; an existing file is reset to 0600 and appended
+to; a symbolic link is refused) and gets one line per key, lower-case hex, flushed at once::
+
+    MSK <key-domain-id> <msk-id> <key>
+    MTK <key-domain-id> <msk-id> <mtk-id> <key> <salt or ->
+
+(the SRTP master salt for streaming MTKs, ``-`` for download MTKs).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Final, TextIO
+
+from broadcast.keys.ids import KeyDomainId, MskId, MtkId
+from broadcast.keys.material import Msk, Mtk, SrtpSalt
+
+FILE_MODE: Final = 0o600
+
+
+class KeyLog:
+    """An append-only key log file (see the module doc)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW
+        fd = os.open(self.path, flags, FILE_MODE)
+        try:
+            os.fchmod(fd, FILE_MODE)
+            self._file: TextIO | None = os.fdopen(fd, "a", encoding="ascii")
+        except BaseException:
+            os.close(fd)
+            raise
+        self.lines = 0
+
+    def _write(self, line: str) -> None:
+        if self._file is None:
+            raise ValueError("the key log is closed")
+        self._file.write(line + "\n")
+        self._file.flush()
+        self.lines += 1
+
+    def msk(self, key_domain_id: KeyDomainId, msk_id: MskId, msk: Msk) -> None:
+        self._write(f"MSK {bytes(key_domain_id).hex()} {bytes(msk_id).hex()} {msk.secret.hex()}")
+
+    def mtk(
+        self,
+        key_domain_id: KeyDomainId,
+        msk_id: MskId,
+        mtk_id: MtkId,
+        mtk: Mtk,
+        salt: SrtpSalt | None,
+    ) -> None:
+        salt_text = "-" if salt is None else salt.secret.hex()
+        self._write(
+            f"MTK {bytes(key_domain_id).hex()} {bytes(msk_id).hex()} {bytes(mtk_id).hex()} "
+            f"{mtk.secret.hex()} {salt_text}"
+        )
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> KeyLog:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<KeyLog {self.path} ({self.lines} lines)>"
