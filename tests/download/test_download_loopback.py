@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import random
 import socket
 import time
@@ -142,7 +141,8 @@ def test_every_file_decrypts_with_loss(
         assert receiver.flute.stats.discarded == {}
         assert stats.send_errors == 0 and stats.mtk_rotations == 1
         sdp = (tmp_path / "session.sdp").read_text()
-        assert "a=flute-tsi:42" in sdp and f"m=application {config.destination[1]} FLUTE/UDP 0" in sdp
+        assert "a=flute-tsi:42" in sdp
+        assert f"m=application {config.destination[1]} FLUTE/UDP 0" in sdp
 
     asyncio.run(main())
 
