@@ -181,3 +181,13 @@ DOWNLOAD_GRACE_PERIOD_S: Final = 60.0
 DOWNLOAD_WATCH_INTERVAL_S: Final = 2.0
 #: Key Group of a download-only carousel run standalone (streaming = False) [P].
 DOWNLOAD_DEFAULT_KEY_GROUP: Final = 0x0100
+
+
+# --- Raptor FEC (RFC 5053, FEC Encoding ID 1; broadcast.flute.fec.raptor) [P] --------------------
+#: Repair symbols the registered Raptor scheme sends per source block after its K source symbols,
+#: as a share of K: ceil(0.2·K) [P].
+RAPTOR_REPAIR_OVERHEAD: Final = 0.2
+#: Symbol alignment Al (RFC 5053 §4.2 recommends 4; 1 when T is not a multiple of 4) [RFC rec.].
+RAPTOR_ALIGNMENT: Final = 4
+#: A receiver keeps at most K + this many distinct symbols of one undecoded block [P].
+RAPTOR_MAX_EXTRA_SYMBOLS: Final = 64

@@ -18,10 +18,22 @@ from broadcast.flute.fec.base import (
 from broadcast.flute.fec.nocode import COMPACT_NO_CODE, CompactNoCode, CompactNoCodeDecoder
 from broadcast.flute.fec.partition import BlockPartition
 
+# --- Raptor (FEC Encoding ID 1, RFC 5053) ---
+from broadcast.flute.fec.raptor import (
+    RAPTOR,
+    RaptorObjectDecoder,
+    RaptorObjectEncoder,
+    RaptorScheme,
+    encode_object,
+    raptor_parameters,
+)
+
 register_scheme(CompactNoCode())
+register_scheme(RaptorScheme())  # Raptor, FEC Encoding ID 1
 
 __all__ = [
     "COMPACT_NO_CODE",
+    "RAPTOR",
     "BlockPartition",
     "CompactNoCode",
     "CompactNoCodeDecoder",
@@ -30,7 +42,12 @@ __all__ = [
     "FecScheme",
     "ObjectDecoder",
     "Oti",
+    "RaptorObjectDecoder",
+    "RaptorObjectEncoder",
+    "RaptorScheme",
+    "encode_object",
     "get_scheme",
+    "raptor_parameters",
     "register_scheme",
     "registered_encoding_ids",
 ]
