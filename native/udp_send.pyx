@@ -19,12 +19,15 @@ No Python object is created per datagram.
 
 Errors never raise once the arguments are valid; they are counted and reported:
 
-* a GSO message that fails (EIO: no checksum offload on the route; EINVAL: segment above the
-  route MTU, or ``SO_NO_CHECK``; ENOPROTOOPT/EOPNOTSUPP: no GSO) is re-sent as plain datagrams;
+* a GSO message that fails in a way GSO may cause (EIO: no checksum offload on the route;
+  EINVAL: segment above the route MTU, or ``SO_NO_CHECK``; ENOPROTOOPT/EOPNOTSUPP: no GSO;
+  EMSGSIZE) is re-sent as plain datagrams (other errors count for all its datagrams);
   EIO/ENOPROTOOPT/EOPNOTSUPP turn GSO off for this sender, EINVAL lowers the largest segment
   size GSO is tried with and, after three such failures, turns GSO off as well;
 * EAGAIN/EWOULDBLOCK (non-blocking send, or SO_SNDTIMEO expired) stops the batch: the result
-  tells where (``stopped_at``), the caller may wait for the socket to be writable and resume;
+  tells where (``stopped_at``), the caller may wait for the socket to be writable and resume.
+  (A blocking sendmmsg whose timeout expires after some messages returns a short count; the
+  call after a short count is non-blocking, so one stall costs one timeout, not two);
 * EBADF/ENOTSOCK/EFAULT/EDESTADDRREQ and eight ENOBUFS/ENOMEM in a row stop the batch too;
 * any other error (EMSGSIZE, ENETUNREACH, EPERM, ...) drops that datagram and goes on.
 """
@@ -133,10 +136,16 @@ cdef extern from *:
             ;
     }
 
+    /* Errors a GSO message may get where its datagrams sent one by one would not. */
+    static int us_gso_suspect(int err) {
+        return us_gso_unsupported(err) || err == EINVAL || err == EMSGSIZE;
+    }
+
     /* Send it[0..n) on fd; res accumulates (stopped_at is relative to it). */
     static void us_send(us_state *st, int fd, int flags, const us_item *it, size_t n,
                         us_result *res) {
         size_t i = 0, plain_until = 0, nobufs = 0, eintr = 0;
+        int after_short = 0;
         while (i < n) {
             size_t m = 0, j = i, k, total;
             int r, err;
@@ -173,7 +182,11 @@ cdef extern from *:
                 m++;
                 j += c;
             }
-            r = sendmmsg(fd, st->msgs, (unsigned int)m, flags);
+            /* After a short count the next call does not block: if the short count came
+               from SO_SNDTIMEO expiring, one stall costs one timeout, not two. */
+            r = sendmmsg(fd, st->msgs, (unsigned int)m,
+                         after_short ? (flags | MSG_DONTWAIT) : flags);
+            after_short = 0;
             err = r < 0 ? errno : 0;
             st->syscalls++;
             if (r > 0) {
@@ -187,6 +200,7 @@ cdef extern from *:
                     res->sent += c;
                 }
                 i = st->first[r - 1] + st->count[r - 1];
+                after_short = (size_t)r < m;
                 continue;              /* a short count: the next call reports the error */
             }
             if (r == 0) { err = EAGAIN; }    /* should not happen; never spin on it */
@@ -195,8 +209,8 @@ cdef extern from *:
             res->last_errno = err;
             {
                 size_t c = st->count[0];
-                if (c > 1 && err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
-                    /* GSO message failed: resend its datagrams one by one */
+                if (c > 1 && us_gso_suspect(err)) {
+                    /* GSO message failed in a way GSO may cause: resend one by one */
                     st->gso_fallbacks++;
                     if (us_gso_unsupported(err)) {
                         st->gso = 0;

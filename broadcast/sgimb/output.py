@@ -64,7 +64,8 @@ class OutputStats:
     """Counters of one output. ``errors`` counts datagrams that did not leave (dropped on an
     error, or not attempted after the batch stopped); ``bytes`` counts UDP payload bytes that
     left (the G-PDUs when GTP-U is on). ``syscalls``/``gso_messages``/``gso_fallbacks`` come
-    from the native path (0 on the ``sendto`` fallback)."""
+    from the native path (0 on the ``sendto`` fallback). ``waits``: times an asyncio send
+    found the socket buffer full and waited for it to drain."""
 
     datagrams: int = 0
     bytes: int = 0
@@ -73,6 +74,7 @@ class OutputStats:
     syscalls: int = 0
     gso_messages: int = 0
     gso_fallbacks: int = 0
+    waits: int = 0
 
 
 class DatagramOutput:
@@ -258,6 +260,7 @@ class DatagramOutput:
         fd = self._sock.fileno()
         if fd < 0:
             return False
+        self.stats.waits += 1
         ready = loop.create_future()
 
         def _ready() -> None:
