@@ -1,0 +1,603 @@
+"""The BM-SC side of the MSK procedures, on the stores, with ``now`` and ``rand`` injected
+(TS 33.246 6.3.2.2-6.3.2.3; profile.md "MIKEY", "Transport").
+
+No sockets and no clock: the asyncio service (:mod:`broadcast.bmsc.service`) calls in with the
+current time and sends what this module records.
+
+* :meth:`KeyManagement.handle_request` — an authenticated MSK request: a status per requested
+  MSK ID (200 / 403 / 404 / 410), registration of the UE for every Key Group it may receive
+  (the first request = initiation of key management, 6.3.2.2.2), the MUK stored with its GBA
+  lifetime, and :class:`DeliveryJob` s for the MSK messages to push.
+* :meth:`KeyManagement.build_deliveries` — jobs -> MSK delivery messages: one MUK counter per
+  message from the key store (durable before the message exists), V bit when the group asks for
+  ACKs, the SRTP policy (SP) for streaming groups; recorded in the BM-SC store (the scheduler
+  sends them after the configured delay).
+* rotation — :meth:`create_next` (a NEXT MSK with a random key and the group's MTK ID range),
+  :meth:`push_to_group` (one message per registered UE built with the native batch builder,
+  chunked so that memory stays bounded; a UE whose MUK has expired gets a solicited pull
+  instead), :meth:`promote` (NEXT -> CURRENT, old CURRENT retired), :meth:`due_rotations`.
+* :meth:`solicited_pull` — 6.3.2.2.4: Key Number 0, KEMAC MAC only, under the most recent MUK
+  of the UE even past its GBA lifetime (NOTE 1).
+* :meth:`check_ack` — a MIKEY ACK: find the delivery it answers (IDr, COUNTER, CSB ID), verify
+  the V payload with the MUK (``verify_ack``).
+
+The key store has no call that allocates many MUK counters in one transaction, so
+:func:`allocate_muk_counters` takes one transaction per MUK unless the store offers
+``next_counters_for_muks`` (used when present).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from broadcast import profile
+from broadcast.bmsc.config import BmscConfig, KeyGroupConfig
+from broadcast.bmsc.gba import GbaKeySource, GbaMiss, NafKey, muk_id_for, naf_id
+from broadcast.bmsc.msk_xml import MskRequest, MskStatus
+from broadcast.bmsc.store import (
+    BmscStore,
+    Delivery,
+    DeliveryKind,
+    NewDelivery,
+    Registration,
+)
+from broadcast.keys.errors import DuplicateKey, KeyStateError, UnknownKey
+from broadcast.keys.ids import KeyDomainId, MskId, MtkId, MukId
+from broadcast.keys.material import Msk, Muk
+from broadcast.keys.store import KeyStore, MskRecord, MskState, MukRecord
+from broadcast.mikey.batch import MskPushTarget, build_msk_messages
+from broadcast.mikey.errors import MikeyError
+from broadcast.mikey.mbms import (
+    Envelope,
+    Kind,
+    build_msk_message,
+    build_solicited_pull,
+    envelope,
+    verify_ack,
+)
+
+log = logging.getLogger("broadcast.bmsc")
+
+#: UEs handled per chunk of a rotation push (bounds memory for a million UEs).
+PUSH_CHUNK = 20_000
+#: Seconds a cached view of a group's CURRENT/NEXT MSK may be used.
+GROUP_CACHE_S = 1.0
+
+
+def allocate_muk_counters(key_store: KeyStore, muk_ids: Sequence[MukId]) -> list[int]:
+    """One new TS counter per MUK ID, each durable before it is returned.
+
+    Uses the store's ``next_counters_for_muks`` (one transaction for all) when it has one, else
+    one ``next_counter_for_muk`` transaction per MUK.
+    """
+    bulk: Callable[[Sequence[MukId]], Sequence[int]] | None = getattr(
+        key_store, "next_counters_for_muks", None
+    )
+    if bulk is not None:
+        values = list(bulk(muk_ids))
+        if len(values) != len(muk_ids):
+            raise RuntimeError("next_counters_for_muks returned the wrong number of counters")
+        return values
+    return [key_store.next_counter_for_muk(m) for m in muk_ids]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryJob:
+    """Push these MSKs of one Key Group to one registered UE, not before ``not_before``."""
+
+    registration: Registration
+    msks: tuple[MskRecord, ...]
+    not_before: float
+
+
+@dataclass(frozen=True, slots=True)
+class RequestOutcome:
+    statuses: tuple[MskStatus, ...]
+    jobs: tuple[DeliveryJob, ...]
+    initiated: tuple[int, ...]  # Key Groups for which this request initiated key management
+
+
+@dataclass(slots=True)
+class PushReport:
+    """What a rotation push did."""
+
+    key_group: int
+    msk_id: MskId | None = None
+    pushed: int = 0
+    pulled: int = 0
+    skipped_no_muk: int = 0
+    seconds_counters: float = 0.0
+    seconds_build: float = 0.0
+    seconds_store: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RotationAction:
+    key_group: int
+    action: str  # "create-and-push" | "promote"
+
+
+@dataclass(slots=True)
+class _GroupView:
+    current: MskRecord | None
+    next: MskRecord | None
+    at: float
+
+
+def _ms(t0: float, t1: float) -> float:
+    return t1 - t0
+
+
+class KeyManagement:
+    """The MSK procedures on a key store, the BM-SC store and a GBA key source."""
+
+    def __init__(
+        self,
+        config: BmscConfig,
+        key_store: KeyStore,
+        store: BmscStore,
+        gba: GbaKeySource,
+        *,
+        rand: Callable[[int], bytes] = os.urandom,
+        perf_counter: Callable[[], float] | None = None,
+    ) -> None:
+        self.config = config
+        self.keys = key_store
+        self.store = store
+        self.gba = gba
+        self.naf = naf_id(config.fqdn)
+        self.key_domain: KeyDomainId = config.key_domain
+        self._rand = rand
+        self._groups: dict[int, _GroupView] = {}
+        self._perf = perf_counter if perf_counter is not None else time.perf_counter
+
+    # --- setup -------------------------------------------------------------------------------
+    def ensure_groups(self, now: float) -> None:
+        """Create the Key Domain, the configured Key Groups and a CURRENT MSK where missing."""
+        kd = self.key_domain
+        if kd not in self.keys.list_key_domains():
+            self.keys.add_key_domain(kd)
+        known = {g.key_group: g for g in self.keys.list_key_groups(kd)}
+        for g in self.config.key_groups:
+            rec = known.get(g.number)
+            if rec is None:
+                self.keys.add_key_group(kd, g.number, streaming=g.streaming)
+            elif rec.streaming != g.streaming:
+                log.warning(
+                    "Key Group %d: configured streaming=%s but the key store says %s; "
+                    "the key store wins",
+                    g.number,
+                    g.streaming,
+                    rec.streaming,
+                )
+            view = self.group_view(g.number, now, refresh=True)
+            if view.current is None:
+                if view.next is not None:
+                    self.keys.promote(kd, g.number)
+                else:
+                    self._add_msk(g, MskState.CURRENT)
+                self.store.set_schedule(kd, g.number, current_since=now, promote_at=None)
+                self.group_view(g.number, now, refresh=True)
+            elif self.store.schedule(kd, g.number)[0] is None:
+                self.store.set_schedule(kd, g.number, current_since=now, promote_at=None)
+
+    def _group_config(self, key_group: int) -> KeyGroupConfig:
+        g = self.config.group(key_group)
+        if g is None:
+            raise UnknownKey(f"Key Group {key_group} is not configured")
+        return g
+
+    def group_view(self, key_group: int, now: float, *, refresh: bool = False) -> _GroupView:
+        """CURRENT and NEXT MSK of a group (cached for GROUP_CACHE_S)."""
+        view = self._groups.get(key_group)
+        if view is not None and not refresh and 0 <= now - view.at < GROUP_CACHE_S:
+            return view
+        current = nxt = None
+        for m in self.keys.list_msks(self.key_domain, key_group):
+            if m.state is MskState.CURRENT:
+                current = m
+            elif m.state is MskState.NEXT:
+                nxt = m
+        view = _GroupView(current, nxt, now)
+        self._groups[key_group] = view
+        return view
+
+    def _add_msk(self, g: KeyGroupConfig, state: MskState) -> MskRecord:
+        used = {m.msk_id.key_number for m in self.keys.list_msks(self.key_domain, g.number)}
+        number = (max(used) % 0xFFFF) + 1 if used else 1
+        for _ in range(0xFFFF):
+            if number not in used:
+                break
+            number = number % 0xFFFF + 1
+        else:
+            raise KeyStateError(f"Key Group {g.number} has used every Key Number")
+        return self.keys.add_msk(
+            self.key_domain,
+            MskId(g.number, number),
+            Msk(self._rand(profile.KEY_LEN)),
+            mtk_id_low=g.mtk_id_low,
+            mtk_id_high=g.mtk_id_high,
+            state=state,
+        )
+
+    # --- MSK request (6.3.2.2.1) ---------------------------------------------------------------
+    def naf_key(self, b_tid: str, now: float) -> NafKey | GbaMiss:
+        return self.gba.naf_key(b_tid, self.naf, int(now))
+
+    def _store_muk(self, muk_id: MukId, naf_key: NafKey) -> None:
+        muk = naf_key.muk
+        try:
+            known: MukRecord | None = self.keys.get_muk(muk_id)
+        except UnknownKey:
+            known = None
+        if known is None or known.key != muk or known.expires_at != naf_key.expires_at:
+            self.keys.put_muk(muk_id, muk, expires_at=naf_key.expires_at)
+
+    def handle_request(
+        self, naf_key: NafKey, request: MskRequest, peer_host: str, now: float
+    ) -> RequestOutcome:
+        """Authorize and answer an authenticated MSK request (module docstring)."""
+        muk_id = muk_id_for(self.config.fqdn, naf_key.b_tid)
+        statuses: list[MskStatus] = []
+        wanted: dict[int, dict[int, MskRecord]] = {}
+        for msk_id in request.msk_ids:
+            code, found = self._status(naf_key.impi, request.key_domain, msk_id, now)
+            statuses.append(MskStatus(msk_id, code))
+            if code == profile.MSK_STATUS_OK:
+                group = wanted.setdefault(msk_id.key_group, {})
+                for r in found:
+                    group[r.msk_id.key_number] = r
+        jobs: list[DeliveryJob] = []
+        initiated: list[int] = []
+        if wanted:
+            self._store_muk(muk_id, naf_key)
+        for key_group, records in wanted.items():
+            sub = self.store.subscription(naf_key.impi, self.key_domain, key_group)
+            host = sub.delivery_host if sub and sub.delivery_host else peer_host
+            port = sub.delivery_port if sub and sub.delivery_port else self.config.push.port
+            reg, new = self.store.register(
+                self.key_domain,
+                key_group,
+                naf_key.impi,
+                muk_id=muk_id,
+                host=host,
+                port=port,
+                now=now,
+            )
+            if new:
+                initiated.append(key_group)
+                log.info("key management initiated: Key Group %d, %s", key_group, muk_id)
+            self.store.mark_pulls_answered(self.key_domain, key_group, naf_key.impi, now)
+            ordered = tuple(sorted(records.values(), key=lambda r: r.state is not MskState.CURRENT))
+            jobs.append(DeliveryJob(reg, ordered, now + self.config.push.delay))
+        return RequestOutcome(tuple(statuses), tuple(jobs), tuple(initiated))
+
+    def _status(
+        self, impi: str, key_domain: KeyDomainId, msk_id: MskId, now: float
+    ) -> tuple[int, list[MskRecord]]:
+        records: list[MskRecord]
+        if key_domain != self.key_domain or self.config.group(msk_id.key_group) is None:
+            return profile.MSK_STATUS_UNKNOWN, []
+        if self.store.subscription(impi, key_domain, msk_id.key_group) is None:
+            return profile.MSK_STATUS_NOT_SUBSCRIBED, []
+        view = self.group_view(msk_id.key_group, now)
+        if msk_id.is_current_alias:
+            if view.current is None:
+                return profile.MSK_STATUS_UNKNOWN, []
+            records = [view.current]
+            if view.next is not None and profile.MSK_DELIVER_NEXT_WITH_CURRENT:
+                records.append(view.next)
+            return profile.MSK_STATUS_OK, records
+        for rec in (view.current, view.next):
+            if rec is not None and rec.msk_id == msk_id:
+                return profile.MSK_STATUS_OK, [rec]
+        try:
+            rec = self.keys.get_msk(key_domain, msk_id)
+        except UnknownKey:
+            return profile.MSK_STATUS_UNKNOWN, []
+        if rec.state is MskState.RETIRED:
+            return profile.MSK_STATUS_RETIRED, []
+        self.group_view(msk_id.key_group, now, refresh=True)  # the cache was behind
+        return profile.MSK_STATUS_OK, [rec]
+
+    # --- building MSK messages -------------------------------------------------------------
+    def _csb_rand(self, n: int) -> list[tuple[int, bytes]]:
+        block = self._rand(20 * n)
+        if len(block) != 20 * n:
+            raise RuntimeError("the random source returned the wrong length")
+        return [
+            (int.from_bytes(block[20 * i : 20 * i + 4], "big"), block[20 * i + 4 : 20 * i + 20])
+            for i in range(n)
+        ]
+
+    def build_deliveries(self, jobs: Iterable[DeliveryJob], now: float) -> int:
+        """Build and record the MSK messages of ``jobs``; returns how many were recorded.
+
+        A job whose MUK vanished from the key store is skipped (logged)."""
+        items: list[NewDelivery] = []
+        for job in jobs:
+            reg = job.registration
+            try:
+                muk = self.keys.get_muk(reg.muk_id)
+            except UnknownKey:
+                log.warning("no MUK for %s: MSK push skipped", reg.muk_id)
+                continue
+            g = self._group_config(reg.key_group)
+            ack = self.config.ack_required(reg.key_group)
+            policy = g.policy()
+            counters = allocate_muk_counters(self.keys, [reg.muk_id] * len(job.msks))
+            for rec, counter, (csb_id, rand) in zip(
+                job.msks, counters, self._csb_rand(len(job.msks)), strict=True
+            ):
+                message = build_msk_message(
+                    muk=muk.key,
+                    muk_id=reg.muk_id,
+                    key_domain_id=self.key_domain,
+                    msk_id=rec.msk_id,
+                    msk=rec.key,
+                    valid_from=MtkId(rec.mtk_id_low),
+                    valid_to=MtkId(rec.mtk_id_high),
+                    counter=counter,
+                    csb_id=csb_id,
+                    rand=rand,
+                    ack=ack,
+                    srtp_policy=policy,
+                )
+                items.append(
+                    NewDelivery(
+                        DeliveryKind.MSK,
+                        self.key_domain,
+                        reg.key_group,
+                        rec.msk_id.key_number,
+                        reg.impi,
+                        reg.muk_id,
+                        reg.host,
+                        reg.port,
+                        csb_id,
+                        counter,
+                        ack,
+                        message,
+                        max(job.not_before, now),
+                    )
+                )
+        if items:
+            self.store.add_deliveries(items, now)
+        return len(items)
+
+    # --- rotation (6.3.2.3.1) ----------------------------------------------------------------
+    def create_next(self, key_group: int, now: float) -> tuple[MskRecord, bool]:
+        """The group's NEXT MSK: the existing one, or a new one (random key). (record, created)"""
+        g = self._group_config(key_group)
+        view = self.group_view(key_group, now, refresh=True)
+        if view.next is not None:
+            return view.next, False
+        try:
+            rec = self._add_msk(g, MskState.NEXT)
+        except DuplicateKey:  # another process raced us: use its NEXT
+            view = self.group_view(key_group, now, refresh=True)
+            if view.next is None:
+                raise
+            return view.next, False
+        self.group_view(key_group, now, refresh=True)
+        log.info("Key Group %d: NEXT MSK %s created", key_group, rec.msk_id)
+        return rec, True
+
+    def push_to_group(
+        self,
+        key_group: int,
+        msk: MskRecord,
+        now: float,
+        *,
+        fresh: bool = False,
+        chunk: int = PUSH_CHUNK,
+        native: bool = True,
+    ) -> PushReport:
+        """Push ``msk`` to every UE registered for the group (module docstring).
+
+        ``fresh``: the MSK was just created, so no older delivery can be superseded."""
+        g = self._group_config(key_group)
+        ack = self.config.ack_required(key_group)
+        policy = g.policy()
+        report = PushReport(key_group, msk.msk_id)
+        not_before = now  # a rotation push goes out at once (the lead time is the margin)
+        for regs in self.store.iter_registrations(self.key_domain, key_group, chunk=chunk):
+            live: list[tuple[Registration, Muk]] = []
+            for reg in regs:
+                try:
+                    muk = self.keys.get_muk(reg.muk_id)
+                except UnknownKey:
+                    report.skipped_no_muk += 1
+                    continue
+                if muk.is_expired(int(now)):
+                    try:
+                        self._pull(reg, muk.key, now)
+                        report.pulled += 1
+                    except (MikeyError, ValueError) as exc:
+                        report.errors.append(f"pull {reg.impi}: {exc}")
+                    continue
+                live.append((reg, muk.key))
+            if not live:
+                continue
+            t0 = self._perf()
+            counters = allocate_muk_counters(self.keys, [reg.muk_id for reg, _ in live])
+            t1 = self._perf()
+            extras = self._csb_rand(len(live))
+            targets = [
+                MskPushTarget(reg.muk_id, muk, counter, csb_id, rand)
+                for (reg, muk), counter, (csb_id, rand) in zip(live, counters, extras, strict=True)
+            ]
+            messages = build_msk_messages(
+                targets,
+                key_domain_id=self.key_domain,
+                msk_id=msk.msk_id,
+                msk=msk.key,
+                valid_from=MtkId(msk.mtk_id_low),
+                valid_to=MtkId(msk.mtk_id_high),
+                ack=ack,
+                srtp_policy=policy,
+                native=native,
+            )
+            t2 = self._perf()
+            self.store.add_deliveries_bulk(
+                [
+                    NewDelivery(
+                        DeliveryKind.MSK,
+                        self.key_domain,
+                        key_group,
+                        msk.msk_id.key_number,
+                        reg.impi,
+                        reg.muk_id,
+                        reg.host,
+                        reg.port,
+                        t.csb_id,
+                        t.counter,
+                        ack,
+                        m,
+                        not_before,
+                    )
+                    for (reg, _), t, m in zip(live, targets, messages, strict=True)
+                ],
+                now,
+                supersede=not fresh,
+            )
+            t3 = self._perf()
+            report.seconds_counters += _ms(t0, t1)
+            report.seconds_build += _ms(t1, t2)
+            report.seconds_store += _ms(t2, t3)
+            report.pushed += len(live)
+        log.info(
+            "Key Group %d: MSK %s pushed to %d UEs (%d solicited pulls, %d without MUK)",
+            key_group,
+            msk.msk_id,
+            report.pushed,
+            report.pulled,
+            report.skipped_no_muk,
+        )
+        return report
+
+    def rotate(
+        self, key_group: int, now: float, *, promote_after: float | None = None
+    ) -> PushReport:
+        """Create (or re-use) the NEXT MSK, push it to every registered UE and schedule its
+        promotion ``promote_after`` seconds from ``now`` (default: the group's lead time)."""
+        g = self._group_config(key_group)
+        rec, created = self.create_next(key_group, now)
+        report = self.push_to_group(key_group, rec, now, fresh=created)
+        since, _ = self.store.schedule(self.key_domain, key_group)
+        lead = g.rotation_lead if promote_after is None else promote_after
+        self.store.set_schedule(
+            self.key_domain, key_group, current_since=since, promote_at=now + lead
+        )
+        return report
+
+    def promote(self, key_group: int, now: float) -> MskRecord:
+        """NEXT -> CURRENT (the old CURRENT is retired) and restart the group's period."""
+        rec = self.keys.promote(self.key_domain, key_group)
+        self.store.set_schedule(self.key_domain, key_group, current_since=now, promote_at=None)
+        self.group_view(key_group, now, refresh=True)
+        log.info("Key Group %d: MSK %s is now current", key_group, rec.msk_id)
+        return rec
+
+    def due_rotations(self, now: float) -> list[RotationAction]:
+        """What the rotation schedule asks for at ``now``."""
+        out: list[RotationAction] = []
+        for g in self.config.key_groups:
+            since, promote_at = self.store.schedule(self.key_domain, g.number)
+            if promote_at is not None:
+                if now >= promote_at:
+                    out.append(RotationAction(g.number, "promote"))
+                continue
+            due = since is not None and now >= since + g.rotation_period - g.rotation_lead
+            if g.rotation_period and due:
+                out.append(RotationAction(g.number, "create-and-push"))
+        return out
+
+    def run_rotation(self, action: RotationAction, now: float) -> PushReport | MskRecord:
+        if action.action == "promote":
+            view = self.group_view(action.key_group, now, refresh=True)
+            if view.next is None:  # promoted elsewhere: just clear the schedule
+                self.store.set_schedule(
+                    self.key_domain, action.key_group, current_since=now, promote_at=None
+                )
+                assert view.current is not None
+                return view.current
+            return self.promote(action.key_group, now)
+        g = self._group_config(action.key_group)
+        since, _ = self.store.schedule(self.key_domain, action.key_group)
+        start = since if since is not None else now
+        return self.rotate(
+            action.key_group, now, promote_after=max(0.0, start + g.rotation_period - now)
+        )
+
+    # --- solicited pull (6.3.2.2.4) ----------------------------------------------------------
+    def _pull(self, reg: Registration, muk: Muk, now: float) -> int:
+        (counter,) = allocate_muk_counters(self.keys, [reg.muk_id])
+        ((csb_id, rand),) = self._csb_rand(1)
+        message = build_solicited_pull(
+            muk=muk,
+            muk_id=reg.muk_id,
+            key_domain_id=self.key_domain,
+            key_group=reg.key_group,
+            counter=counter,
+            csb_id=csb_id,
+            rand=rand,
+        )
+        (delivery_id,) = self.store.add_deliveries(
+            [
+                NewDelivery(
+                    DeliveryKind.PULL,
+                    self.key_domain,
+                    reg.key_group,
+                    profile.KEY_NUMBER_CURRENT,
+                    reg.impi,
+                    reg.muk_id,
+                    reg.host,
+                    reg.port,
+                    csb_id,
+                    counter,
+                    True,  # re-sent until the UE's MSK request answers it
+                    message,
+                    now,
+                )
+            ],
+            now,
+        )
+        return delivery_id
+
+    def solicited_pull(self, impi: str, key_group: int, now: float) -> int:
+        """Send a solicited pull to a registered UE under its most recent MUK (even expired:
+        NOTE 1 of 6.3.2.2.4). UnknownKey if the UE is not registered or has no MUK."""
+        reg = self.store.registration(self.key_domain, key_group, impi)
+        if reg is None:
+            raise UnknownKey(f"{impi!r} is not registered for Key Group {key_group}")
+        muk = self.keys.get_muk(reg.muk_id)
+        return self._pull(reg, muk.key, now)
+
+    # --- MIKEY ACK ---------------------------------------------------------------------------
+    def check_ack(self, data: bytes) -> tuple[Delivery | None, str]:
+        """Verify a MIKEY ACK; returns (the delivery it acknowledges, "ok") or (None/delivery,
+        reason) with reason one of malformed / not-ack / unknown / no-muk / bad-mac / done."""
+        try:
+            ack: Envelope = envelope(data)
+        except MikeyError:
+            return None, "malformed"
+        if ack.kind is not Kind.ACK or ack.idr is None:
+            return None, "not-ack"
+        d = self.store.pending_for_ack(ack.idr, ack.counter, ack.csb_id)
+        if d is None:
+            return None, "unknown"
+        try:
+            muk = self.keys.get_muk(d.muk_id)
+            verify_ack(ack, envelope(d.message), muk.key)
+        except UnknownKey:
+            return d, "no-muk"
+        except MikeyError:
+            return d, "bad-mac"
+        if d.state.value != "pending":
+            return d, "done"
+        return d, "ok"

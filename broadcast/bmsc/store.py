@@ -1,0 +1,626 @@
+"""The BM-SC's own durable tables (TS 33.246 6.3.2.2-6.3.2.3): subscriptions, UE registrations
+per Key Group, MSK push / solicited-pull deliveries with their ACK state, rotation schedule.
+
+Keys, MSKs, MUKs and MIKEY counters stay in :mod:`broadcast.keys` (the key store); this store
+keeps only identifiers (Key Domain ID, Key Group, Key Number, MUK ID = IDi/IDr) and the protected
+MIKEY messages as sent (so that a retransmission repeats the same bytes, profile.md "T").
+It may share the key store's file (own tables, own connection; WAL, synchronous=FULL).
+
+* ``subscription`` — which subscriber (IMPI) may receive which Key Group (authorization of the
+  MSK request), with an optional delivery address/port overriding the request's source.
+* ``registration`` — the UEs for which key management was initiated (TS 33.246 6.3.2.2.2: the
+  first MSK request for a Key Group): latest MUK ID (IDi, IDr = B-TID) and delivery address.
+* ``delivery`` — one row per MIKEY message to a UE: ``pending`` (to send, or sent and waiting for
+  the ACK / the UE's request after a pull), then ``acked`` / ``sent`` (no ACK asked) /
+  ``answered`` (pull followed by a request) / ``failed`` (gave up) / ``superseded`` (a newer
+  message for the same MSK and UE replaced it).
+* ``group_schedule`` — when the CURRENT MSK of a group became current and when the NEXT one is
+  to be promoted.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from broadcast.bmsc._db import Database
+from broadcast.bmsc.errors import BmscStoreError, UnknownSubscriber
+from broadcast.keys.ids import KeyDomainId, MukId
+
+_SCHEMA: Final = (
+    """CREATE TABLE IF NOT EXISTS bmsc_subscription (
+        impi TEXT NOT NULL,
+        domain_id BLOB NOT NULL CHECK (length(domain_id) = 3),
+        key_group INTEGER NOT NULL CHECK (key_group BETWEEN 0 AND 65535),
+        delivery_host TEXT,
+        delivery_port INTEGER CHECK (delivery_port IS NULL OR delivery_port BETWEEN 1 AND 65535),
+        PRIMARY KEY (impi, domain_id, key_group)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS bmsc_registration (
+        id INTEGER PRIMARY KEY,
+        domain_id BLOB NOT NULL,
+        key_group INTEGER NOT NULL,
+        impi TEXT NOT NULL,
+        idi BLOB NOT NULL,
+        idr BLOB NOT NULL,
+        host TEXT NOT NULL,
+        port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+        registered_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        UNIQUE (domain_id, key_group, impi)
+    )""",
+    "CREATE INDEX IF NOT EXISTS bmsc_registration_muk ON bmsc_registration (idi, idr)",
+    """CREATE TABLE IF NOT EXISTS bmsc_delivery (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('msk', 'pull')),
+        domain_id BLOB NOT NULL,
+        key_group INTEGER NOT NULL,
+        key_number INTEGER NOT NULL,
+        impi TEXT NOT NULL,
+        idi BLOB NOT NULL,
+        idr BLOB NOT NULL,
+        host TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        csb_id INTEGER NOT NULL,
+        counter INTEGER NOT NULL,
+        ack_required INTEGER NOT NULL CHECK (ack_required IN (0, 1)),
+        message BLOB NOT NULL,
+        state TEXT NOT NULL CHECK (state IN
+            ('pending', 'acked', 'sent', 'answered', 'failed', 'superseded')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at REAL NOT NULL,
+        created_at REAL NOT NULL,
+        done_at REAL
+    )""",
+    "CREATE INDEX IF NOT EXISTS bmsc_delivery_due ON bmsc_delivery (state, next_at)",
+    "CREATE INDEX IF NOT EXISTS bmsc_delivery_muk ON bmsc_delivery (idi, idr, state, counter)",
+    "CREATE INDEX IF NOT EXISTS bmsc_delivery_ue ON bmsc_delivery (impi, key_group, state)",
+    "CREATE INDEX IF NOT EXISTS bmsc_delivery_ack ON bmsc_delivery (idr, counter)",
+    """CREATE TABLE IF NOT EXISTS bmsc_group_schedule (
+        domain_id BLOB NOT NULL,
+        key_group INTEGER NOT NULL,
+        current_since REAL,
+        promote_at REAL,
+        PRIMARY KEY (domain_id, key_group)
+    ) WITHOUT ROWID""",
+)
+
+
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"
+    ACKED = "acked"
+    SENT = "sent"
+    ANSWERED = "answered"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+
+
+class DeliveryKind(enum.StrEnum):
+    MSK = "msk"
+    PULL = "pull"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    impi: str
+    key_domain: KeyDomainId
+    key_group: int
+    delivery_host: str | None = None
+    delivery_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """A UE registered for a Key Group: its latest MUK ID and where MSK pushes go."""
+
+    key_domain: KeyDomainId
+    key_group: int
+    impi: str
+    muk_id: MukId
+    host: str
+    port: int
+    registered_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """A MIKEY message to record before it is sent (its counter is already durable)."""
+
+    kind: DeliveryKind
+    key_domain: KeyDomainId
+    key_group: int
+    key_number: int
+    impi: str
+    muk_id: MukId
+    host: str
+    port: int
+    csb_id: int
+    counter: int
+    ack_required: bool
+    message: bytes
+    next_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    kind: DeliveryKind
+    key_domain: KeyDomainId
+    key_group: int
+    key_number: int
+    impi: str
+    muk_id: MukId
+    host: str
+    port: int
+    csb_id: int
+    counter: int
+    ack_required: bool
+    message: bytes
+    state: DeliveryState
+    attempts: int
+    next_at: float
+    created_at: float
+    done_at: float | None
+
+
+_DELIVERY_COLUMNS: Final = (
+    "id, kind, domain_id, key_group, key_number, impi, idi, idr, host, port, csb_id, counter, "
+    "ack_required, message, state, attempts, next_at, created_at, done_at"
+)
+_REG_COLUMNS: Final = "domain_id, key_group, impi, idi, idr, host, port, registered_at, updated_at"
+
+
+def _delivery(row: Sequence[object]) -> Delivery:
+    i, kind, dom, grp, num, impi, idi, idr, host, port, csb, ctr, ack, msg, st, att, nxt, cr, dn = (
+        row
+    )
+    assert isinstance(dom, bytes) and isinstance(idi, bytes) and isinstance(idr, bytes)
+    assert isinstance(msg, bytes) and isinstance(kind, str) and isinstance(st, str)
+    return Delivery(
+        int(i),  # type: ignore[call-overload]
+        DeliveryKind(kind),
+        KeyDomainId(dom),
+        int(grp),  # type: ignore[call-overload]
+        int(num),  # type: ignore[call-overload]
+        str(impi),
+        MukId(idi, idr),
+        str(host),
+        int(port),  # type: ignore[call-overload]
+        int(csb),  # type: ignore[call-overload]
+        int(ctr),  # type: ignore[call-overload]
+        bool(ack),
+        msg,
+        DeliveryState(st),
+        int(att),  # type: ignore[call-overload]
+        float(nxt),  # type: ignore[arg-type]
+        float(cr),  # type: ignore[arg-type]
+        None if dn is None else float(dn),  # type: ignore[arg-type]
+    )
+
+
+def _registration(row: Sequence[object]) -> Registration:
+    dom, grp, impi, idi, idr, host, port, reg, upd = row
+    assert isinstance(dom, bytes) and isinstance(idi, bytes) and isinstance(idr, bytes)
+    return Registration(
+        KeyDomainId(dom),
+        int(grp),  # type: ignore[call-overload]
+        str(impi),
+        MukId(idi, idr),
+        str(host),
+        int(port),  # type: ignore[call-overload]
+        float(reg),  # type: ignore[arg-type]
+        float(upd),  # type: ignore[arg-type]
+    )
+
+
+class BmscStore:
+    """SQLite store of the BM-SC tables (module docstring). Thread-safe (one guarded connection)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._db = Database(path, _SCHEMA, error=BmscStoreError)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- subscriptions (authorization) ------------------------------------------------------
+    def add_subscription(self, sub: Subscription) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO bmsc_subscription (impi, domain_id, key_group, delivery_host, "
+                "delivery_port) VALUES (?, ?, ?, ?, ?) ON CONFLICT (impi, domain_id, key_group) "
+                "DO UPDATE SET delivery_host = excluded.delivery_host, "
+                "delivery_port = excluded.delivery_port",
+                (
+                    sub.impi,
+                    sub.key_domain.value,
+                    sub.key_group,
+                    sub.delivery_host,
+                    sub.delivery_port,
+                ),
+            )
+
+    def remove_subscription(self, impi: str, key_domain: KeyDomainId, key_group: int) -> bool:
+        with self._db.write() as conn:
+            return (
+                conn.execute(
+                    "DELETE FROM bmsc_subscription WHERE impi = ? AND domain_id = ? "
+                    "AND key_group = ?",
+                    (impi, key_domain.value, key_group),
+                ).rowcount
+                > 0
+            )
+
+    def subscription(
+        self, impi: str, key_domain: KeyDomainId, key_group: int
+    ) -> Subscription | None:
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT delivery_host, delivery_port FROM bmsc_subscription WHERE impi = ? "
+                "AND domain_id = ? AND key_group = ?",
+                (impi, key_domain.value, key_group),
+            ).fetchone()
+        if row is None:
+            return None
+        return Subscription(impi, key_domain, key_group, row[0], row[1])
+
+    def list_subscriptions(self, impi: str | None = None) -> list[Subscription]:
+        sql = (
+            "SELECT impi, domain_id, key_group, delivery_host, delivery_port FROM bmsc_subscription"
+        )
+        args: tuple[object, ...] = ()
+        if impi is not None:
+            sql += " WHERE impi = ?"
+            args = (impi,)
+        with self._db.read() as conn:
+            rows = conn.execute(sql + " ORDER BY impi, domain_id, key_group", args).fetchall()
+        return [Subscription(r[0], KeyDomainId(bytes(r[1])), r[2], r[3], r[4]) for r in rows]
+
+    # --- registrations (initiation of key management, 6.3.2.2.2) ----------------------------
+    def register(
+        self,
+        key_domain: KeyDomainId,
+        key_group: int,
+        impi: str,
+        *,
+        muk_id: MukId,
+        host: str,
+        port: int,
+        now: float,
+    ) -> tuple[Registration, bool]:
+        """Register (or update) a UE for a Key Group; returns (registration, newly initiated).
+
+        Writes only when something changed (the common repeated request costs one read).
+        """
+        current = self.registration(key_domain, key_group, impi)
+        if current is not None and (current.muk_id, current.host, current.port) == (
+            muk_id,
+            host,
+            port,
+        ):
+            return current, False
+        self.register_many(key_domain, key_group, [(impi, muk_id, host, port)], now)
+        reg = self.registration(key_domain, key_group, impi)
+        assert reg is not None
+        return reg, current is None
+
+    def register_many(
+        self,
+        key_domain: KeyDomainId,
+        key_group: int,
+        ues: Iterable[tuple[str, MukId, str, int]],
+        now: float,
+    ) -> int:
+        """Register many (IMPI, MUK ID, host, port) in ONE transaction; returns how many."""
+        rows = [
+            (key_domain.value, key_group, impi, m.idi, m.idr, host, port, now, now)
+            for impi, m, host, port in ues
+        ]
+        with self._db.write() as conn:
+            conn.executemany(
+                "INSERT INTO bmsc_registration (domain_id, key_group, impi, idi, idr, host, port, "
+                "registered_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (domain_id, key_group, impi) DO UPDATE SET idi = excluded.idi, "
+                "idr = excluded.idr, host = excluded.host, port = excluded.port, "
+                "updated_at = excluded.updated_at",
+                rows,
+            )
+        return len(rows)
+
+    def registration(
+        self, key_domain: KeyDomainId, key_group: int, impi: str
+    ) -> Registration | None:
+        with self._db.read() as conn:
+            row = conn.execute(
+                f"SELECT {_REG_COLUMNS} FROM bmsc_registration "  # noqa: S608 - constant
+                "WHERE domain_id = ? AND key_group = ? AND impi = ?",
+                (key_domain.value, key_group, impi),
+            ).fetchone()
+        return None if row is None else _registration(row)
+
+    def registrations_of(self, impi: str) -> list[Registration]:
+        with self._db.read() as conn:
+            rows = conn.execute(
+                f"SELECT {_REG_COLUMNS} FROM bmsc_registration "  # noqa: S608 - constant
+                "WHERE impi = ? ORDER BY domain_id, key_group",
+                (impi,),
+            ).fetchall()
+        return [_registration(r) for r in rows]
+
+    def registrations_by_b_tid(self, b_tid: str) -> list[Registration]:
+        with self._db.read() as conn:
+            rows = conn.execute(
+                f"SELECT {_REG_COLUMNS} FROM bmsc_registration "  # noqa: S608 - constant
+                "WHERE idr = ? ORDER BY domain_id, key_group",
+                (b_tid.encode(),),
+            ).fetchall()
+        return [_registration(r) for r in rows]
+
+    def iter_registrations(
+        self, key_domain: KeyDomainId, key_group: int, *, chunk: int = 10_000
+    ) -> Iterator[list[Registration]]:
+        """The group's registrations in chunks (bounded memory for a million UEs)."""
+        last = 0
+        while True:
+            with self._db.read() as conn:
+                rows = conn.execute(
+                    f"SELECT id, {_REG_COLUMNS} FROM bmsc_registration "  # noqa: S608
+                    "WHERE domain_id = ? AND key_group = ? AND id > ? ORDER BY id LIMIT ?",
+                    (key_domain.value, key_group, last, chunk),
+                ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [_registration(r[1:]) for r in rows]
+
+    def count_registrations(self, key_domain: KeyDomainId, key_group: int) -> int:
+        with self._db.read() as conn:
+            (n,) = conn.execute(
+                "SELECT count(*) FROM bmsc_registration WHERE domain_id = ? AND key_group = ?",
+                (key_domain.value, key_group),
+            ).fetchone()
+        return int(n)
+
+    def unregister(self, key_domain: KeyDomainId, key_group: int, impi: str) -> bool:
+        with self._db.write() as conn:
+            return (
+                conn.execute(
+                    "DELETE FROM bmsc_registration WHERE domain_id = ? AND key_group = ? "
+                    "AND impi = ?",
+                    (key_domain.value, key_group, impi),
+                ).rowcount
+                > 0
+            )
+
+    # --- deliveries --------------------------------------------------------------------------
+    def add_deliveries(self, items: Sequence[NewDelivery], now: float) -> list[int]:
+        """Record messages (one transaction); older pending rows for the same UE (IMPI) and
+        the same MSK / pull are superseded. Returns the new row ids in order."""
+        ids: list[int] = []
+        with self._db.write() as conn:
+            for d in items:
+                conn.execute(
+                    "UPDATE bmsc_delivery SET state = 'superseded', done_at = ? "
+                    "WHERE state = 'pending' AND impi = ? AND domain_id = ? AND key_group = ? "
+                    "AND key_number = ? AND kind = ?",
+                    (now, d.impi, d.key_domain.value, d.key_group, d.key_number, d.kind.value),
+                )
+                cur = conn.execute(
+                    "INSERT INTO bmsc_delivery (kind, domain_id, key_group, key_number, impi, "
+                    "idi, idr, host, port, csb_id, counter, ack_required, message, state, "
+                    "attempts, next_at, created_at) VALUES "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+                    (
+                        d.kind.value,
+                        d.key_domain.value,
+                        d.key_group,
+                        d.key_number,
+                        d.impi,
+                        d.muk_id.idi,
+                        d.muk_id.idr,
+                        d.host,
+                        d.port,
+                        d.csb_id,
+                        d.counter,
+                        int(d.ack_required),
+                        d.message,
+                        d.next_at,
+                        now,
+                    ),
+                )
+                assert cur.lastrowid is not None
+                ids.append(cur.lastrowid)
+        return ids
+
+    def add_deliveries_bulk(
+        self, items: Sequence[NewDelivery], now: float, *, supersede: bool = True
+    ) -> None:
+        """Record many messages in one transaction (a rotation push). With ``supersede``, older
+        pending rows for the same UE and MSK are superseded first (a re-pushed NEXT MSK)."""
+        rows = [
+            (
+                d.kind.value,
+                d.key_domain.value,
+                d.key_group,
+                d.key_number,
+                d.impi,
+                d.muk_id.idi,
+                d.muk_id.idr,
+                d.host,
+                d.port,
+                d.csb_id,
+                d.counter,
+                int(d.ack_required),
+                d.message,
+                d.next_at,
+                now,
+            )
+            for d in items
+        ]
+        with self._db.write() as conn:
+            if supersede:
+                conn.executemany(
+                    "UPDATE bmsc_delivery SET state = 'superseded', done_at = ? "
+                    "WHERE state = 'pending' AND impi = ? AND domain_id = ? AND key_group = ? "
+                    "AND key_number = ? AND kind = ?",
+                    [
+                        (now, d.impi, d.key_domain.value, d.key_group, d.key_number, d.kind.value)
+                        for d in items
+                    ],
+                )
+            conn.executemany(
+                "INSERT INTO bmsc_delivery (kind, domain_id, key_group, key_number, impi, idi, "
+                "idr, host, port, csb_id, counter, ack_required, message, state, attempts, "
+                "next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', "
+                "0, ?, ?)",
+                rows,
+            )
+
+    def due_deliveries(self, now: float, limit: int) -> list[Delivery]:
+        """Pending rows due at ``now``, oldest first, skipping a row while an earlier message
+        (lower COUNTER) to the same MUK is still pending: the UE accepts MUK counters only in
+        increasing order, so messages to one MUK go one at a time."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                f"SELECT {_DELIVERY_COLUMNS} FROM bmsc_delivery d "  # noqa: S608 - constant
+                "WHERE state = 'pending' AND next_at <= ? AND NOT EXISTS ("
+                "SELECT 1 FROM bmsc_delivery e WHERE e.idi = d.idi AND e.idr = d.idr "
+                "AND e.state = 'pending' AND e.counter < d.counter) "
+                "ORDER BY next_at LIMIT ?",
+                (now, limit),
+            ).fetchall()
+        return [_delivery(r) for r in rows]
+
+    def next_due_at(self) -> float | None:
+        """When the next pending row that is not waiting behind another one is due."""
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT next_at FROM bmsc_delivery d WHERE state = 'pending' AND NOT EXISTS ("
+                "SELECT 1 FROM bmsc_delivery e WHERE e.idi = d.idi AND e.idr = d.idr "
+                "AND e.state = 'pending' AND e.counter < d.counter) ORDER BY next_at LIMIT 1"
+            ).fetchone()
+        return None if row is None else float(row[0])
+
+    def record_attempts(
+        self,
+        sent: Sequence[tuple[int, int, float]],
+        finished: Sequence[tuple[int, DeliveryState]],
+        now: float,
+    ) -> None:
+        """One transaction: ``sent`` = (id, attempts, next_at); ``finished`` = (id, final state)
+        for rows still pending (an ACK that raced with the retransmission wins)."""
+        with self._db.write() as conn:
+            conn.executemany(
+                "UPDATE bmsc_delivery SET attempts = ?, next_at = ? WHERE id = ? "
+                "AND state = 'pending'",
+                [(a, nxt, i) for i, a, nxt in sent],
+            )
+            conn.executemany(
+                "UPDATE bmsc_delivery SET state = ?, done_at = ? WHERE id = ? "
+                "AND state = 'pending'",
+                [(st.value, now, i) for i, st in finished],
+            )
+
+    def pending_for_ack(self, idr: bytes, counter: int, csb_id: int) -> Delivery | None:
+        """The pending MSK delivery a MIKEY ACK (IDr, COUNTER, CSB ID) may answer."""
+        with self._db.read() as conn:
+            row = conn.execute(
+                f"SELECT {_DELIVERY_COLUMNS} FROM bmsc_delivery "  # noqa: S608 - constant
+                "WHERE idr = ? AND counter = ? AND csb_id = ? AND kind = 'msk' "
+                "AND ack_required = 1 ORDER BY id DESC LIMIT 1",
+                (idr, counter, csb_id),
+            ).fetchone()
+        return None if row is None else _delivery(row)
+
+    def mark_acked(self, ids: Sequence[int], now: float) -> int:
+        with self._db.write() as conn:
+            cur = conn.executemany(
+                "UPDATE bmsc_delivery SET state = 'acked', done_at = ? WHERE id = ? "
+                "AND state = 'pending'",
+                [(now, i) for i in ids],
+            )
+            return cur.rowcount
+
+    def mark_pulls_answered(
+        self, key_domain: KeyDomainId, key_group: int, impi: str, now: float
+    ) -> int:
+        with self._db.write() as conn:
+            return conn.execute(
+                "UPDATE bmsc_delivery SET state = 'answered', done_at = ? WHERE kind = 'pull' "
+                "AND state = 'pending' AND domain_id = ? AND key_group = ? AND impi = ?",
+                (now, key_domain.value, key_group, impi),
+            ).rowcount
+
+    def delivery(self, delivery_id: int) -> Delivery:
+        with self._db.read() as conn:
+            row = conn.execute(
+                f"SELECT {_DELIVERY_COLUMNS} FROM bmsc_delivery WHERE id = ?",  # noqa: S608
+                (delivery_id,),
+            ).fetchone()
+        if row is None:
+            raise UnknownSubscriber(f"no delivery {delivery_id}")
+        return _delivery(row)
+
+    def deliveries(
+        self, *, impi: str | None = None, state: DeliveryState | None = None, limit: int = 1000
+    ) -> list[Delivery]:
+        where: list[str] = []
+        args: list[object] = []
+        if impi is not None:
+            where.append("impi = ?")
+            args.append(impi)
+        if state is not None:
+            where.append("state = ?")
+            args.append(state.value)
+        sql = f"SELECT {_DELIVERY_COLUMNS} FROM bmsc_delivery"  # noqa: S608 - constant
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self._db.read() as conn:
+            rows = conn.execute(sql + " ORDER BY id LIMIT ?", (*args, limit)).fetchall()
+        return [_delivery(r) for r in rows]
+
+    def delivery_counts(self) -> dict[str, int]:
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT state, count(*) FROM bmsc_delivery GROUP BY state"
+            ).fetchall()
+        return {str(s): int(n) for s, n in rows}
+
+    def purge_deliveries(self, before: float) -> int:
+        """Drop finished rows completed before ``before`` (housekeeping)."""
+        with self._db.write() as conn:
+            return conn.execute(
+                "DELETE FROM bmsc_delivery WHERE state != 'pending' AND done_at < ?", (before,)
+            ).rowcount
+
+    # --- rotation schedule -------------------------------------------------------------------
+    def schedule(
+        self, key_domain: KeyDomainId, key_group: int
+    ) -> tuple[float | None, float | None]:
+        """(current_since, promote_at) of a group; (None, None) if never recorded."""
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT current_since, promote_at FROM bmsc_group_schedule WHERE domain_id = ? "
+                "AND key_group = ?",
+                (key_domain.value, key_group),
+            ).fetchone()
+        return (None, None) if row is None else (row[0], row[1])
+
+    def set_schedule(
+        self,
+        key_domain: KeyDomainId,
+        key_group: int,
+        *,
+        current_since: float | None,
+        promote_at: float | None,
+    ) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO bmsc_group_schedule (domain_id, key_group, current_since, promote_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (domain_id, key_group) DO UPDATE SET "
+                "current_since = excluded.current_since, promote_at = excluded.promote_at",
+                (key_domain.value, key_group, current_since, promote_at),
+            )
