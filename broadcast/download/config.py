@@ -22,9 +22,9 @@ Example (``broadcast/download/example.toml`` is a complete one)::
     address = "232.1.1.1"
     port = 4000
 
-    [output]                         # socket options towards the MBMS gateway
-    ttl = 1
-    interface = "eth0"               # name or IPv4 address (multicast egress)
+    [output]                         # socket options towards the MBMS gateway: the table
+    ttl = 1                          # shared with streaming, see broadcast.sgimb.config
+    interface = "eth0"               # (GSO, GTP-U, send timeout, ...)
     source = "10.0.0.1"              # local address = source of the SSM source-filter
 
     [keys]
@@ -56,7 +56,7 @@ from typing import Any
 from broadcast import profile
 from broadcast.flute import FluteVersion
 from broadcast.keys import InvalidIdentifier, KeyDomainId
-from broadcast.sgimb import OutputConfig
+from broadcast.sgimb import OutputConfig, OutputConfigError, output_config_from_mapping
 
 
 class ConfigError(ValueError):
@@ -127,7 +127,6 @@ _SECTIONS = {
         "grace_period", "mtk_period", "gzip", "confidentiality", "sdp",
     },
     "destination": {"address", "port"},
-    "output": {"ttl", "interface", "source", "source_port", "multicast_loop"},
     "keys": {
         "store", "key_domain", "mcc", "mnc", "key_group", "bmsc_fqdn", "key_management_uri",
     },
@@ -148,26 +147,6 @@ def _typed(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where
     return value
 
 
-def parse_output(table: dict[str, Any]) -> OutputConfig:
-    """The ``[output]`` section: ttl, interface, source (address), source_port, multicast_loop.
-
-    (Parsed here until ``broadcast.sgimb`` offers a shared parser for it.)
-    """
-    kwargs: dict[str, Any] = {}
-    for key, kind in (
-        ("ttl", int),
-        ("interface", str),
-        ("source", str),
-        ("source_port", int),
-        ("multicast_loop", bool),
-    ):
-        if key in table:
-            kwargs[key] = _typed(table, key, kind, "output")
-    if not 0 <= kwargs.get("ttl", 1) <= 255:
-        raise ConfigError("output.ttl: 0..255")
-    return OutputConfig(**kwargs)
-
-
 def load_config(path: str | Path) -> CarouselConfig:
     """Read and validate a carousel TOML file."""
     file = Path(path)
@@ -184,6 +163,8 @@ def load_config(path: str | Path) -> CarouselConfig:
 def config_from_mapping(data: dict[str, Any], *, base: Path = Path()) -> CarouselConfig:
     """Build a :class:`CarouselConfig` from parsed TOML (paths relative to ``base``)."""
     for section, value in data.items():
+        if section == "output":
+            continue  # checked by broadcast.sgimb (the [output] table shared with streaming)
         if section not in _SECTIONS:
             raise ConfigError(f"unknown section [{section}]")
         if not isinstance(value, dict):
@@ -234,7 +215,10 @@ def config_from_mapping(data: dict[str, Any], *, base: Path = Path()) -> Carouse
         kwargs["flute_version"] = FluteVersion(version)
     if session.get("sdp"):
         kwargs["sdp_path"] = path(session["sdp"], "session.sdp")
-    kwargs["output"] = parse_output(data.get("output", {}))
+    try:
+        kwargs["output"] = output_config_from_mapping(data.get("output"))
+    except OutputConfigError as exc:
+        raise ConfigError(str(exc)) from None
     if "store" in keys:
         kwargs["store_path"] = path(keys["store"], "keys.store")
     try:
@@ -270,4 +254,4 @@ def config_from_mapping(data: dict[str, Any], *, base: Path = Path()) -> Carouse
         raise ConfigError(str(exc)) from None
 
 
-__all__ = ["CarouselConfig", "ConfigError", "config_from_mapping", "load_config", "parse_output"]
+__all__ = ["CarouselConfig", "ConfigError", "config_from_mapping", "load_config"]

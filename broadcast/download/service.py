@@ -251,7 +251,7 @@ class CarouselService:
             self.session.update(now)
             poll = self.scheduler.poll(now)
             if poll.packets:
-                self._output.send_batch(poll.packets, dest)
+                await self._output.send_batch_async(poll.packets, dest)
                 size = sum(len(p) for p in poll.packets) + PACKET_OVERHEAD * len(poll.packets)
                 self._bytes_sent += size
                 self._rate.append((now, size))
