@@ -191,3 +191,15 @@ RAPTOR_REPAIR_OVERHEAD: Final = 0.2
 RAPTOR_ALIGNMENT: Final = 4
 #: A receiver keeps at most K + this many distinct symbols of one undecoded block [P].
 RAPTOR_MAX_EXTRA_SYMBOLS: Final = 64
+
+
+# --- SGi-mb output (broadcast.sgimb: the [output] table of streaming and download) [P] ----------
+#: Default IP multicast TTL: the MBMS gateway is the next hop (or this host) [P].
+OUTPUT_MULTICAST_TTL: Final = 1
+#: GTP-U UDP port of an encapsulated output (TS 29.281 §4.4.2.3) [3GPP].
+GTPU_UDP_PORT: Final = 2152
+#: Seconds a blocked send may wait for socket buffer space before the rest of the batch is
+#: dropped and counted (SO_SNDTIMEO; the asyncio send waits this long for writability) [P].
+OUTPUT_SEND_TIMEOUT_S: Final = 0.05
+#: Segments per UDP GSO message: the Linux 4.18 limit, kept on later kernels (128 there) [P].
+OUTPUT_GSO_MAX_SEGMENTS: Final = 64

@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from broadcast import profile
 from broadcast.sgimb.gtpu import GTPU_PORT, MAX_TEID
 
 
@@ -84,7 +85,7 @@ class OutputConfig:
     dropped (counted). ``sndbuf``: SO_SNDBUF bytes, 0 for the system default.
     """
 
-    ttl: int = 1
+    ttl: int = profile.OUTPUT_MULTICAST_TTL
     interface: str | None = None
     source: str | None = None
     source_port: int = 0
@@ -92,7 +93,7 @@ class OutputConfig:
     gtpu: GtpuConfig | None = None
     gso: bool = True
     native: bool = True
-    send_timeout: float = 0.05
+    send_timeout: float = profile.OUTPUT_SEND_TIMEOUT_S
     sndbuf: int = field(default=0)
 
     def __post_init__(self) -> None:

@@ -16,11 +16,12 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from broadcast import profile
 from broadcast.errors import LocatedError
 from broadcast.sgimb.ipv4 import UdpIpv4Builder
 
 #: GTP-U UDP port (TS 29.281 §4.4.2.3).
-GTPU_PORT = 2152
+GTPU_PORT = profile.GTPU_UDP_PORT
 #: Message type of a G-PDU (TS 29.281 §6.1).
 GPDU_MESSAGE_TYPE = 0xFF
 GTPU_HEADER_LEN = 8

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from sgimb_support import HOST_TX, assert_nothing_more, equal_size, receive, receiver
 
+from broadcast import profile
 from broadcast._native import udp_send
 from broadcast.sgimb.engine import pack_sockaddr
 
@@ -61,7 +62,7 @@ def test_runs(
 
 
 def test_limits_exported() -> None:
-    assert udp_send.MAX_SEGMENTS == 64
+    assert udp_send.MAX_SEGMENTS == profile.OUTPUT_GSO_MAX_SEGMENTS == 64
     assert udp_send.MAX_GSO_PAYLOAD == 65_507
     assert udp_send.MSG_DONTWAIT == socket.MSG_DONTWAIT
 
