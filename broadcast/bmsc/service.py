@@ -32,7 +32,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from types import TracebackType
 from typing import Any, Self
 
@@ -50,6 +50,7 @@ from broadcast.bmsc.push import PushScheduler
 from broadcast.bmsc.ratelimit import RateLimiter
 from broadcast.bmsc.store import BmscStore, Delivery
 from broadcast.keys.errors import KeyModelError
+from broadcast.keys.ids import MskId
 from broadcast.keys.sqlite_store import SQLiteKeyStore
 from broadcast.keys.store import KeyStore, MskRecord
 
@@ -432,8 +433,10 @@ def _bound_port(runner: web.AppRunner, configured: int) -> int:
 
 
 def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, MskId):
+        return str(obj)
     if is_dataclass(obj) and not isinstance(obj, type):
-        return {k: _jsonable(v) for k, v in asdict(obj).items()}
+        return {f.name: _jsonable(getattr(obj, f.name)) for f in fields(obj)}
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
