@@ -418,10 +418,13 @@ cdef class BatchSender:
             names = dest if type(dest) is tuple else tuple(dest)
             if len(names) != n:
                 raise ValueError(f"{len(names)} destinations for {n} datagrams")
+        # Everything is checked before the first send: an error never follows a partial send.
         for k in range(n):
             item = data[k]
             if not PyBytes_Check(item):
                 raise TypeError(f"datagram {k} is {type(item).__name__}, not bytes")
+            if names is not None:
+                _sockaddr(names[k], &one_len)
         if self.busy:
             raise RuntimeError("BatchSender used by two threads at once")
         self.busy = True

@@ -143,5 +143,7 @@ def test_argument_errors(tx: socket.socket) -> None:
         sender.send([b"ok"], b"short")
     with pytest.raises(ValueError, match="2 destinations for 1 datagrams"):
         sender.send([b"ok"], [name, name])
+    with pytest.raises(ValueError, match=r"16\.\.128"):  # checked before the first slice is sent
+        sender.send([b"ok"] * 5000, [name] * 4999 + [b"bad"])
     assert sender.syscalls == 0
     assert sender.send([], name) == (0, 0, 0, 0, 0)
