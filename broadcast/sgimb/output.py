@@ -12,8 +12,8 @@ qdisc has not yet drained what was queued), which on a local gateway link lasts 
 milliseconds. So the synchronous :meth:`DatagramOutput.send_batch` may be called from a
 coroutine for bounded batches (a few thousand datagrams are ~1-5 ms); a send that stays
 blocked longer than ``send_timeout`` stops the batch and counts the rest as errors. For
-large batches, or to never block the event loop at all, use :meth:`~DatagramOutput.
-send_batch_async`: non-blocking sends (``MSG_DONTWAIT``) in slices of
+large batches, or to never block the event loop at all, use
+:meth:`~DatagramOutput.send_batch_async`: non-blocking sends (``MSG_DONTWAIT``) in slices of
 :data:`ASYNC_SLICE` datagrams, yielding to the loop between slices and awaiting writability
 (``loop.add_writer``, at most ``send_timeout``) when the buffer is full.
 """
@@ -82,7 +82,9 @@ class DatagramOutput:
     raise on a transient network error (counted in :attr:`stats`).
 
     Raises :class:`OutputConfigError` when the configuration does not fit this host (no such
-    interface, source not a local address, port in use).
+    interface, source not a local address, port in use). ``interface`` steers multicast only;
+    unicast destinations (and the GTP-U endpoint) follow the routing table. One thread (or one
+    event loop) at a time.
     """
 
     def __init__(self, config: OutputConfig | None = None) -> None:
