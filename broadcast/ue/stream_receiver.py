@@ -62,6 +62,7 @@ from broadcast.srtp.policy import CryptoPolicy
 from broadcast.srtp.receiver import SrtpReceiver
 from broadcast.srtp.transform import split_srtcp, split_srtp
 from broadcast.ue.mtk_gate import MtkGate
+from broadcast.ue.report import JsonValue
 from broadcast.ue.service_keys import MskEntry, MskStore
 
 log = logging.getLogger("broadcast.ue")
@@ -115,7 +116,7 @@ class StreamingStats:
     def srtp_undecryptable_total(self) -> int:
         return sum(self.srtp_undecryptable.values())
 
-    def as_dict(self) -> dict[str, int | dict[str, int]]:
+    def as_dict(self) -> dict[str, JsonValue]:
         return {
             "mikey_received": self.mikey_received,
             "mtk_accepted": self.mtk_accepted,

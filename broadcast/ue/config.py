@@ -1,0 +1,284 @@
+"""Configuration of the reference UE: the TOML file of ``mbms receive --config FILE``.
+
+Every key, its type and default (``broadcast/ue/example.toml`` is a complete example). Relative
+paths are relative to the directory of the configuration file. Unknown sections or keys and
+wrong types are errors (:class:`~broadcast.ue.errors.UeConfigError` names the key).
+
+``[announcement]`` — the User Service's announcement (TS 33.246 6.3.2.2.2)
+    ``protection`` (path, required): the ``application/mbms-protection-description+xml`` file.
+    ``sdp`` (list of paths, required): the session descriptions; the protection description
+    names each by its file name (``session-description`` attribute).
+
+``[streaming]`` — where the streaming sessions are received
+    ``listen_address`` (IP address, none): receive a unicast session here instead of at the SDP's
+    destination (e.g. the loopback demo's per-UE copy). MTK messages are expected on
+    ``mikey_port`` at the same address. Multicast sessions always bind the group.
+    ``interface_address`` (IPv4 address, none): the local interface to join multicast groups on
+    (none: the kernel picks by its routes).
+    ``mikey_port`` (integer, 2269): UDP port of the MTK messages.
+    ``rtcp`` (boolean, true): also receive SRTCP on the RTCP port.
+
+``[download]`` — where the FLUTE download sessions are received
+    ``listen_address`` (IP address, none): as for streaming.
+    ``output_dir`` (path, none): write each received file there (by its Content-Location).
+
+``[srtp]`` — the SRTP policy while no MSK has brought one (an MSK message carries the policy of
+its Key Group; MSKs given below do not): the same keys as ``[srtp]`` of ``mbms stream``
+(``cipher``, ``auth_tag``, ``rcc``, ``roc_rate``). Default: the profile's policy (AES-CM-128,
+HMAC-SHA1-80, RCCm2 R = 16), with the NULL cipher when the announcement says confidentiality
+off and NULL authentication when it says integrity off.
+
+``[[msk]]`` — MSKs given directly, for tests and integrators without a BM-SC
+    ``key_domain_id`` (6 hex digits, required); ``msk_id`` (8 hex digits: Key Group || Key
+    Number, Key Number not 0, required); ``key`` (32 hex digits) or ``key_file`` (a file holding
+    them), exactly one; ``valid_from`` / ``valid_to`` (MTK IDs, 1 / 65535).
+
+``[output]``
+    ``keylog`` (path, none): write every MSK and MTK learnt to this file (mode 0600); the
+    ``--keylog`` option overrides it. The only place key bytes are ever written.
+    ``report_json`` (path, none): write the final report as JSON; ``--report-json`` overrides it.
+
+``[msk_client]`` — reserved: the MSK client's settings (B-TID, Ks_NAF file, key management URI
+override) go here once the UE runs the MSK request procedure (:mod:`broadcast.ue.msk_client`);
+until then the section is refused so that nobody believes it is used.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import string
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from broadcast import profile
+from broadcast.keys.errors import InvalidIdentifier, InvalidKeyMaterial
+from broadcast.keys.ids import KeyDomainId, MskId, MtkId
+from broadcast.keys.material import Msk
+from broadcast.streaming.policy import SrtpConfig
+from broadcast.ue.errors import UeConfigError
+from broadcast.ue.service_keys import SOURCE_CONFIG, MskEntry
+
+#: Largest configuration file read [P].
+MAX_CONFIG_BYTES: Final = 1 << 20
+_SECTIONS: Final = ("announcement", "streaming", "download", "srtp", "msk", "output")
+_RESERVED: Final = ("msk_client",)
+_HEX: Final = frozenset(string.hexdigits)
+
+
+@dataclass(frozen=True, slots=True)
+class UeConfig:
+    """The UE's settings (see the module doc). ``srtp`` None = the default policy."""
+
+    protection_file: Path
+    sdp_files: tuple[Path, ...]
+    msks: tuple[MskEntry, ...] = ()
+    listen_address: str | None = None
+    interface_address: str | None = None
+    mikey_port: int = profile.MIKEY_UDP_PORT
+    rtcp: bool = True
+    download_listen_address: str | None = None
+    download_output_dir: Path | None = None
+    srtp: SrtpConfig | None = None
+    keylog: Path | None = None
+    report_json: Path | None = None
+
+
+class _Table:
+    """One TOML table: typed getters that remember which keys were read."""
+
+    def __init__(self, data: object, name: str) -> None:
+        if not isinstance(data, Mapping):
+            raise UeConfigError(f"[{name}] must be a table")
+        self.data: Mapping[str, Any] = data
+        self.name = name
+        self.used: set[str] = set()
+
+    def get(self, key: str, kind: type | tuple[type, ...], what: str) -> Any:
+        self.used.add(key)
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+            raise UeConfigError(f"{self.name}.{key} must be {what}")
+        if not isinstance(value, kind):
+            raise UeConfigError(f"{self.name}.{key} must be {what}")
+        return value
+
+    def text(self, key: str, required: bool = False) -> str | None:
+        value = self.get(key, str, "a string")
+        if value is None and required:
+            raise UeConfigError(f"{self.name}.{key} is required")
+        return None if value == "" else value
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        value = self.get(key, int, "an integer")
+        if value is None:
+            return default
+        if not low <= value <= high:
+            raise UeConfigError(f"{self.name}.{key} must be {low}..{high}")
+        return value  # type: ignore[no-any-return]
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.get(key, bool, "true or false")
+        return default if value is None else bool(value)
+
+    def path(self, key: str, base: Path, required: bool = False) -> Path | None:
+        text = self.text(key, required)
+        return None if text is None else base / text
+
+    def address(self, key: str) -> str | None:
+        text = self.text(key)
+        if text is None:
+            return None
+        try:
+            return str(ipaddress.ip_address(text))
+        except ValueError:
+            raise UeConfigError(f"{self.name}.{key} must be an IP address") from None
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise UeConfigError(f"unknown key(s) in [{self.name}]: {', '.join(unknown)}")
+
+
+def _hex_key(text: str, what: str) -> bytes:
+    digits = "".join(text.split())
+    if not digits or not set(digits) <= _HEX or len(digits) != 2 * profile.KEY_LEN:
+        # Never echo the value: it is (meant to be) a key.
+        raise UeConfigError(f"{what} must be {2 * profile.KEY_LEN} hex digits")
+    return bytes.fromhex(digits)
+
+
+def _msk(t: _Table, base: Path) -> MskEntry:
+    where = t.name
+    try:
+        kdid_text = t.text("key_domain_id", required=True) or ""
+        msk_text = t.text("msk_id", required=True) or ""
+        if len(kdid_text) != 6 or not set(kdid_text) <= _HEX:
+            raise UeConfigError(f"{where}.key_domain_id must be 6 hex digits")
+        if len(msk_text) != 8 or not set(msk_text) <= _HEX:
+            raise UeConfigError(f"{where}.msk_id must be 8 hex digits")
+        kdid = KeyDomainId.from_hex(kdid_text)
+        msk_id = MskId.from_hex(msk_text)
+        if msk_id.is_current_alias:
+            raise UeConfigError(f"{where}.msk_id: Key Number 0 means 'current', name a real MSK")
+        key_text = t.text("key")
+        key_file = t.path("key_file", base)
+        if (key_text is None) == (key_file is None):
+            raise UeConfigError(f"{where}: give exactly one of key and key_file")
+        if key_file is not None:
+            try:
+                with key_file.open("rb") as f:
+                    raw = f.read(4096)
+                key_text = raw.decode("ascii")
+            except (OSError, UnicodeDecodeError):
+                raise UeConfigError(f"{where}.key_file {key_file} cannot be read as hex") from None
+        assert key_text is not None
+        key = _hex_key(key_text, f"{where}.key")
+        vf = t.integer("valid_from", profile.MTK_ID_MIN, profile.MTK_ID_MIN, profile.MTK_ID_MAX)
+        vt = t.integer("valid_to", profile.MTK_ID_MAX, profile.MTK_ID_MIN, profile.MTK_ID_MAX)
+        if vt < vf:
+            raise UeConfigError(f"{where}: valid_to is below valid_from")
+        t.done()
+        return MskEntry(kdid, msk_id, Msk(key), MtkId(vf), MtkId(vt), None, SOURCE_CONFIG)
+    except (InvalidIdentifier, InvalidKeyMaterial) as exc:
+        raise UeConfigError(f"{where}: {exc}") from None
+
+
+def _srtp(t: _Table) -> SrtpConfig:
+    t.used.add("auth_tag")
+    raw = t.data.get("auth_tag", 80)
+    tag: int | None
+    if raw == "null":
+        tag = None
+    elif isinstance(raw, int) and not isinstance(raw, bool) and raw in (80, 32):
+        tag = raw
+    else:
+        raise UeConfigError('srtp.auth_tag must be 80, 32 or "null"')
+    try:
+        cfg = SrtpConfig(
+            cipher=t.text("cipher") or "aes-cm-128",
+            auth_tag=tag,
+            rcc=t.text("rcc") or profile.RCC_DEFAULT_MODE,
+            roc_rate=t.integer("roc_rate", profile.RCC_DEFAULT_RATE, 1, 0xFFFF),
+        )
+    except ValueError as exc:
+        raise UeConfigError(str(exc)) from None
+    t.done()
+    return cfg
+
+
+def config_from_dict(data: Mapping[str, Any], base: Path) -> UeConfig:
+    """Build the configuration from parsed TOML; relative paths are taken from ``base``."""
+    for name in data:
+        if name in _RESERVED:
+            raise UeConfigError(
+                f"[{name}] is reserved for the MSK client, which this UE does not run yet; "
+                "give the MSKs in [[msk]] tables"
+            )
+        if name not in _SECTIONS:
+            raise UeConfigError(f"unknown section [{name}]")
+    ann = _Table(data.get("announcement", {}), "announcement")
+    protection = ann.path("protection", base, required=True)
+    sdp_raw = ann.get("sdp", list, "a list of paths")
+    if not sdp_raw or not all(isinstance(p, str) and p for p in sdp_raw):
+        raise UeConfigError("announcement.sdp must be a non-empty list of paths")
+    ann.done()
+    st = _Table(data.get("streaming", {}), "streaming")
+    listen = st.address("listen_address")
+    interface = st.address("interface_address")
+    mikey_port = st.integer("mikey_port", profile.MIKEY_UDP_PORT, 1, 0xFFFF)
+    rtcp = st.flag("rtcp", True)
+    st.done()
+    dl = _Table(data.get("download", {}), "download")
+    dl_listen = dl.address("listen_address")
+    dl_out = dl.path("output_dir", base)
+    dl.done()
+    srtp = _srtp(_Table(data["srtp"], "srtp")) if "srtp" in data else None
+    raw_msks = data.get("msk", [])
+    if not isinstance(raw_msks, list):
+        raise UeConfigError("msk must be an array of tables: [[msk]]")
+    msks = tuple(_msk(_Table(m, f"msk[{i}]"), base) for i, m in enumerate(raw_msks))
+    if len({m.key for m in msks}) != len(msks):
+        raise UeConfigError("the same MSK is given twice in [[msk]]")
+    out = _Table(data.get("output", {}), "output")
+    keylog = out.path("keylog", base)
+    report_json = out.path("report_json", base)
+    out.done()
+    assert protection is not None
+    return UeConfig(
+        protection_file=protection,
+        sdp_files=tuple(base / p for p in sdp_raw),
+        msks=msks,
+        listen_address=listen,
+        interface_address=interface,
+        mikey_port=mikey_port,
+        rtcp=rtcp,
+        download_listen_address=dl_listen,
+        download_output_dir=dl_out,
+        srtp=srtp,
+        keylog=keylog,
+        report_json=report_json,
+    )
+
+
+def load_config(path: str | Path) -> UeConfig:
+    """Read ``path`` (TOML, at most 1 MiB) into a :class:`UeConfig`."""
+    file = Path(path)
+    try:
+        with file.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise UeConfigError(f"cannot read {file}: {exc.strerror}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise UeConfigError(f"{file} is larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise UeConfigError(f"{file} is not UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UeConfigError(f"{file}: {exc}") from None
+    return config_from_dict(data, file.parent)

@@ -1,0 +1,214 @@
+"""The asyncio shell of the UE's download side: one FLUTE session into the download receiver.
+
+It binds the session's destination (``m=application <port> FLUTE/UDP 0`` with its ``c=``; the
+group is joined when it is multicast) or ``listen_address`` for a unicast session, and feeds
+every ALC packet to :class:`broadcast.download.receiver.DownloadReceiver` (FLUTE objects, MIKEY
+MTK objects checked with the MSK they name, DCF files decrypted with their MTK — TS 33.246
+6.3.3.2.1). MSKs come from the UE's :class:`~broadcast.ue.service_keys.MskStore`. Received files
+are counted and, with ``output_dir``, written there under the last segment of their
+Content-Location (never outside the directory).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import ipaddress
+import logging
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from broadcast.announce.sdp import FluteSession
+from broadcast.dcf import MbmsKeyId
+from broadcast.download.receiver import (
+    DownloadReceiver,
+    FileReceived,
+    FileRejected,
+    MtkReceived,
+)
+from broadcast.flute.ntp import ntp_seconds
+from broadcast.keys.ids import KeyDomainId
+from broadcast.keys.material import Mtk
+from broadcast.ue.report import JsonValue
+from broadcast.ue.service_keys import MskEntry, MskStore
+from broadcast.ue.streaming import DEFAULT_RCVBUF, DatagramHandler, listen_socket
+
+log = logging.getLogger("broadcast.ue")
+
+MtkLogger = Callable[[MbmsKeyId, Mtk], None]
+FileConsumer = Callable[[FileReceived], None]
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9._-]{1,200}")
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadConfig:
+    session: FluteSession
+    listen_address: str | None = None
+    interface_address: str | None = None
+    output_dir: Path | None = None
+    accept_unprotected: bool = False
+    rcvbuf: int = DEFAULT_RCVBUF
+
+
+@dataclass
+class DownloadCounters:
+    """The UE-side counters of one download session (the receiver's plus packets and bytes)."""
+
+    packets: int = 0
+    mtks: int = 0
+    files: int = 0
+    bytes: int = 0
+    files_written: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self, waiting: int) -> dict[str, JsonValue]:
+        return {
+            "packets": self.packets,
+            "mtks": self.mtks,
+            "files": self.files,
+            "bytes": self.bytes,
+            "files_written": self.files_written,
+            "waiting": waiting,
+            "rejected": dict(sorted(self.rejected.items())),
+        }
+
+
+def file_name(content_location: str, toi: int) -> str:
+    """A safe local file name: the Content-Location's last segment, else ``toi-<TOI>``."""
+    last = content_location.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
+    if _SAFE_NAME.fullmatch(last) and last not in (".", ".."):
+        return last
+    return f"toi-{toi}"
+
+
+class DownloadClient:
+    """Receives one FLUTE download session (``async with`` or :meth:`start` / :meth:`stop`)."""
+
+    def __init__(
+        self,
+        config: DownloadConfig,
+        keys: MskStore,
+        *,
+        key_domain_id: KeyDomainId | None = None,
+        on_mtk: MtkLogger | None = None,
+        on_file: FileConsumer | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.keys = keys
+        self.key_domain_id = key_domain_id
+        self.on_mtk = on_mtk
+        self.on_file = on_file
+        self.wall_clock = wall_clock
+        self.receiver = DownloadReceiver(
+            config.session.tsi, accept_unprotected=config.accept_unprotected
+        )
+        self.counters = DownloadCounters()
+        self.listening: list[tuple[str, int, str]] = []
+        self._transport: asyncio.DatagramTransport | None = None
+        self._unsubscribe = keys.subscribe(self._install)
+        for entry in keys.entries():
+            self._install(entry)
+
+    def _install(self, entry: MskEntry) -> None:
+        self.receiver.add_msk(
+            entry.key_domain_id,
+            entry.msk_id,
+            entry.msk,
+            valid_from=entry.valid_from,
+            valid_to=entry.valid_to,
+        )
+
+    def on_packet(self, data: bytes, unix_time: float | None = None) -> None:
+        """One ALC packet (sans-IO entry point: tests may call it directly)."""
+        self.counters.packets += 1
+        now = ntp_seconds(self.wall_clock() if unix_time is None else unix_time)
+        for event in self.receiver.feed(bytes(data), now):
+            if isinstance(event, MtkReceived):
+                self.counters.mtks += 1
+                mtk = self.receiver.mtk(event.key_id)
+                log.info("download MTK %s received", event.key_id)
+                if mtk is not None and self.on_mtk is not None:
+                    self.on_mtk(event.key_id, mtk)
+            elif isinstance(event, FileReceived):
+                self.counters.files += 1
+                self.counters.bytes += len(event.data)
+                log.info("file %r received (%d bytes)", event.content_location, len(event.data))
+                self._write(event)
+                if self.on_file is not None:
+                    self.on_file(event)
+            elif isinstance(event, FileRejected):
+                self.counters.rejected[event.reason] += 1
+                log.info("object %r rejected: %s", event.content_location, event.reason)
+
+    def _write(self, event: FileReceived) -> None:
+        out = self.config.output_dir
+        if out is None:
+            return
+        path = out / file_name(event.content_location, event.toi)
+        tmp = path.with_name(path.name + ".part")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+            with os.fdopen(fd, "wb") as f:
+                f.write(event.data)
+            os.replace(tmp, path)
+            self.counters.files_written += 1
+        except OSError as exc:
+            log.warning("cannot write %s: %s", path, exc.strerror)
+
+    def as_dict(self) -> dict[str, JsonValue]:
+        counters: dict[str, JsonValue] = self.counters.as_dict(self.receiver.stats.waiting)
+        flute = self.receiver.flute.stats
+        counters["flute_objects"] = flute.objects
+        counters["flute_rejected"] = dict(sorted(flute.rejected.items()))
+        return counters
+
+    async def start(self) -> None:
+        if self._transport is not None:
+            raise RuntimeError("the download client is already running")
+        s = self.config.session
+        host = s.address
+        if self.config.listen_address is not None and not ipaddress.ip_address(host).is_multicast:
+            host = self.config.listen_address
+        loop = asyncio.get_running_loop()
+        sock = listen_socket(host, s.port, self.config.interface_address, self.config.rcvbuf)
+        try:
+            transport, _ = await loop.create_datagram_endpoint(
+                functools.partial(DatagramHandler, self.on_packet, "FLUTE"), sock=sock
+            )
+        except BaseException:
+            sock.close()
+            raise
+        self._transport = transport
+        self.listening.append((host, s.port, f"FLUTE TSI {s.tsi}"))
+        log.info("listening for FLUTE TSI %d on %s port %d", s.tsi, host, s.port)
+
+    async def stop(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+            await asyncio.sleep(0)
+        self.listening.clear()
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+    async def __aenter__(self) -> DownloadClient:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
