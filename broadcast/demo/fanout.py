@@ -34,14 +34,36 @@ class FanOutOutput:
     def send(self, datagram: bytes, dest: Address) -> None:
         self.send_batch((datagram,), dest)
 
+    def _expand(self, items: Sequence[tuple[bytes, Address]]) -> list[tuple[bytes, Address]]:
+        out: list[tuple[bytes, Address]] = []
+        for datagram, dest in items:
+            hosts = self._routes.get(dest[0])
+            if hosts is None:
+                out.append((datagram, dest))
+            else:
+                out.extend((datagram, (host, dest[1])) for host in hosts)
+        return out
+
+    def _copies(self, dest: Address) -> int:
+        return len(self._routes.get(dest[0], (dest[0],)))
+
     def send_batch(self, datagrams: Sequence[bytes], dest: Address) -> int:
-        hosts = self._routes.get(dest[0])
-        if hosts is None:
-            return self._out.send_batch(datagrams, dest)
-        sent = 0
-        for host in hosts:
-            sent = max(sent, self._out.send_batch(datagrams, (host, dest[1])))
-        return sent
+        """Returns how many of ``datagrams`` left (each counted once, not once per UE)."""
+        return self._out.send_many(self._expand([(d, dest) for d in datagrams])) // max(
+            1, self._copies(dest)
+        )
+
+    def send_many(self, items: Sequence[tuple[bytes, Address]]) -> int:
+        expanded = self._expand(items)
+        return self._out.send_many(expanded) * len(items) // max(1, len(expanded))
+
+    async def send_batch_async(self, datagrams: Sequence[bytes], dest: Address) -> int:
+        expanded = self._expand([(d, dest) for d in datagrams])
+        return await self._out.send_many_async(expanded) // max(1, self._copies(dest))
+
+    async def send_many_async(self, items: Sequence[tuple[bytes, Address]]) -> int:
+        expanded = self._expand(items)
+        return await self._out.send_many_async(expanded) * len(items) // max(1, len(expanded))
 
     def close(self) -> None:
         self._out.close()
