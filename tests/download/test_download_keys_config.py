@@ -1,0 +1,129 @@
+"""MTK issuing from the key store, the TOML configuration, the SDP and `mbms carousel`."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from broadcast.cli.main import main as mbms_main
+from broadcast.download import ConfigError, load_config
+from broadcast.download.config import config_from_mapping
+from broadcast.download.keys import KeySetupError, MtkIssuer
+from broadcast.download.sdp import carousel_sdp
+from broadcast.keys import (
+    KeyDomainId,
+    Msk,
+    MskId,
+    MskState,
+    MtkIdExhausted,
+    SQLiteKeyStore,
+)
+from broadcast.mikey import envelope, open_mtk_message
+
+KD = KeyDomainId.from_plmn("001", "01")
+EXAMPLE = Path(__file__).resolve().parents[2] / "broadcast" / "download" / "example.toml"
+
+
+def test_issuer_creates_what_is_missing_and_follows_the_current_msk(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    with SQLiteKeyStore(tmp_path / "k.sqlite") as store:
+        issuer = MtkIssuer(store, KD, 7, rand=rng.randbytes)
+        first = issuer.ensure()
+        assert first.state is MskState.CURRENT and first.msk_id == MskId(7, 1)
+        assert store.get_key_group(KD, 7).streaming is False
+        assert issuer.ensure() == first  # idempotent
+        a, b = issuer.issue(), issuer.issue()
+        assert (int(a.mtk_id), int(b.mtk_id)) == (1, 2) and b.counter == a.counter + 1
+        delivery = open_mtk_message(envelope(b.message), first.key)
+        assert delivery.mtk == b.mtk and delivery.salt is None  # download: TEK, no salt
+        assert "redacted" in repr(b.mtk) and b.mtk.secret.hex() not in repr(b)
+        # The BM-SC rotates the MSK: the next MTK is under the new CURRENT one.
+        store.add_msk(KD, MskId(7, 2), Msk(rng.randbytes(16)), mtk_id_low=100, mtk_id_high=101)
+        store.promote(KD, 7)
+        c = issuer.issue()
+        assert c.msk_id == MskId(7, 2) and int(c.mtk_id) == 100
+        issuer.issue()
+        with pytest.raises(MtkIdExhausted):
+            issuer.issue()  # MTK IDs stay inside the MSK's range
+
+
+def test_issuer_refuses_a_streaming_key_group(tmp_path: Path) -> None:
+    with SQLiteKeyStore(tmp_path / "k.sqlite") as store:
+        store.add_key_domain(KD)
+        store.add_key_group(KD, 3, streaming=True)
+        with pytest.raises(KeySetupError, match="streaming"):
+            MtkIssuer(store, KD, 3).ensure()
+
+
+def test_example_config_loads() -> None:
+    config = load_config(EXAMPLE)
+    assert config.destination == ("127.23.0.1", 4000)
+    assert config.confidentiality and config.store_path is not None
+    assert config.bitrate == 2_000_000 and config.symbol_length == 1428
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"destination": {"address": "127.0.0.1"}}, "address and port"),
+        ({"destination": {"address": "127.0.0.1", "port": 1}, "session": {"tsi": "x"}}, "tsi"),
+        ({"destination": {"address": "127.0.0.1", "port": 1}, "bogus": {}}, "unknown section"),
+        ({"destination": {"address": "127.0.0.1", "port": 1}, "session": {"typo": 1}}, "typo"),
+        ({"destination": {"address": "127.0.0.1", "port": 1}, "session": {"flute_version": 3}},
+         "flute_version"),
+        ({"destination": {"address": "127.0.0.1", "port": 1}}, "keys.store"),
+        ({"destination": {"address": "127.0.0.1", "port": 1}, "output": {"ttl": 300}}, "ttl"),
+        ({"destination": {"address": "127.0.0.1", "port": 1}, "keys": {"key_domain": "zz"}},
+         "key_domain"),
+    ],
+)  # fmt: skip
+def test_bad_configs_name_the_key(data: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config_from_mapping(data)  # type: ignore[arg-type]
+
+
+def test_sdp_lines() -> None:
+    multicast = carousel_sdp(
+        name="news", tsi=9, destination=("232.1.2.3", 4000), source="10.0.0.1", ttl=5
+    )
+    lines = multicast.split("\r\n")
+    assert "m=application 4000 FLUTE/UDP 0" in lines
+    assert "c=IN IP4 232.1.2.3/5" in lines
+    assert "a=flute-tsi:9" in lines and "a=flute-ch:1" in lines
+    assert "a=source-filter: incl IN IP4 * 10.0.0.1" in lines
+    assert "a=FEC-declaration:0 encoding-id=0" in lines
+    assert lines[0] == "v=0" and multicast.endswith("\r\n")
+    unicast = carousel_sdp(name="x", tsi=1, destination=("127.23.0.1", 4000), source="127.0.0.1")
+    assert "c=IN IP4 127.23.0.1" in unicast.split("\r\n")  # no TTL on a unicast address
+
+
+def test_mbms_carousel_runs_rounds_and_writes_sdp(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_bytes(b"carousel\n")
+    (tmp_path / "c.toml").write_text(
+        """
+[session]
+tsi = 3
+repeat_interval = 0.05
+fdt_repeat_interval = 0.05
+sdp = "s.sdp"
+[destination]
+address = "127.23.0.1"
+port = 4999
+[keys]
+store = "k.sqlite"
+[input]
+directory = "in"
+"""
+    )
+    assert mbms_main(["carousel", "--config", str(tmp_path / "c.toml"), "--rounds", "2"]) == 0
+    out = capsys.readouterr()
+    assert "rounds 2" in out.out and "MTK 0001" in out.out
+    assert "a=flute-tsi:3" in (tmp_path / "s.sdp").read_text()
+    with SQLiteKeyStore(tmp_path / "k.sqlite") as store:
+        assert store.current_mtk_id(KD, MskId(256, 1)) is not None
+    assert mbms_main(["carousel", "--config", str(tmp_path / "missing.toml")]) == 1
