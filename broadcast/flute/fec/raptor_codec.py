@@ -107,8 +107,9 @@ def decode_block(k: int, t: int, esis: Sequence[int], symbols: Bytes) -> bytearr
     """
     check_k(k)
     _check_symbol_length(t)
-    if len(symbols) != len(esis) * t:
-        raise BadSymbol(f"{len(esis)} symbols of {t} bytes, got {len(symbols)}", field="symbols")
+    size = memoryview(symbols).nbytes
+    if size != len(esis) * t:
+        raise BadSymbol(f"{len(esis)} symbols of {t} bytes, got {size}", field="symbols")
     if len(set(esis)) != len(esis):
         raise BadSymbol("ESIs must be distinct", field="ESI")
     esi_array = _esi_array(esis)
@@ -117,8 +118,16 @@ def decode_block(k: int, t: int, esis: Sequence[int], symbols: Bytes) -> bytearr
             f"{len(esis)} symbols received, a block of K = {k} needs at least K", field="K"
         )
     view = memoryview(symbols).cast("B")
+    try:  # release the view even on failure: a bytearray caller must stay resizable
+        return _solve_block(k, t, esis, esi_array, view)
+    finally:
+        view.release()
+
+
+def _solve_block(
+    k: int, t: int, esis: Sequence[int], esi_array: array[int], view: memoryview
+) -> bytearray:
     out = bytearray(k * t)
-    missing: list[int] = []
     have = bytearray(k)
     for j, esi in enumerate(esis):
         if esi < k:
