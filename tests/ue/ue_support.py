@@ -3,11 +3,16 @@ and shared keys / identifiers for the tests/ue modules (not a test module)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from broadcast.announce.protection import protection_description
+from broadcast.announce.sdp import RtpMap, streaming_sdp
 from broadcast.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, SrtpSalt, srtp_mki
 from broadcast.mikey import SrtpPolicy, build_mtk_message
 from broadcast.mikey.payloads import SrtpCs
@@ -128,3 +133,70 @@ class StreamSender:
 
     def rtcp(self, key: MtkKey) -> bytes:
         return self.srtp.protect_rtcp(rtcp_sr(self.ssrc), key.mki)
+
+
+# --- loopback helpers -----------------------------------------------------------------------------
+
+
+def udp_rx_queue(host: str, port: int) -> int | None:
+    """Bytes waiting in the receive queue of the UDP socket bound to ``host:port`` (from
+    /proc/net/udp), or None when no such socket is bound. Reading it disturbs nothing."""
+    a, b, c, d = (int(x) for x in host.split("."))
+    local = f"{(d << 24) | (c << 16) | (b << 8) | a:08X}:{port:04X}"
+    with open("/proc/net/udp", encoding="ascii") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if fields[1] == local:
+                return int(fields[4].split(":")[1], 16)
+    return None
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Poll ``predicate`` (blocking, for threads) until true or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+async def async_wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Poll ``predicate`` in an event loop until true or ``timeout`` seconds pass."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.005)
+    return predicate()
+
+
+# --- announcement files ---------------------------------------------------------------------
+
+
+def write_announcement(
+    directory: Path,
+    host: str,
+    *,
+    confidentiality: bool = True,
+    integrity: bool = True,
+    uicc: bool = False,
+    rtp_port: int = 5004,
+) -> tuple[Path, Path]:
+    """A protection description and one streaming SDP (``stream.sdp``) in ``directory``."""
+    sdp = streaming_sdp(address=host, media=[("video", rtp_port, RtpMap(96, "VP8", 90000))])
+    sdp_path = directory / "stream.sdp"
+    sdp_path.write_bytes(sdp.to_bytes())
+    protection = protection_description(
+        bmsc_fqdn="bmsc.example.org",
+        key_domain_id=KDID,
+        sessions=[("stream.sdp", KEY_GROUP)],
+        confidentiality=confidentiality,
+        integrity=integrity,
+        uicc_key_management_required=uicc,
+    )
+    xml_path = directory / "protection.xml"
+    xml_path.write_bytes(protection.to_xml())
+    return xml_path, sdp_path
