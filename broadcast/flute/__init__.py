@@ -7,6 +7,8 @@ Layers, bottom up:
 - :mod:`~broadcast.flute.fec` — pluggable FEC schemes (RFC 5052): Compact No-Code (ID 0,
   RFC 5445) and the RFC 5052 §9.1 block partitioning.
 - :mod:`~broadcast.flute.alc` — ALC packets (RFC 5775): parse, build, ``packetize``.
+- :mod:`~broadcast.flute.blocks` — the same packets one source block at a time from a
+  random-access source (bounded memory; native batch builder for Compact No-Code).
 - :mod:`~broadcast.flute.fdt` — FDT Instances: model, 3GPP-schema-valid writer, safe reader,
   the MIKEY (download MTK) ``File`` entry.
 - :mod:`~broadcast.flute.receiver` — session receiver (any order, duplicates, losses, bounded).
@@ -20,9 +22,11 @@ from broadcast.flute.alc import (
     FDT_TOI,
     AlcPacket,
     build_packet,
+    object_headers,
     packetize,
     parse_packet,
 )
+from broadcast.flute.blocks import BlockPacketizer
 from broadcast.flute.cenc import ContentEncoding, decode_content, encode_content
 from broadcast.flute.errors import (
     AlcError,
@@ -114,6 +118,7 @@ __all__ = [
     "BadOti",
     "BadSymbol",
     "BadVersion",
+    "BlockPacketizer",
     "BlockPartition",
     "CacheControl",
     "CacheDirective",
@@ -173,6 +178,7 @@ __all__ = [
     "mikey_file",
     "next_instance_id",
     "ntp_seconds",
+    "object_headers",
     "packetize",
     "parse_fdt",
     "parse_packet",

@@ -52,8 +52,9 @@ MBMS2015_NAMESPACE: Final = "urn:3GPP:metadata:2015:MBMS:FLUTE:FDT"
 SV_NAMESPACE: Final = "urn:3gpp:metadata:2009:MBMS:schemaVersion"
 
 #: ``sv:schemaVersion`` written by default: the ``version`` attribute of the FLUTE-FDT-3GPP-Main
-#: schema this writer targets [P: TS 26.346 text not available; value follows the schema].
-FDT_SCHEMA_VERSION: Final = 3
+#: schema this writer targets [P: TS 26.346 text not available; value follows the schema;
+#: profile "Download defaults"].
+FDT_SCHEMA_VERSION: Final = profile.DOWNLOAD_FDT_SCHEMA_VERSION
 
 #: Default bounds on a received FDT Instance [P].
 DEFAULT_MAX_FDT_BYTES: Final = 1024 * 1024

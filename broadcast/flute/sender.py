@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from broadcast import profile
 from broadcast.flute.alc import FDT_TOI, packetize
 from broadcast.flute.cenc import ContentEncoding, encode_content
 from broadcast.flute.errors import FluteEncodeError
@@ -35,10 +36,10 @@ from broadcast.flute.lct import FluteVersion
 
 #: Default encoding symbol length: one symbol per packet within a 1500-byte Ethernet MTU with
 #: IPv4/UDP and an LCT header carrying EXT_FTI; the value of the worked example and of
-#: 5G-MAG libflute [P].
-DEFAULT_SYMBOL_LENGTH: Final = 1428
-#: Default maximum source block length in symbols [P].
-DEFAULT_MAX_BLOCK_LENGTH: Final = 64
+#: 5G-MAG libflute [P: profile "Download defaults"].
+DEFAULT_SYMBOL_LENGTH: Final = profile.DOWNLOAD_SYMBOL_LENGTH
+#: Default maximum source block length in symbols [P: profile "Download defaults"].
+DEFAULT_MAX_BLOCK_LENGTH: Final = profile.DOWNLOAD_MAX_SOURCE_BLOCK_LENGTH
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,7 +78,7 @@ def _with_tl(transfer_length: int) -> bytes:
     [
         (WORKED[:34], TruncatedPacket, "FEC Payload ID", 32),
         (WORKED[:31], BadHeaderLength, "HDR_LEN", 2),
-        (WORKED[:3] + b"\x01" + WORKED[4:], UnsupportedCodepoint, "CP", 3),
+        (WORKED[:3] + b"\x83" + WORKED[4:], UnsupportedCodepoint, "CP", 3),  # nothing at 131
         (_with_tl((1 << 48) - 1), ObjectTooLarge, "Transfer Length", 18),
         (_with_tl(1 << 40), ObjectTooLarge, "Transfer Length", 18),
         # No TSI (S = H = 0) — ALC requires one (RFC 5775 §4.1).
