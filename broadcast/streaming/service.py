@@ -395,10 +395,10 @@ class StreamService:
             log.exception("MTK creation failed")
             self.schedule.fail(f"MTK creation failed: {type(exc).__name__}", self.clock())
         else:
+            # After stop() began, the MTK stays unused (its ID and counter are spent: never
+            # reused, which is all the store promises).
             if self._state in ("running", "starting"):
                 self._execute(self.schedule.provide(mtk, self.clock()))
-            else:
-                self.schedule.fail("stopped", self.clock())
         self._poll()
 
     # -- status ----------------------------------------------------------------------------------
