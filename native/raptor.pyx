@@ -382,10 +382,10 @@ ctypedef struct sched_t:
     int32_t* icol       # [u]
     int nrest           # rows left after phase 1
     int32_t* rest       # [nrest] their row numbers
-    int32_t* irow       # [u] index into rest holding C of icol[j] after phase 2
-    uint8_t* rused      # [nrest] 1 if the row's symbol value is needed
+    int32_t* rslot      # [nrest] phase-2 slot of a remaining row, -1 if its value is never read;
+                        # after phase 2, slot j holds C of icol[j]
     int64_t nops
-    int32_t* ops        # [2*nops] (dst, src) indices into rest
+    int32_t* ops        # [2*nops] (dst, src) slots
 
 
 cdef void _sched_free(sched_t* s) noexcept nogil:
@@ -396,8 +396,7 @@ cdef void _sched_free(sched_t* s) noexcept nogil:
     free(s.cpos)
     free(s.icol)
     free(s.rest)
-    free(s.irow)
-    free(s.rused)
+    free(s.rslot)
     free(s.ops)
     s.prow = NULL
     s.pcol = NULL
@@ -405,8 +404,7 @@ cdef void _sched_free(sched_t* s) noexcept nogil:
     s.cpos = NULL
     s.icol = NULL
     s.rest = NULL
-    s.irow = NULL
-    s.rused = NULL
+    s.rslot = NULL
     s.ops = NULL
 
 
@@ -556,10 +554,11 @@ cdef int _phase2(sched_t* s) noexcept nogil:
     cdef int32_t* perm = NULL
     cdef int status = 0
     s.nops = 0
-    s.irow = <int32_t*>malloc((u if u > 0 else 1) * sizeof(int32_t))
-    s.rused = <uint8_t*>calloc(R if R > 0 else 1, 1)
-    if s.irow == NULL or s.rused == NULL:
+    s.rslot = <int32_t*>malloc((R if R > 0 else 1) * sizeof(int32_t))
+    if s.rslot == NULL:
         return -1
+    for t in range(R):
+        s.rslot[t] = -1
     if u == 0:
         return 0
     if R < u:
@@ -626,15 +625,15 @@ cdef int _phase2(sched_t* s) noexcept nogil:
             if status != 0:
                 break
     if status == 0:
-        # only the u pivot rows are ever read: drop the operations on the others
+        # only the u pivot rows are ever read: drop the operations on the others and number the
+        # pivot rows by their column, so the symbol pass needs u·T bytes, not (M - i)·T
         for c in range(u):
-            s.irow[c] = perm[c]
-            s.rused[perm[c]] = 1
+            s.rslot[perm[c]] = c
         keep = 0
         for o in range(s.nops):
-            if s.rused[s.ops[2 * o]]:
-                s.ops[2 * keep] = s.ops[2 * o]
-                s.ops[2 * keep + 1] = s.ops[2 * o + 1]
+            if s.rslot[s.ops[2 * o]] >= 0:
+                s.ops[2 * keep] = s.rslot[s.ops[2 * o]]
+                s.ops[2 * keep + 1] = s.rslot[s.ops[2 * o + 1]]
                 keep += 1
         s.nops = keep
     free(W)
@@ -660,7 +659,7 @@ cdef int _solve(const sched_t* s, const uint8_t* symbols, Py_ssize_t T, uint8_t*
     cdef const uint8_t* d
     cdef uint8_t* R = NULL
     if s.u > 0:
-        R = <uint8_t*>malloc(<size_t>s.nrest * T)
+        R = <uint8_t*>malloc(<size_t>s.u * T)
         if R == NULL:
             return -1
     # Z = Tr^-1 · D_p, stored at the pivot columns of C
@@ -680,10 +679,10 @@ cdef int _solve(const sched_t* s, const uint8_t* symbols, Py_ssize_t T, uint8_t*
     if s.u > 0:
         # right-hand sides of the remaining rows that phase 2 uses: D_r + B · Z
         for t in range(s.nrest):
-            if not s.rused[t]:
+            if s.rslot[t] < 0:
                 continue
             r = s.rest[t]
-            dst = R + <size_t>t * T
+            dst = R + <size_t>s.rslot[t] * T
             d = _rhs(s, r, symbols, T)
             if d != NULL:
                 memcpy(dst, d, T)
@@ -696,7 +695,7 @@ cdef int _solve(const sched_t* s, const uint8_t* symbols, Py_ssize_t T, uint8_t*
         for o in range(s.nops):
             _xor(R + <size_t>s.ops[2 * o] * T, R + <size_t>s.ops[2 * o + 1] * T, T)
         for j in range(s.u):
-            memcpy(C + <size_t>s.icol[j] * T, R + <size_t>s.irow[j] * T, T)
+            memcpy(C + <size_t>s.icol[j] * T, R + <size_t>j * T, T)
         free(R)
     # C at the pivot columns = Tr^-1 · (D_p + A_U · C_U), in choice order
     # (with u = 0 the first pass already computed exactly this)
