@@ -113,6 +113,7 @@ class DownloadReceiver:
         self._msks: dict[tuple[KeyDomainId, MskId], _Msk] = {}
         self._waiting: OrderedDict[int, tuple[ReceivedObject, MbmsKeyId]] = OrderedDict()
         self._waiting_bytes = 0
+        self._unkeyed: OrderedDict[int, ReceivedObject] = OrderedDict()
         self._max_waiting = max_waiting
         self._max_waiting_bytes = max_waiting_bytes
 
@@ -125,15 +126,24 @@ class DownloadReceiver:
         *,
         valid_from: MtkId | None = None,
         valid_to: MtkId | None = None,
-    ) -> None:
+    ) -> list[DownloadEvent]:
         """Install an MSK (from an MSK message); MTK IDs outside ``valid_from..valid_to`` are
-        refused when the range is given."""
+        refused when the range is given.
+
+        MIKEY objects that arrived before their MSK (kept, a few) are opened now: the events
+        they produce (MTKs, files waiting for them) are returned.
+        """
         valid = None if valid_from is None or valid_to is None else (valid_from, valid_to)
         old = self._msks.get((key_domain, msk_id))
         state = _Msk(msk, valid)
         if old is not None and old.msk == msk:
             state.mtks = old.mtks
         self._msks[(key_domain, msk_id)] = state
+        events: list[DownloadEvent] = []
+        pending, self._unkeyed = self._unkeyed, OrderedDict()
+        for obj in pending.values():
+            events += self._mikey(obj)
+        return events
 
     def mtk(self, key_id: MbmsKeyId) -> Mtk | None:
         state = self._msks.get((key_id.key_domain_id, key_id.msk_id))
@@ -184,6 +194,9 @@ class DownloadReceiver:
                 return [self._reject(obj, "not_mtk_message")]
             state = self._msks.get((env.key_domain_id, env.msk_id))
             if state is None:
+                self._unkeyed[obj.toi] = obj  # opened if the MSK comes (add_msk)
+                while len(self._unkeyed) > MTKS_PER_MSK:
+                    self._unkeyed.popitem(last=False)
                 return [self._reject(obj, "unknown_msk")]
             delivery = open_mtk_message(env, state.msk)
         except MikeyError as err:

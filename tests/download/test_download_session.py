@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import os
+import random
+from pathlib import Path
 
 from broadcast.dcf import MbmsKeyId
-from broadcast.download.keys import IssuedMtk
-from broadcast.download.objects import PreparedObject, prepare_bytes, prepare_mikey
+from broadcast.download import DownloadReceiver, FileReceived, MtkReceived
+from broadcast.download.keys import IssuedMtk, MtkIssuer
+from broadcast.download.objects import (
+    PreparedObject,
+    Protection,
+    prepare_bytes,
+    prepare_file,
+    prepare_mikey,
+)
 from broadcast.download.scheduler import CarouselScheduler
 from broadcast.download.session import CarouselSession, SessionParams
 from broadcast.flute import ReceivedFdt, ReceivedObject, SessionReceiver, ntp_seconds, parse_fdt
 from broadcast.flute.alc import parse_packet
-from broadcast.keys import KeyDomainId, MskId, Mtk, MtkId
+from broadcast.keys import KeyDomainId, MskId, Mtk, MtkId, SQLiteKeyStore
 
 NOW = 1_800_000_000.0
 PARAMS = SessionParams(tsi=3, repeat_interval=1.0, fdt_expires=20, grace_period=5.0)
@@ -124,3 +133,36 @@ def test_tois_are_never_reused() -> None:
     session = _session()
     tois = [session.allocate_toi() for _ in range(100)]
     assert tois == list(range(100, 200))
+
+
+def test_msk_arriving_after_the_mikey_object_still_opens_it(tmp_path: Path) -> None:
+    rng = random.Random(8)
+    (tmp_path / "f.txt").write_bytes(b"late key\n")
+    with SQLiteKeyStore(tmp_path / "k.sqlite") as store:
+        kd = KeyDomainId.from_plmn("001", "01")
+        issuer = MtkIssuer(store, kd, 4, rand=rng.randbytes)
+        record = issuer.ensure()
+        issued = issuer.issue()
+    session = _session()
+    mikey = prepare_mikey(session.allocate_toi(), issued, symbol_length=1428, max_block_length=64)
+    dcf = prepare_file(
+        session.allocate_toi(),
+        tmp_path / "f.txt",
+        content_location="f.txt",
+        spool_dir=tmp_path,
+        symbol_length=1428,
+        max_block_length=64,
+        protection=Protection(issued.key_id, issued.mtk, "bmsc.example.org", "http://b/km"),
+        rand=rng.randbytes,
+    )
+    session.publish([mikey, dcf], NOW)
+    session.update(NOW)
+    receiver = DownloadReceiver(PARAMS.tsi)
+    early = [
+        e for p in session.scheduler.poll(NOW).packets for e in receiver.feed(p, ntp_seconds(NOW))
+    ]
+    assert not any(isinstance(e, FileReceived) for e in early)
+    assert receiver.stats.rejected["unknown_msk"] == 1 and receiver.stats.waiting == 1
+    events = receiver.add_msk(kd, record.msk_id, record.key)
+    assert [type(e) for e in events] == [MtkReceived, FileReceived]
+    assert events[1].data == b"late key\n"  # type: ignore[union-attr]
