@@ -492,3 +492,28 @@ def test_scheme_encode_uses_its_repair_overhead() -> None:
         RaptorScheme(repair_overhead=-1.0)
     with pytest.raises(BadOti):
         SCHEME.make_oti(2, 256, 64)
+
+
+def test_carousel_passes_send_fresh_repair_symbols() -> None:
+    data = random.Random(8).randbytes(2000)
+    oti = _oti(2000, 100, 1, 1, 4)  # K = 20, R = 4 repair symbols per pass
+    passes = [
+        [s.esi for s in encode_object(oti, data, 0.2, pass_index=i)] for i in (0, 1, 2, 16379)
+    ]
+    assert [p[:20] for p in passes] == [list(range(20))] * 4  # source symbols every pass
+    assert [p[20:] for p in passes] == [
+        [20, 21, 22, 23],
+        [24, 25, 26, 27],
+        [28, 29, 30, 31],
+        [20 + 16379 * 4 % 65513 + j for j in range(4)],
+    ]
+    assert all(max(p) <= 0xFFFF for p in passes)
+    with pytest.raises(BadSymbol):
+        encode_object(oti, data, 0.2, pass_index=-1)
+    # symbols of different passes decode together
+    decoder = SCHEME.decoder(oti)
+    for i in (0, 1, 2, 3, 4):
+        for s in encode_object(oti, data, 0.2, pass_index=i):
+            if s.esi >= 5:  # the first five source symbols are never received
+                decoder.add(s.sbn, s.esi, s.data)
+    assert decoder.is_complete and decoder.decode() == data

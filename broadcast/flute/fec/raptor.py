@@ -149,8 +149,12 @@ class RaptorObjectEncoder:
             for j, esi in enumerate(esis):
                 yield EncodingSymbol(sbn, esi, data[j * t : (j + 1) * t])
 
-    def symbols(self, repair_overhead: float) -> Iterator[EncodingSymbol]:
-        """Every block in order: its K source symbols, then ceil(K·overhead) repair symbols."""
+    def symbols(self, repair_overhead: float, pass_index: int = 0) -> Iterator[EncodingSymbol]:
+        """Every block in order: its K source symbols, then R = ceil(K·overhead) repair symbols.
+
+        Carousel pass ``pass_index`` sends the repair ESIs K + pass_index·R, ... (wrapping within
+        K..65535), so that every pass brings a receiver new repair symbols.
+        """
         part = self.partition
         if part.blocks == 0:
             yield EncodingSymbol(0, 0, b"")
@@ -158,16 +162,25 @@ class RaptorObjectEncoder:
         for sbn in range(part.blocks):
             yield from self.source_symbols(sbn)
             k = part.block_symbols(sbn)
-            yield from self.repair_symbols(sbn, repair_count(k, repair_overhead))
+            count = repair_count(k, repair_overhead)
+            room = MAX_ESI + 1 - k - count  # repair windows start at K .. K + room
+            first = k + (pass_index * count) % (room + 1) if count else k
+            yield from self.repair_symbols(sbn, count, first)
 
 
 def encode_object(
-    oti: Oti, data: Bytes, repair_overhead: float = profile.RAPTOR_REPAIR_OVERHEAD
+    oti: Oti,
+    data: Bytes,
+    repair_overhead: float = profile.RAPTOR_REPAIR_OVERHEAD,
+    pass_index: int = 0,
 ) -> Iterator[EncodingSymbol]:
     """(SBN, ESI, symbol) for ``data``: per block the source symbols then ceil(K·overhead) repair
-    symbols (ESIs K, K+1, ...). Parameters are checked when called; symbols come lazily."""
+    symbols (ESIs K, K+1, ... on pass 0; see :meth:`RaptorObjectEncoder.symbols`). Parameters
+    are checked when called; symbols come lazily."""
     repair_count(4, repair_overhead)  # validate now
-    return RaptorObjectEncoder(oti, data).symbols(repair_overhead)
+    if pass_index < 0:
+        raise BadSymbol("carousel pass index must be >= 0", field="pass")
+    return RaptorObjectEncoder(oti, data).symbols(repair_overhead, pass_index)
 
 
 def _to_symbols(part: RaptorPartition, k: int, block: bytearray) -> bytearray:
