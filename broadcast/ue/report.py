@@ -97,7 +97,7 @@ class UeReport:
             lines.append(f"ran for {self.duration_s:.1f} s")
         if self.service:
             lines.append(
-                "service: " + ", ".join(f"{k} {_short(v)}" for k, v in self.service.items())
+                "service: " + ", ".join(_service_item(k, v) for k, v in self.service.items())
             )
         if self.msk:
             lines.append("MSKs: " + ", ".join(f"{k} {_short(v)}" for k, v in self.msk.items()))
@@ -111,6 +111,12 @@ class UeReport:
             lines.append("")
             lines.append("missed MSK updates signalled: " + ", ".join(self.missed_msk_updates))
         return "\n".join(lines) + "\n"
+
+
+def _service_item(key: str, value: JsonValue) -> str:
+    if key in ("confidentiality", "integrity") and isinstance(value, bool):
+        return f"{key} {'on' if value else 'off'}"
+    return f"{key.replace('_', ' ')} {_short(value)}"
 
 
 def _short(value: JsonValue) -> str:

@@ -14,8 +14,9 @@ owns the sockets. :class:`StreamReceiver` takes
 
 It counts packets decrypted and undecryptable by reason: ``no_mtk_yet`` (the MKI's MSK is known,
 its MTK is not), ``unknown_msk`` (the MKI names an MSK the UE does not have), ``bad_tag``,
-``replay``, ``roc_unknown``, ``malformed``; MTK messages accepted, re-sent, rejected by reason,
-and *late*: accepted after packets under that MTK had already arrived.
+``replay``, ``roc_unknown``, ``malformed``; MTK messages accepted, re-sent (the very bytes of a
+message accepted before: the BM-SC re-sends periodically, 6.3.3.2.2), rejected by reason, and
+*late*: accepted after packets under that MTK had already arrived.
 
 Missed key update (6.3.2.2.3): an MTK message or an MKI naming an MSK the UE does not hold means
 it missed an MSK update. The receiver then calls ``on_missed_msk(key_domain_id, msk_id)`` — the
@@ -29,6 +30,7 @@ Time comes in as ``now`` (seconds, any monotonic origin). No key byte is logged.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import Callable
@@ -86,6 +88,8 @@ KEY_RING: Final = "key_ring"
 MAX_PARKED: Final = 8
 #: MKIs remembered as "packets arrived before their MTK" (for the late-MTK count).
 MAX_UNKEYED: Final = 64
+#: Digests of accepted MTK messages remembered to tell periodic re-sends from replays.
+MAX_ACCEPTED: Final = 16
 #: Default minimum time between two missed-update signals for one Key Group [P].
 MISSED_SIGNAL_INTERVAL_S: Final = 5.0
 
@@ -185,6 +189,7 @@ class StreamReceiver:
         self._last_signal: dict[int, float] = {}
         self._parked: OrderedDict[tuple[KeyDomainId, MskId], bytes] = OrderedDict()
         self._unkeyed: OrderedDict[bytes, None] = OrderedDict()
+        self._accepted: OrderedDict[bytes, None] = OrderedDict()
         self._any_ssrc_roc: int | None = None
         self._consumer_failed = False
         self._unsubscribe = keys.subscribe(self.on_msk)
@@ -244,6 +249,12 @@ class StreamReceiver:
         log.debug("MIKEY message rejected (%s): %s", reason, detail)
 
     def _check_mtk(self, data: bytes, now: float | None) -> MtkDelivery | None:
+        digest = hashlib.sha256(data).digest()
+        if digest in self._accepted:
+            # A periodic re-send of a message accepted before (also of the current MTK after
+            # the next one was announced, which the Verifier's COUNTER check would call a replay).
+            self.stats.mtk_resends += 1
+            return None
         try:
             env = envelope(data)
         except MikeyError as exc:
@@ -275,6 +286,9 @@ class StreamReceiver:
         except MikeyError as exc:
             self._reject(MALFORMED, exc)
             return None
+        self._accepted[digest] = None
+        while len(self._accepted) > MAX_ACCEPTED:
+            self._accepted.popitem(last=False)
         return delivery if self._install_mtk(delivery) else None
 
     def _park(self, key_domain_id: KeyDomainId, msk_id: MskId, data: bytes) -> None:

@@ -52,14 +52,17 @@ def test_decrypts_everything_over_mtk_switches_with_lead_time() -> None:
     tx = StreamSender()
     sent = []
     key = tx.new_mtk()
-    assert rx.on_mikey(tx.mtk_message(key)) is not None
+    current = tx.mtk_message(key)
+    assert rx.on_mikey(current) is not None
     for _switch in range(4):
         for i in range(40):
-            if i == 30:  # the next MTK is announced ahead of the switch, and re-sent
+            if i == 30:  # the next MTK is announced ahead of the switch; both are re-sent
                 nxt = tx.new_mtk()
                 message = tx.mtk_message(nxt)
                 rx.on_mikey(message)
                 rx.on_mikey(message)
+                rx.on_mikey(current)  # COUNTER below the next one's, yet no replay
+                current = message
             pkt = tx.packet(key)
             sent.append(pkt)
             rx.on_srtp(pkt)
@@ -67,7 +70,8 @@ def test_decrypts_everything_over_mtk_switches_with_lead_time() -> None:
     s = rx.stats
     assert s.srtp_decrypted == len(sent) == 160
     assert s.srtp_undecryptable_total == 0
-    assert s.mtk_accepted == 5 and s.mtk_resends == 4
+    assert s.mtk_accepted == 5 and s.mtk_resends == 8
+    assert s.mtk_rejected == {}
     assert s.late_mtks == 0 and not missed
     assert len(out) == 160 and out[0] == rtp_packet(0, 0)
 
