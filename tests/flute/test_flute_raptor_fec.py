@@ -29,7 +29,7 @@ from broadcast.flute.fec import (
     raptor_parameters,
     registered_encoding_ids,
 )
-from broadcast.flute.fec.raptor import repair_count
+from broadcast.flute.fec.raptor import block_byte_range, repair_count
 from broadcast.flute.fec.raptor_partition import RaptorOti, RaptorPartition, partition
 from broadcast.flute.lct import ExtFti, LctHeader, encode_header
 
@@ -517,3 +517,24 @@ def test_carousel_passes_send_fresh_repair_symbols() -> None:
             if s.esi >= 5:  # the first five source symbols are never received
                 decoder.add(s.sbn, s.esi, s.data)
     assert decoder.is_complete and decoder.decode() == data
+
+
+def test_block_by_block_encoding_equals_whole_object_encoding() -> None:
+    """A carousel holding one block at a time produces the same symbols."""
+    data = random.Random(9).randbytes(30_001)
+    oti = raptor_parameters(len(data), 256, max_source_block_length=40, sub_block_size=2048)
+    whole = list(encode_object(oti, data, 0.25, pass_index=3))
+    pieces: list[EncodingSymbol] = []
+    blocks = RaptorOti.from_oti(oti).source_blocks
+    assert blocks == 3
+    for sbn in range(blocks):
+        offset, length = block_byte_range(oti, sbn)
+        encoder = RaptorObjectEncoder.for_block(oti, sbn, data[offset : offset + length])
+        pieces += encoder.block_symbols(sbn, 0.25, pass_index=3)
+        with pytest.raises(BadSymbol, match="only"):
+            encoder.block((sbn + 1) % blocks)
+    assert pieces == whole
+    with pytest.raises(BadOti, match="expected"):
+        RaptorObjectEncoder.for_block(oti, 0, data[:10])
+    with pytest.raises(BadSymbol, match="SBN"):
+        RaptorObjectEncoder.for_block(oti, 99, b"")

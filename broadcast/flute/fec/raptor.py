@@ -57,6 +57,7 @@ __all__ = [
     "RaptorObjectDecoder",
     "RaptorObjectEncoder",
     "RaptorScheme",
+    "block_byte_range",
     "encode_object",
     "raptor_parameters",
     "repair_count",
@@ -97,6 +98,7 @@ class RaptorObjectEncoder:
         self.oti = oti
         self.partition = _partition(oti)
         self._data = memoryview(data).cast("B")
+        self._only: int | None = None  # set by for_block: ``data`` is that block's bytes only
         if len(self._data) != oti.transfer_length:
             raise BadOti(
                 f"object of {len(self._data)} bytes, OTI says {oti.transfer_length}",
@@ -104,13 +106,33 @@ class RaptorObjectEncoder:
             )
         self._cached: tuple[int, BlockEncoder] | None = None
 
+    @classmethod
+    def for_block(cls, oti: Oti, sbn: int, block_data: Bytes) -> RaptorObjectEncoder:
+        """An encoder of source block ``sbn`` alone, from its bytes only (see
+        :func:`block_byte_range`) — a carousel can encode a large object block by block."""
+        self = cls.__new__(cls)
+        self.oti = oti
+        self.partition = _partition(oti)
+        self._data = memoryview(block_data).cast("B")
+        self._only = sbn
+        self._cached = None
+        length = self.partition.block_data_length(sbn)  # validates the SBN
+        if len(self._data) != length:
+            raise BadOti(
+                f"block {sbn} of {len(self._data)} bytes, expected {length}",
+                field="Transfer Length",
+            )
+        return self
+
     def block(self, sbn: int) -> BlockEncoder:
         """The encoder of source block ``sbn`` (its symbols in §5.3.1.2 sub-block order)."""
         if self._cached is not None and self._cached[0] == sbn:
             return self._cached[1]
         part = self.partition
         k, t = part.block_symbols(sbn), part.symbol_length
-        start = part.block_offset(sbn)
+        if self._only is not None and sbn != self._only:
+            raise BadSymbol(f"this encoder holds block {self._only} only", field="SBN")
+        start = 0 if self._only is not None else part.block_offset(sbn)
         block = bytearray(k * t)
         length = part.block_data_length(sbn)
         block[:length] = self._data[start : start + length]
@@ -159,13 +181,19 @@ class RaptorObjectEncoder:
         if part.blocks == 0:
             yield EncodingSymbol(0, 0, b"")
             return
-        for sbn in range(part.blocks):
-            yield from self.source_symbols(sbn)
-            k = part.block_symbols(sbn)
-            count = repair_count(k, repair_overhead)
-            room = MAX_ESI + 1 - k - count  # repair windows start at K .. K + room
-            first = k + (pass_index * count) % (room + 1) if count else k
-            yield from self.repair_symbols(sbn, count, first)
+        for sbn in range(part.blocks) if self._only is None else (self._only,):
+            yield from self.block_symbols(sbn, repair_overhead, pass_index)
+
+    def block_symbols(
+        self, sbn: int, repair_overhead: float, pass_index: int = 0
+    ) -> Iterator[EncodingSymbol]:
+        """Block ``sbn``'s K source symbols, then its repair symbols for pass ``pass_index``."""
+        yield from self.source_symbols(sbn)
+        k = self.partition.block_symbols(sbn)
+        count = repair_count(k, repair_overhead)
+        room = MAX_ESI + 1 - k - count  # repair windows start at K .. K + room
+        first = k + (pass_index * count) % (room + 1) if count else k
+        yield from self.repair_symbols(sbn, count, first)
 
 
 def encode_object(
@@ -181,6 +209,12 @@ def encode_object(
     if pass_index < 0:
         raise BadSymbol("carousel pass index must be >= 0", field="pass")
     return RaptorObjectEncoder(oti, data).symbols(repair_overhead, pass_index)
+
+
+def block_byte_range(oti: Oti, sbn: int) -> tuple[int, int]:
+    """(offset, length) of source block ``sbn``'s bytes in the object (§5.3.1.2)."""
+    part = _partition(oti)
+    return part.block_offset(sbn), part.block_data_length(sbn)
 
 
 def _to_symbols(part: RaptorPartition, k: int, block: bytearray) -> bytearray:
