@@ -163,7 +163,8 @@ def parse_xml(data: bytes, limits: XmlLimits) -> XmlElement:
             field="document",
             offset=int(reader.parser.ErrorByteIndex),
         ) from None
-    except (UnicodeError, ValueError) as err:
+    except (UnicodeError, ValueError, LookupError) as err:
+        # LookupError: the XML declaration names an encoding Python does not know.
         raise FdtError(f"undecodable document: {type(err).__name__}", field="document") from None
     except RecursionError:
         raise FdtLimitExceeded("document nests too deeply", field="depth") from None

@@ -488,3 +488,10 @@ def test_content_encoding_is_bounded() -> None:
         decode_content(encode_content(b"abc" * 100, ContentEncoding.DEFLATE)[:-5], 2, 1 << 20)
     with pytest.raises(ContentEncodingError):
         decode_content(b"x", 9, 1 << 20)
+
+
+def test_unknown_declared_encoding_is_a_typed_error() -> None:
+    """Found by tests/fuzz/test_fuzz_download_receiver.py: expat raised LookupError."""
+    document = b'<?xml version="1.0" encoding="ATF-8"?><FDT-Instance Expires="1"/>'
+    with pytest.raises(FdtError, match="undecodable"):
+        parse_fdt(document)

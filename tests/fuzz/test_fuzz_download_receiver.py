@@ -85,7 +85,7 @@ def _receiver() -> DownloadReceiver:
 
 def _mutate(data: bytes, edits: list[tuple[int, int]], cut: int | None) -> bytes:
     buf = bytearray(data)
-    for pos, value in edits:
+    for pos, value in edits if buf else ():
         buf[pos % len(buf)] = value
     return bytes(buf[:cut] if cut is not None else buf)
 
