@@ -484,7 +484,7 @@ def parse_sdp(data: bytes | str, limits: SdpLimits = DEFAULT_LIMITS) -> SessionD
     lines = _split_lines(raw, limits)
     first = lines[0]
     if first.kind != "v":
-        raise first.fail("a session description starts with v=")
+        raise SdpError("a session description starts with v=", field="v", offset=0)
     if first.value != "0":
         raise first.fail(f"unsupported SDP version {excerpt(first.value)}")
     origin: Origin | None = None
