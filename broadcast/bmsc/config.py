@@ -73,7 +73,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from broadcast import profile
-from broadcast.bmsc.errors import ConfigError
+from broadcast.bmsc.errors import ConfigError, GbaError
 from broadcast.bmsc.gba import check_fqdn
 from broadcast.bmsc.gba_sim import DEFAULT_BSF_DOMAIN
 from broadcast.keys.errors import InvalidIdentifier
@@ -194,13 +194,14 @@ def validate(c: BmscConfig) -> None:
     """Raise ConfigError naming the first bad setting."""
     try:
         check_fqdn(c.fqdn)
-    except ValueError as exc:
+    except GbaError as exc:
         raise ConfigError(f"bmsc.fqdn: {exc}") from None
     if not c.http.path.startswith("/") or any(ch in c.http.path for ch in '?# "\\'):
         raise ConfigError("http.path must be an absolute path without query")
-    for name, port in (("http.port", c.http.port), ("push.port", c.push.port)):
-        if not 0 <= port <= 65535:
-            raise ConfigError(f"{name} must be 0..65535")
+    if not 0 <= c.http.port <= 65535:
+        raise ConfigError("http.port must be 0..65535")
+    if not 0 < c.push.port <= 65535:
+        raise ConfigError("push.port must be 1..65535")
     if not 0 <= c.push.source_port <= 65535 or not 0 <= c.admin.port <= 65535:
         raise ConfigError("push.source_port / admin.port must be 0..65535")
     if c.admin.port and not _is_loopback(c.admin.listen):

@@ -87,8 +87,7 @@ class PushScheduler:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         self._flush_acks(self.clock())
         if self._transport is not None:

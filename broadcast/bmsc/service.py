@@ -31,7 +31,6 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass, fields, is_dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -41,7 +40,7 @@ from aiohttp import web
 from broadcast import profile
 from broadcast.bmsc.config import BmscConfig
 from broadcast.bmsc.digest import DigestServer, NonceManager
-from broadcast.bmsc.errors import DigestError, MskRequestError
+from broadcast.bmsc.errors import BmscError, DigestError, MskRequestError
 from broadcast.bmsc.gba import GbaKeySource, NafKey
 from broadcast.bmsc.gba_sim import SQLiteGbaStore
 from broadcast.bmsc.keymgmt import DeliveryJob, KeyManagement, PushReport
@@ -58,6 +57,8 @@ log = logging.getLogger("broadcast.bmsc")
 
 #: How often the rotation schedule is checked.
 ROTATION_TICK_S = 1.0
+#: Seconds ``stop()`` lets requests in flight finish.
+SHUTDOWN_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +126,9 @@ class BmscService:
         await self.push.start()
         app = web.Application(client_max_size=self.config.http.max_body + 1024)
         app.router.add_route("*", self.config.http.path, self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.http.listen, self.config.http.port)
         await site.start()
@@ -141,9 +144,7 @@ class BmscService:
     async def stop(self) -> None:
         for t in self._tasks:
             t.cancel()
-        for t in self._tasks:
-            with suppress(asyncio.CancelledError):
-                await t
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
         if self._jobs:  # requests answered with 200 but not yet built: build them now
             await self._build_pending()
@@ -272,8 +273,8 @@ class BmscService:
             return self._refuse(exc.http_status, f"bad MSK request: {exc}", peer)
         try:
             outcome = self.km.handle_request(naf_key, parsed, peer, now)
-        except KeyModelError as exc:
-            log.warning("MSK request from %s: key store: %s", peer, exc)
+        except (KeyModelError, BmscError) as exc:
+            log.warning("MSK request from %s: store: %s", peer, exc)
             return self._refuse(503, "key store unavailable", peer)
         for job in outcome.jobs:
             self._jobs[(job.registration.impi, job.registration.key_group)] = job
@@ -360,7 +361,9 @@ class BmscService:
         app.router.add_post("/admin/promote", self._admin_promote)
         app.router.add_post("/admin/pull", self._admin_pull)
         app.router.add_get("/admin/status", self._admin_status)
-        self._admin_runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._admin_runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT_S
+        )
         await self._admin_runner.setup()
         site = web.TCPSite(self._admin_runner, self.config.admin.listen, self.config.admin.port)
         await site.start()

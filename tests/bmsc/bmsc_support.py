@@ -38,7 +38,7 @@ def config(tmp_path: Path, **changes: Any) -> BmscConfig:
         http=HttpConfig(listen=SERVER_HOST, port=0),
         rate_limit=RateLimitConfig(rate=0.0),
         push=PushConfig(
-            source=SERVER_HOST, port=0, delay=0.0, ack_timeout=0.1, backoff=1.5, max_attempts=3
+            source=SERVER_HOST, delay=0.0, ack_timeout=0.1, backoff=1.5, max_attempts=3
         ),
     )
     return dataclasses.replace(base, **changes)
@@ -85,3 +85,14 @@ async def wait_until(pred: Callable[[], bool], timeout: float = TIMEOUT) -> None
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.01)
+
+
+class Clock:
+    """An injectable wall clock that tests move forward."""
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+        self._origin = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.t + (time.monotonic() - self._origin)
