@@ -112,6 +112,7 @@ class DownloadClient:
         )
         self.counters = DownloadCounters()
         self.listening: list[tuple[str, int, str]] = []
+        self.endpoints: list[tuple[str, int, str]] = []
         self._transport: asyncio.DatagramTransport | None = None
         self._unsubscribe = keys.subscribe(self._install)
         for entry in keys.entries():
@@ -189,6 +190,7 @@ class DownloadClient:
             raise
         self._transport = transport
         self.listening.append((host, s.port, f"FLUTE TSI {s.tsi}"))
+        self.endpoints.append((host, s.port, f"FLUTE TSI {s.tsi}"))
         log.info("listening for FLUTE TSI %d on %s port %d", s.tsi, host, s.port)
 
     async def stop(self) -> None:

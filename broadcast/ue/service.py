@@ -294,7 +294,7 @@ class ReferenceUe:
                 SessionReport(
                     uri,
                     "streaming",
-                    [f"{h}:{p} ({w})" for h, p, w in client.listening],
+                    [f"{h}:{p} ({w})" for h, p, w in client.endpoints],
                     counters,
                 )
             )
@@ -302,7 +302,7 @@ class ReferenceUe:
             dl_counters = dl.as_dict()
             rep.download.append(
                 SessionReport(
-                    uri, "download", [f"{h}:{p} ({w})" for h, p, w in dl.listening], dl_counters
+                    uri, "download", [f"{h}:{p} ({w})" for h, p, w in dl.endpoints], dl_counters
                 )
             )
         rep.missed_msk_updates = [f"{k}/{m}" for k, m in self.missed]

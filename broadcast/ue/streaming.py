@@ -126,6 +126,8 @@ class StreamingClient:
         self._transports: list[asyncio.DatagramTransport] = []
         #: (address, port, what) of every socket while running.
         self.listening: list[tuple[str, int, str]] = []
+        #: The same, kept after :meth:`stop` (for the report).
+        self.endpoints: list[tuple[str, int, str]] = []
 
     @property
     def stats(self) -> StreamingStats:
@@ -186,6 +188,7 @@ class StreamingClient:
                     raise
                 self._transports.append(transport)
                 self.listening.append((host, port, what))
+                self.endpoints.append((host, port, what))
                 log.info("listening for %s on %s port %d", what, host, port)
         except BaseException:
             await self.stop()

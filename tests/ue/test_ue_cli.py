@@ -102,6 +102,7 @@ def test_mbms_receive_reports_the_right_counts(
     report = json.loads(report_path.read_text())
     assert report["status"] == "ran"
     (session,) = report["streaming"]
+    assert f"{HOST}:2269 (MIKEY)" in session["listening"]
     c = session["counters"]
     assert c["srtp_decrypted"] == 40
     assert c["srtp_undecryptable"] == {"no_mtk_yet": 3}
