@@ -258,6 +258,29 @@ class SrtpBatchSender:
         return out
 
 
+def _unprotect_header_len(
+    policy: CryptoPolicy, mki_len: int, aes: bool, packet: bytes, index: int
+) -> int:
+    """Clear header length of a well-formed SRTP packet at ``index``; 0 when any check of
+    :func:`unprotect_batch` fails (it then redoes them with the typed errors). No copies."""
+    n = len(packet)
+    if n < 12 or packet[0] >> 6 != 2:
+        return 0
+    seq = (packet[2] << 8) | packet[3]
+    if not 0 <= index < INDEX_LIMIT or index & 0xFFFF != seq:
+        return 0
+    end = n - mki_len - policy.srtp_tag_len_for(seq)  # the RTP packet ends here
+    b0 = packet[0]
+    hl = 12 + 4 * (b0 & 0x0F)
+    if b0 & 0x10:
+        if hl + 4 > end:
+            return 0
+        hl += 4 + 4 * ((packet[hl + 2] << 8) | packet[hl + 3])
+    if end < 12 or hl > end or (aes and end - hl > MAX_KEYSTREAM_BYTES):
+        return 0
+    return hl
+
+
 def unprotect_batch(
     policy: CryptoPolicy,
     keys: SessionKeys,
@@ -281,8 +304,14 @@ def unprotect_batch(
     if len(idx) != len(pkts):
         raise ValueError(f"{len(pkts)} packets but {len(idx)} indices")
     aes = policy.srtp_cipher is Cipher.AES_CM
+    mki_len = len(mki)
     header_lens: list[int] = []
     for packet, index in zip(pkts, idx, strict=True):
+        hl = _unprotect_header_len(policy, mki_len, aes, packet, index)
+        if hl:
+            header_lens.append(hl)
+            continue
+        # Something is wrong: the checks below raise the typed error (slow path, same order).
         fixed = parse_rtp_fixed(packet)
         if not 0 <= index < INDEX_LIMIT or index & 0xFFFF != fixed.seq:
             raise ValueError(f"index {index} does not fit SEQ {fixed.seq}")

@@ -19,12 +19,18 @@ types are errors (:class:`ConfigError` names the key), so a typo never goes unno
     ``sdp`` (path, "<name>.sdp"): where the session's SDP is written; "" = do not write it.
     ``max_streams`` (integer 1..1024, 16): most SSRCs protected in the session.
 
-``[output]`` — how datagrams leave (``broadcast.sgimb.OutputConfig``, SGi-mb)
+``[output]`` — how datagrams leave (SGi-mb; read by ``broadcast.sgimb.output_config_from_mapping``,
+    whose module ``broadcast.sgimb.config`` is the reference for these keys)
     ``ttl`` (integer 0..255, 1): IP multicast TTL (also the SDP ``c=`` TTL for multicast).
     ``interface`` (string, none): outgoing multicast interface (name or IPv4 address).
     ``source`` (string, none): local source address to bind.
     ``source_port`` (integer, 0): local source port to bind (0 = any).
     ``multicast_loop`` (boolean, true): also deliver multicast to local listeners.
+    ``gso`` (boolean, true), ``native`` (boolean, true): batched native send path (UDP GSO).
+    ``send_timeout`` (seconds, 0.05): how long a blocked send may wait for buffer space.
+    ``sndbuf`` (integer, 0 = system default): SO_SNDBUF bytes.
+    ``[output.gtpu]`` (table, none): send every datagram as a GTP-U G-PDU: ``endpoint``,
+    ``port`` (2152), ``teid``, ``sequence_numbers``.
 
 ``[keys]``
     ``store`` (path, required): the SQLite key store (shared with the BM-SC).
@@ -78,7 +84,7 @@ from typing import Any, Final, TypeVar
 from broadcast import profile
 from broadcast.keys.errors import InvalidIdentifier
 from broadcast.keys.ids import KeyDomainId
-from broadcast.sgimb.output import OutputConfig
+from broadcast.sgimb import OutputConfig, OutputConfigError, output_config_from_mapping
 from broadcast.streaming.generator import DEFAULT_SSRC, GeneratorConfig
 from broadcast.streaming.ingest import (
     MAX_BATCH,
@@ -304,19 +310,12 @@ def _session(t: _Table, base: Path) -> SessionConfig:
     return session
 
 
-def output_config(t: _Table) -> OutputConfig:
-    """``[output]`` -> :class:`~broadcast.sgimb.output.OutputConfig` (parsed here until
-    ``broadcast.sgimb`` offers its own table parser)."""
-    source = t.text("source")
-    cfg = OutputConfig(
-        ttl=_req(t.integer("ttl", 1, 0, 255)),
-        interface=t.text("interface"),
-        source=None if source is None else _ipv4(source, "output.source"),
-        source_port=_req(t.integer("source_port", 0, 0, 65535)),
-        multicast_loop=t.flag("multicast_loop", True),
-    )
-    t.done()
-    return cfg
+def output_config(data: Any) -> OutputConfig:
+    """``[output]`` -> :class:`~broadcast.sgimb.OutputConfig` (the SGi-mb package's parser)."""
+    try:
+        return output_config_from_mapping(data)
+    except OutputConfigError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _keys(t: _Table, base: Path) -> KeysConfig:
@@ -448,7 +447,7 @@ def config_from_mapping(data: Mapping[str, Any], base_dir: Path = Path()) -> Str
     return StreamConfig(
         session=session,
         keys=_keys(_Table(data["keys"], "keys"), base_dir),
-        output=output_config(_Table(data.get("output", {}), "output")),
+        output=output_config(data.get("output")),
         srtp=_srtp(_Table(data.get("srtp", {}), "srtp")),
         mtk=_mtk(_Table(data.get("mtk", {}), "mtk")),
         ingest=_ingest(_Table(data.get("ingest", {}), "ingest"), base_dir, session),
