@@ -11,7 +11,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from broadcast.bmsc.config import BmscConfig, HttpConfig, KeyGroupConfig, PushConfig, RateLimitConfig
+from broadcast.bmsc.config import (
+    BmscConfig,
+    HttpConfig,
+    KeyGroupConfig,
+    PushConfig,
+    RateLimitConfig,
+)
 from broadcast.bmsc.gba import NafKey, naf_id
 from broadcast.bmsc.gba_sim import SQLiteGbaStore
 from broadcast.bmsc.service import BmscService
@@ -45,7 +51,11 @@ def config(tmp_path: Path, **changes: Any) -> BmscConfig:
 
 
 def add_subscriber(
-    cfg: BmscConfig, impi: str, groups: tuple[int, ...] = (1,), *, lifetime: int = 3600,
+    cfg: BmscConfig,
+    impi: str,
+    groups: tuple[int, ...] = (1,),
+    *,
+    lifetime: int = 3600,
     now: float | None = None,
 ) -> NafKey:
     """Bootstrap ``impi`` in the BSF simulator and subscribe it; returns the UE's NAF key."""
@@ -66,8 +76,14 @@ def ue(svc: BmscService, key: NafKey, host: str, port: int = 0, **kw: Any) -> Ms
     """An MskClient for ``key`` listening on ``host:port`` (0 = any port)."""
     return MskClient(
         MskClientConfig(
-            svc.url, key.b_tid, key.ks_naf, svc.config.fqdn, svc.config.key_domain,
-            listen=host, port=port, **kw,
+            svc.url,
+            key.b_tid,
+            key.ks_naf,
+            svc.config.fqdn,
+            svc.config.key_domain,
+            listen=host,
+            port=port,
+            **kw,
         )
     )
 

@@ -33,9 +33,7 @@ def _body(svc: BmscService, *ids: MskId) -> bytes:
 
 
 def _client(local: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.AsyncHTTPTransport(local_address=local), timeout=10.0
-    )
+    return httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(local_address=local), timeout=10.0)
 
 
 def test_httpx_digest_challenge_preemptive_and_wrong_password(tmp_path: Path) -> None:
@@ -56,7 +54,7 @@ def test_httpx_digest_challenge_preemptive_and_wrong_password(tmp_path: Path) ->
             # pre-emptive: httpx re-uses the nonce with nc=2, no challenge
             r2 = await http.post(svc.url, content=_body(svc), headers=CT, auth=auth)
             assert r2.status_code == 200 and r2.history == []
-            assert 'nc=00000002' in r2.request.headers["authorization"]
+            assert "nc=00000002" in r2.request.headers["authorization"]
             # wrong password: refused, challenge offered again
             bad = httpx.DigestAuth(key.b_tid, "d3Jvbmc=")
             r3 = await http.post(svc.url, content=_body(svc), headers=CT, auth=bad)
@@ -80,12 +78,19 @@ def test_replayed_nonce_count_and_md5(tmp_path: Path) -> None:
         async with BmscService(cfg) as svc, _client("127.24.0.11") as http:
             r0 = await http.post(svc.url, content=_body(svc), headers=CT)
             assert r0.status_code == 401
-            md5 = [h for h in r0.headers.get_list("www-authenticate") if "MD5" in h][0]
+            md5 = next(h for h in r0.headers.get_list("www-authenticate") if "MD5" in h)
             params = parse_challenges(md5)[0][1]
             header = build_authorization(
-                algorithm="MD5", username=key.b_tid, realm=params["realm"],
-                password=key.password, method="POST", uri="/keymanagement",
-                nonce=params["nonce"], nc=1, cnonce="0a4f113b", opaque=params["opaque"],
+                algorithm="MD5",
+                username=key.b_tid,
+                realm=params["realm"],
+                password=key.password,
+                method="POST",
+                uri="/keymanagement",
+                nonce=params["nonce"],
+                nc=1,
+                cnonce="0a4f113b",
+                opaque=params["opaque"],
             )
             ok = await http.post(
                 svc.url, content=_body(svc), headers={**CT, "Authorization": header}
@@ -155,8 +160,14 @@ def test_statuses_in_one_response(tmp_path: Path) -> None:
             await svc.rotate(1, promote_after=0.0)
             await svc.promote(1)  # 0001/0001 retired, 0001/0002 current
             ans = await client.request(
-                [MskId.current(1), MskId(1, 2), MskId(1, 1), MskId(1, 99), MskId.current(2),
-                 MskId.current(7)]
+                [
+                    MskId.current(1),
+                    MskId(1, 2),
+                    MskId(1, 1),
+                    MskId(1, 99),
+                    MskId.current(2),
+                    MskId.current(7),
+                ]
             )
             assert [s.code for s in ans.statuses] == [200, 200, 410, 404, 403, 404]
 
@@ -170,32 +181,53 @@ def test_hostile_requests_are_refused_and_counted(tmp_path: Path) -> None:
     async def main() -> None:
         async with BmscService(cfg) as svc, _client("127.24.0.16") as http:
             url = svc.url
-            assert (await http.post(url, content=b"x", headers={"Content-Type": "text/xml"})
-                    ).status_code == 415
+            assert (
+                await http.post(url, content=b"x", headers={"Content-Type": "text/xml"})
+            ).status_code == 415
             big = b"<" * (cfg.http.max_body + 10)
             assert (await http.post(url, content=big, headers=CT)).status_code == 413
             assert (await http.get(url)).status_code == 405
-            for garbage in ('Digest username="x', "Digest " + "a=b," * 50, "Digest \x7f",
-                            'Digest realm="r", nc=zz'):
-                r = await http.post(url, content=_body(svc), headers={**CT,
-                                    "Authorization": garbage})
+            for garbage in (
+                'Digest username="x',
+                "Digest " + "a=b," * 50,
+                "Digest \x7f",
+                'Digest realm="r", nc=zz',
+            ):
+                r = await http.post(
+                    url, content=_body(svc), headers={**CT, "Authorization": garbage}
+                )
                 assert r.status_code in (400, 401), garbage
                 assert r.text.strip()  # a reason in the body
             # a valid Authorization with a malformed body -> 400 (after authentication)
             chal = await http.post(url, content=_body(svc), headers=CT)
             p = parse_challenges(chal.headers["www-authenticate"])[0][1]
             header = build_authorization(
-                algorithm="SHA-256", username=key.b_tid, realm=p["realm"],
-                password=key.password, method="POST", uri="/keymanagement", nonce=p["nonce"],
-                nc=1, cnonce="c1", opaque=p["opaque"],
+                algorithm="SHA-256",
+                username=key.b_tid,
+                realm=p["realm"],
+                password=key.password,
+                method="POST",
+                uri="/keymanagement",
+                nonce=p["nonce"],
+                nc=1,
+                cnonce="c1",
+                opaque=p["opaque"],
             )
-            bad = await http.post(url, content=b"<!DOCTYPE x><x/>",
-                                  headers={**CT, "Authorization": header})
+            bad = await http.post(
+                url, content=b"<!DOCTYPE x><x/>", headers={**CT, "Authorization": header}
+            )
             assert bad.status_code == 400 and "DOCTYPE" in bad.text
             # an unknown realm -> 401
             header2 = build_authorization(
-                algorithm="SHA-256", username=key.b_tid, realm="evil", password=key.password,
-                method="POST", uri="/keymanagement", nonce=p["nonce"], nc=2, cnonce="c2",
+                algorithm="SHA-256",
+                username=key.b_tid,
+                realm="evil",
+                password=key.password,
+                method="POST",
+                uri="/keymanagement",
+                nonce=p["nonce"],
+                nc=2,
+                cnonce="c2",
             )
             r = await http.post(url, content=_body(svc), headers={**CT, "Authorization": header2})
             assert r.status_code == 401 and "realm" in r.text
@@ -215,12 +247,15 @@ def test_rate_limit_429(tmp_path: Path) -> None:
 
     async def main() -> None:
         async with BmscService(cfg) as svc, _client("127.24.0.17") as http:
-            codes = [(await http.post(svc.url, content=_body(svc), headers=CT)).status_code
-                     for _ in range(5)]
+            codes = [
+                (await http.post(svc.url, content=_body(svc), headers=CT)).status_code
+                for _ in range(5)
+            ]
             assert codes[:3] == [401, 401, 401] and 429 in codes[3:]
             async with _client("127.24.0.18") as other:  # another client is not limited
-                assert (await other.post(svc.url, content=_body(svc), headers=CT)
-                        ).status_code == 401
+                assert (
+                    await other.post(svc.url, content=_body(svc), headers=CT)
+                ).status_code == 401
             assert svc.stats["refused_429"] >= 1
 
     run(main)

@@ -132,12 +132,25 @@ def test_rfc7616_section_3_9_1_vectors() -> None:
 
 def test_parse_authorization_fields_and_refusals() -> None:
     header = build_authorization(
-        algorithm="SHA-256", username="u@b", realm="r", password="p", method="POST",
-        uri="/k?x=1", nonce="n", nc=16, cnonce="c", opaque="o",
+        algorithm="SHA-256",
+        username="u@b",
+        realm="r",
+        password="p",
+        method="POST",
+        uri="/k?x=1",
+        nonce="n",
+        nc=16,
+        cnonce="c",
+        opaque="o",
     )
     c = parse_authorization(header)
     assert (c.username, c.realm, c.uri, c.nc, c.nc_text, c.opaque) == (
-        "u@b", "r", "/k?x=1", 16, "00000010", "o",
+        "u@b",
+        "r",
+        "/k?x=1",
+        16,
+        "00000010",
+        "o",
     )
     for bad, status in (
         ("Basic dXNlcjpwYXNz", 401),
@@ -173,28 +186,44 @@ class Clock:
 
 
 def _server(lifetime: float = 10.0, max_tracked: int = 100) -> DigestServer:
-    return DigestServer("realm", NonceManager(secret=b"s" * 32, lifetime_s=lifetime,
-                                              max_tracked=max_tracked))
+    return DigestServer(
+        "realm", NonceManager(secret=b"s" * 32, lifetime_s=lifetime, max_tracked=max_tracked)
+    )
 
 
 def _answer(server: DigestServer, nonce: str, nc: int, password: str = "pw") -> str:
     return build_authorization(
-        algorithm="SHA-256", username="u", realm="realm", password=password, method="POST",
-        uri="/k", nonce=nonce, nc=nc, cnonce="cn", opaque=server.nonces.opaque(),
+        algorithm="SHA-256",
+        username="u",
+        realm="realm",
+        password=password,
+        method="POST",
+        uri="/k",
+        nonce=nonce,
+        nc=nc,
+        cnonce="cn",
+        opaque=server.nonces.opaque(),
     )
 
 
 def test_digest_server_accepts_once_per_nonce_count() -> None:
     server = _server()
     nonce = server.nonces.issue(100.0)
-    ok = server.verify(_answer(server, nonce, 1), method="POST", uri="/k", now=101.0,
-                       password_of=lambda u: "pw")
+    ok = server.verify(
+        _answer(server, nonce, 1), method="POST", uri="/k", now=101.0, password_of=lambda u: "pw"
+    )
     assert "nextnonce=" in ok.authentication_info and "rspauth=" in ok.authentication_info
     with pytest.raises(DigestError, match="already used"):
-        server.verify(_answer(server, nonce, 1), method="POST", uri="/k", now=101.0,
-                      password_of=lambda u: "pw")
-    server.verify(_answer(server, nonce, 2), method="POST", uri="/k", now=101.0,
-                  password_of=lambda u: "pw")
+        server.verify(
+            _answer(server, nonce, 1),
+            method="POST",
+            uri="/k",
+            now=101.0,
+            password_of=lambda u: "pw",
+        )
+    server.verify(
+        _answer(server, nonce, 2), method="POST", uri="/k", now=101.0, password_of=lambda u: "pw"
+    )
 
 
 def test_digest_server_refusals() -> None:
@@ -209,16 +238,26 @@ def test_digest_server_refusals() -> None:
     with pytest.raises(DigestError, match="unknown nonce"):
         server.verify(_answer(server, "A" * 48, 1), password_of=lambda u: "pw", **ok)
     with pytest.raises(DigestError, match="uri") as info:
-        server.verify(_answer(server, nonce, 1), password_of=lambda u: "pw", method="POST",
-                      uri="/other", now=101.0)
+        server.verify(
+            _answer(server, nonce, 1),
+            password_of=lambda u: "pw",
+            method="POST",
+            uri="/other",
+            now=101.0,
+        )
     assert info.value.http_status == 400
     other_realm = _answer(server, nonce, 1).replace('realm="realm"', 'realm="x"')
     with pytest.raises(DigestError, match="realm"):
         server.verify(other_realm, password_of=lambda u: "pw", **ok)
     # expired nonce with a correct answer -> stale
     with pytest.raises(DigestError) as info:
-        server.verify(_answer(server, nonce, 1), password_of=lambda u: "pw", method="POST",
-                      uri="/k", now=111.0)
+        server.verify(
+            _answer(server, nonce, 1),
+            password_of=lambda u: "pw",
+            method="POST",
+            uri="/k",
+            now=111.0,
+        )
     assert info.value.stale
 
 
@@ -226,12 +265,18 @@ def test_nonce_table_bound_never_allows_a_replay() -> None:
     server = _server(lifetime=1000.0, max_tracked=2)
     nonces = [server.nonces.issue(100.0 + i) for i in range(3)]
     for n in nonces:
-        server.verify(_answer(server, n, 1), method="POST", uri="/k", now=105.0,
-                      password_of=lambda u: "pw")
+        server.verify(
+            _answer(server, n, 1), method="POST", uri="/k", now=105.0, password_of=lambda u: "pw"
+        )
     assert server.nonces.tracked <= 2
     with pytest.raises(DigestError) as info:  # dropped from the table: stale, not replayable
-        server.verify(_answer(server, nonces[0], 1), method="POST", uri="/k", now=105.0,
-                      password_of=lambda u: "pw")
+        server.verify(
+            _answer(server, nonces[0], 1),
+            method="POST",
+            uri="/k",
+            now=105.0,
+            password_of=lambda u: "pw",
+        )
     assert info.value.stale or "already used" in str(info.value)
 
 
@@ -252,15 +297,27 @@ def test_msk_request_round_trip() -> None:
     [
         (b"", "document"),
         (b"<mbms-msk/>", "root"),
-        (b'<mbms-msk xmlns="urn:3gpp:mbms:msk:2005"><msk-id>00010000</msk-id></mbms-msk>',
-         "key-domain-id"),
+        (
+            b'<mbms-msk xmlns="urn:3gpp:mbms:msk:2005"><msk-id>00010000</msk-id></mbms-msk>',
+            "key-domain-id",
+        ),
         (b'<mbms-msk xmlns="urn:3gpp:mbms:msk:2005" key-domain-id="00F110"/>', "msk-id"),
-        (b'<mbms-msk xmlns="urn:3gpp:mbms:msk:2005" key-domain-id="00F110"><msk-id>0001</msk-id>'
-         b"</mbms-msk>", "msk-id"),
-        (b'<!DOCTYPE a [<!ENTITY x "y">]><mbms-msk xmlns="urn:3gpp:mbms:msk:2005" '
-         b'key-domain-id="00F110"><msk-id>&x;</msk-id></mbms-msk>', "DOCTYPE"),
-        (b'<mbms-msk xmlns="urn:3gpp:mbms:msk:2005" key-domain-id="00F110">'
-         + b"<msk-id>00010000</msk-id>" * 65 + b"</mbms-msk>", "elements"),
+        (
+            b'<mbms-msk xmlns="urn:3gpp:mbms:msk:2005" key-domain-id="00F110"><msk-id>0001</msk-id>'
+            b"</mbms-msk>",
+            "msk-id",
+        ),
+        (
+            b'<!DOCTYPE a [<!ENTITY x "y">]><mbms-msk xmlns="urn:3gpp:mbms:msk:2005" '
+            b'key-domain-id="00F110"><msk-id>&x;</msk-id></mbms-msk>',
+            "DOCTYPE",
+        ),
+        (
+            b'<mbms-msk xmlns="urn:3gpp:mbms:msk:2005" key-domain-id="00F110">'
+            + b"<msk-id>00010000</msk-id>" * 65
+            + b"</mbms-msk>",
+            "elements",
+        ),
     ],
 )
 def test_msk_request_refusals(body: bytes, field: str) -> None:
@@ -308,10 +365,15 @@ def test_example_config_loads() -> None:
         ("[push]\nack_timeout = 'x'\n", "number"),
         ("[push]\nnope = 1\n", "unknown setting"),
         ("[admin]\nlisten = '10.0.0.1'\nport = 1\n", "loopback"),
-        ("[[key_group]]\nnumber = 1\n[key_group.srtp_policy]\nsrtp_auth_alg = 'RCCm2'\n",
-         "streaming"),
-        ("[[key_group]]\nnumber = 1\nstreaming = true\n[key_group.srtp_policy]\n"
-         "srtp_auth_alg = 'FOO'\n", "srtp_auth_alg"),
+        (
+            "[[key_group]]\nnumber = 1\n[key_group.srtp_policy]\nsrtp_auth_alg = 'RCCm2'\n",
+            "streaming",
+        ),
+        (
+            "[[key_group]]\nnumber = 1\nstreaming = true\n[key_group.srtp_policy]\n"
+            "srtp_auth_alg = 'FOO'\n",
+            "srtp_auth_alg",
+        ),
         ("[[key_group]]\nnumber = 1\n[[key_group]]\nnumber = 1\n", "repeated"),
         ("not toml = = 1", "TOML"),
     ],
