@@ -73,7 +73,8 @@ def test_dcf_protect(benchmark: Any) -> None:
 @pytest.mark.parametrize("megabytes", [48])
 def test_carousel_peak_rss_is_bounded(megabytes: int) -> None:
     """A carousel of ``megabytes`` MB of files, one round to a sink: peak RSS stays far below
-    the content size plus the interpreter (proportional bound of the 1 GB < 200 MB target)."""
+    the content size plus the interpreter (proportional bound of the 1 GB < 200 MB target;
+    the child reports its own VmHWM, not the ru_maxrss it would inherit from pytest)."""
     gb = megabytes / 1024
     out = subprocess.run(
         [sys.executable, "-c", CAROUSEL_CHILD, str(gb), "4"],

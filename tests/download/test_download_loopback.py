@@ -173,8 +173,10 @@ def test_mtk_rotation_and_file_changes(tmp_path: Path, inputs: dict[str, bytes])
             later = await _receive_until(
                 sock,
                 receiver,
-                lambda got: any(f.data == b"changed!\n" for f in got)
-                and any(f.content_location == "new.txt" for f in got),
+                lambda got: (
+                    any(f.data == b"changed!\n" for f in got)
+                    and any(f.content_location == "new.txt" for f in got)
+                ),
                 loss=0.10,
                 seed=3,
             )
