@@ -6,7 +6,8 @@ learns an MSK feeds it here:
 
 - the configuration (MSKs given directly, for tests and integrators without a BM-SC);
 - the MSK client (HTTP MSK request + MIKEY MSK push, TS 33.246 6.3.2.2-6.3.2.3): for a
-  verified :class:`~broadcast.mikey.mbms.MskDelivery` it calls :meth:`MskStore.add_delivery`.
+  verified :class:`~broadcast.mikey.mbms.MskDelivery` it calls :meth:`MskStore.add_delivery`
+  (or, as its ``on_msk`` callback, :meth:`MskStore.on_delivery`).
 
 Listeners run synchronously inside :meth:`MskStore.add`, in the caller's thread (the UE is one
 asyncio loop); a failing listener is logged and does not stop the others. The store is bounded
@@ -96,6 +97,8 @@ class MskSource(Protocol):
 
     def add_delivery(self, delivery: MskDelivery, source: str = SOURCE_PUSH) -> bool: ...
 
+    def on_delivery(self, delivery: MskDelivery) -> None: ...
+
 
 class MskStore:
     """The UE's MSKs by (Key Domain ID, MSK ID), with listeners for new ones."""
@@ -143,6 +146,10 @@ class MskStore:
     def add_delivery(self, delivery: MskDelivery, source: str = SOURCE_PUSH) -> bool:
         """Hold the MSK of a verified MSK message (the MSK client's entry point)."""
         return self.add(MskEntry.from_delivery(delivery, source))
+
+    def on_delivery(self, delivery: MskDelivery) -> None:
+        """Callback form of :meth:`add_delivery` (``MskClient(..., on_msk=store.on_delivery)``)."""
+        self.add_delivery(delivery, SOURCE_PUSH)
 
     def get(self, key_domain_id: KeyDomainId, msk_id: MskId) -> MskEntry | None:
         return self._entries.get((key_domain_id, msk_id))
