@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Final
 
@@ -117,6 +117,9 @@ class ReferenceUe:
         self.download: list[tuple[str, DownloadClient]] = []
         self.missed: list[tuple[KeyDomainId, MskId]] = []
         self._missed_listeners: list[MissedMskHook] = []
+        #: Counters of the MSK client, for the report's ``msk.client`` slot (e.g.
+        #: ``ue.msk_client_counters = lambda: client.stats``).
+        self.msk_client_counters: Callable[[], Mapping[str, int]] | None = None
         self._keylog: KeyLog | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._started: float | None = None
@@ -287,6 +290,9 @@ class ReferenceUe:
             rep.service = service
         added: dict[str, JsonValue] = dict(self.msks.added)
         rep.msk = {"known": len(self.msks), "added": added}
+        if self.msk_client_counters is not None:
+            client_counters: dict[str, JsonValue] = dict(self.msk_client_counters())
+            rep.msk["client"] = client_counters
         for uri, client in self.streaming:
             counters = client.stats.as_dict()
             counters["roc_resyncs"] = client.receiver.roc_resyncs

@@ -80,6 +80,7 @@ def test_one_protection_off_picks_the_matching_default_policy(
 async def _run(tmp_path: Path, host: str) -> tuple[ReferenceUe, StreamSender]:
     cfg = config(tmp_path, host)
     ue = ReferenceUe(cfg, rand=counter_rand())
+    ue.msk_client_counters = lambda: {"requests": 1}
     missed: list[tuple[object, MskId]] = []
     ue.on_missed_msk(lambda kd, m: missed.append((kd, m)))
     tx = StreamSender()
@@ -129,7 +130,7 @@ def test_run_writes_the_keylog_and_reports(
     assert counters["mtk_rejected"] == {"unknown_msk": 1}
     assert counters["missed_msk_signals"] == 1
     assert data["missed_msk_updates"] == [f"{KDID}/{MSK2_ID}"]
-    assert data["msk"] == {"known": 1, "added": {"config": 1}}
+    assert data["msk"] == {"known": 1, "added": {"config": 1}, "client": {"requests": 1}}
     json.dumps(data)  # serialisable
     text = report.to_text()
     assert "SRTP packets decrypted" in text and "stream.sdp" in text
