@@ -101,7 +101,7 @@ def listen_socket(host: str, port: int, interface: str | None, rcvbuf: int) -> s
                 sock.bind((host, port))
                 sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
             else:
-                index = int(interface) if interface else 0
+                index = int(interface) if interface and interface.isdigit() else 0
                 sock.bind((host, port))
                 mreq6 = socket.inet_pton(socket.AF_INET6, host) + struct.pack("@I", index)
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq6)
