@@ -92,6 +92,16 @@ class Database:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
 
+    def one(self, sql: str, args: tuple[object, ...] = ()) -> tuple[object, ...] | None:
+        """One single-statement read (atomic on its own in autocommit mode): the first row."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                row: tuple[object, ...] | None = conn.execute(sql, args).fetchone()
+            except sqlite3.Error as exc:
+                raise self._error(f"store failure: {exc}") from exc
+            return row
+
     def close(self) -> None:
         with self._lock:
             conn, self._conn = self._conn, None

@@ -25,6 +25,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +49,10 @@ _TCHAR: Final = frozenset(
     "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 )
 _OWS: Final = " \t"
+_TOKEN_RE: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: RFC 7230 quoted-string without obs-text: qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E.
+_QUOTED_RE: Final = re.compile(r'"((?:[\t \x21\x23-\x5b\x5d-\x7e]|\\[\t \x21-\x7e])*)"')
+_UNESCAPE_RE: Final = re.compile(r"\\(.)")
 _HEXDIGITS: Final = frozenset("0123456789abcdefABCDEF")
 
 # --- header syntax (RFC 7235 §2.1, RFC 7230 §3.2.6) -------------------------------------------
@@ -79,32 +84,20 @@ class _Scanner:
             self.i += 1
 
     def token(self) -> str:
-        start = self.i
-        while self.i < len(self.s) and self.s[self.i] in _TCHAR:
-            self.i += 1
-        if self.i == start:
+        m = _TOKEN_RE.match(self.s, self.i)
+        if m is None:
             raise self.fail("expected a token")
-        return self.s[start : self.i]
+        self.i = m.end()
+        return m.group()
 
     def quoted(self) -> str:
         assert self.peek() == '"'
-        self.i += 1
-        out: list[str] = []
-        while True:
-            if self.at_end():
-                raise self.fail("unterminated quoted-string")
-            c = self.s[self.i]
-            self.i += 1
-            if c == '"':
-                return "".join(out)
-            if c == "\\":
-                if self.at_end():
-                    raise self.fail("backslash at the end of a quoted-string")
-                c = self.s[self.i]
-                self.i += 1
-            if not (c == "\t" or " " <= c <= "~"):
-                raise self.fail("control or non-ASCII character in a quoted-string")
-            out.append(c)
+        m = _QUOTED_RE.match(self.s, self.i)
+        if m is None:
+            raise self.fail("malformed quoted-string (unterminated, control or non-ASCII)")
+        self.i = m.end()
+        inner = m.group(1)
+        return _UNESCAPE_RE.sub(r"\1", inner) if "\\" in inner else inner
 
     def value(self) -> str:
         return self.quoted() if self.peek() == '"' else self.token()
@@ -403,14 +396,15 @@ class NonceManager:
         self._rand = rand
         self._used: OrderedDict[str, _NonceUse] = OrderedDict()
         self._watermark_ms = -1
+        raw = hmac.new(self._secret, b"opaque", hashlib.sha256).digest()[:12]
+        self._opaque = base64.urlsafe_b64encode(raw).decode("ascii")
 
     def _mac(self, body: bytes) -> bytes:
         return hmac.new(self._secret, b"nonce" + body, hashlib.sha256).digest()[:_NONCE_MAC_LEN]
 
     def opaque(self) -> str:
         """The ``opaque`` this server hands out (constant per secret)."""
-        raw = hmac.new(self._secret, b"opaque", hashlib.sha256).digest()[:12]
-        return base64.urlsafe_b64encode(raw).decode("ascii")
+        return self._opaque
 
     def issue(self, now: float) -> str:
         body = int(now * 1000).to_bytes(_NONCE_TIME_LEN, "big") + self._rand(_NONCE_RAND_LEN)

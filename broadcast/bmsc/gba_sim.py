@@ -119,13 +119,14 @@ class SQLiteGbaStore:
             return conn.execute("DELETE FROM gba_bootstrap WHERE expires_at <= ?", (now,)).rowcount
 
     def _context(self, b_tid: str) -> tuple[str, SessionKey, bytes, int] | None:
-        with self._db.read() as conn:
-            row = conn.execute(
-                "SELECT impi, ks, rand, expires_at FROM gba_bootstrap WHERE b_tid = ?", (b_tid,)
-            ).fetchone()
+        row = self._db.one(
+            "SELECT impi, ks, rand, expires_at FROM gba_bootstrap WHERE b_tid = ?", (b_tid,)
+        )
         if row is None:
             return None
-        return row[0], SessionKey(bytes(row[1])), bytes(row[2]), row[3]
+        impi, ks, rand, expires_at = row
+        assert isinstance(ks, bytes) and isinstance(rand, bytes) and isinstance(expires_at, int)
+        return str(impi), SessionKey(ks), rand, expires_at
 
     def ue_material(self, b_tid: str, naf: bytes) -> NafKey:
         """What the UE derives on its side of the same run (tests, demos): Ks_(ext)_NAF."""

@@ -28,9 +28,11 @@ The key store has no call that allocates many MUK counters in one transaction, s
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -64,6 +66,8 @@ log = logging.getLogger("broadcast.bmsc")
 
 #: UEs handled per chunk of a rotation push (bounds memory for a million UEs).
 PUSH_CHUNK = 20_000
+#: MUK IDs whose stored MUK is remembered (skips a read per repeated request).
+MUK_CACHE = 100_000
 #: Seconds a cached view of a group's CURRENT/NEXT MSK may be used.
 GROUP_CACHE_S = 1.0
 
@@ -154,6 +158,7 @@ class KeyManagement:
         self.key_domain: KeyDomainId = config.key_domain
         self._rand = rand
         self._groups: dict[int, _GroupView] = {}
+        self._muks_stored: OrderedDict[MukId, tuple[bytes, int]] = OrderedDict()
         self._perf = perf_counter if perf_counter is not None else time.perf_counter
 
     # --- setup -------------------------------------------------------------------------------
@@ -230,13 +235,22 @@ class KeyManagement:
         return self.gba.naf_key(b_tid, self.naf, int(now))
 
     def _store_muk(self, muk_id: MukId, naf_key: NafKey) -> None:
+        """Store the MUK of this B-TID with its GBA lifetime unless the store already has it
+        (remembered for the last MUK_CACHE MUK IDs, so the common repeat costs no read)."""
         muk = naf_key.muk
+        tag = (hashlib.sha256(muk.secret).digest(), naf_key.expires_at)
+        if self._muks_stored.get(muk_id) == tag:
+            self._muks_stored.move_to_end(muk_id)
+            return
         try:
             known: MukRecord | None = self.keys.get_muk(muk_id)
         except UnknownKey:
             known = None
         if known is None or known.key != muk or known.expires_at != naf_key.expires_at:
             self.keys.put_muk(muk_id, muk, expires_at=naf_key.expires_at)
+        self._muks_stored[muk_id] = tag
+        if len(self._muks_stored) > MUK_CACHE:
+            self._muks_stored.popitem(last=False)
 
     def handle_request(
         self, naf_key: NafKey, request: MskRequest, peer_host: str, now: float

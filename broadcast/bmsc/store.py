@@ -257,15 +257,21 @@ class BmscStore:
     def subscription(
         self, impi: str, key_domain: KeyDomainId, key_group: int
     ) -> Subscription | None:
-        with self._db.read() as conn:
-            row = conn.execute(
-                "SELECT delivery_host, delivery_port FROM bmsc_subscription WHERE impi = ? "
-                "AND domain_id = ? AND key_group = ?",
-                (impi, key_domain.value, key_group),
-            ).fetchone()
+        row = self._db.one(
+            "SELECT delivery_host, delivery_port FROM bmsc_subscription WHERE impi = ? "
+            "AND domain_id = ? AND key_group = ?",
+            (impi, key_domain.value, key_group),
+        )
         if row is None:
             return None
-        return Subscription(impi, key_domain, key_group, row[0], row[1])
+        host, port = row
+        return Subscription(
+            impi,
+            key_domain,
+            key_group,
+            None if host is None else str(host),
+            None if port is None else int(port),  # type: ignore[call-overload]
+        )
 
     def list_subscriptions(self, impi: str | None = None) -> list[Subscription]:
         sql = (
@@ -333,12 +339,11 @@ class BmscStore:
     def registration(
         self, key_domain: KeyDomainId, key_group: int, impi: str
     ) -> Registration | None:
-        with self._db.read() as conn:
-            row = conn.execute(
-                f"SELECT {_REG_COLUMNS} FROM bmsc_registration "  # noqa: S608 - constant
-                "WHERE domain_id = ? AND key_group = ? AND impi = ?",
-                (key_domain.value, key_group, impi),
-            ).fetchone()
+        row = self._db.one(
+            f"SELECT {_REG_COLUMNS} FROM bmsc_registration "  # noqa: S608 - constant
+            "WHERE domain_id = ? AND key_group = ? AND impi = ?",
+            (key_domain.value, key_group, impi),
+        )
         return None if row is None else _registration(row)
 
     def registrations_of(self, impi: str) -> list[Registration]:
@@ -547,6 +552,12 @@ class BmscStore:
     def mark_pulls_answered(
         self, key_domain: KeyDomainId, key_group: int, impi: str, now: float
     ) -> int:
+        if not self._db.one(  # the common case: nothing to answer, no write
+            "SELECT 1 FROM bmsc_delivery WHERE impi = ? AND key_group = ? "
+            "AND state = 'pending' AND kind = 'pull' LIMIT 1",
+            (impi, key_group),
+        ):
+            return 0
         with self._db.write() as conn:
             return conn.execute(
                 "UPDATE bmsc_delivery SET state = 'answered', done_at = ? WHERE kind = 'pull' "
