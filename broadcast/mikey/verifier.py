@@ -16,7 +16,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from broadcast.keys.ids import KeyDomainId, MskId, MtkId, MukId
-from broadcast.keys.material import Muk
+from broadcast.keys.material import Msk, Muk
 from broadcast.mikey.errors import MtkIdRejected, ReplayedCounter, UnknownKey
 from broadcast.mikey.mbms import (
     Envelope,
@@ -45,7 +45,10 @@ class _MukState:
 
 @dataclass(slots=True)
 class _MskState:
-    delivery: MskDelivery
+    msk: Msk
+    valid_from: MtkId
+    valid_to: MtkId
+    delivery: MskDelivery | None  # None: installed out of band (add_msk)
     counter: int = 0
     current_mtk: MtkId | None = None
     last_digest: bytes = b""
@@ -81,7 +84,30 @@ class Verifier:
         """Install a MUK (from GBA); ``counter`` is the last accepted COUNTER, if known."""
         self._muks[muk_id] = _MukState(muk, counter)
 
+    def add_msk(
+        self,
+        key_domain_id: KeyDomainId,
+        msk_id: MskId,
+        msk: Msk,
+        valid_from: MtkId,
+        valid_to: MtkId,
+    ) -> None:
+        """Install an MSK obtained out of band (configuration, another UE component holding the
+        MUK). MTK messages under it get exactly the checks of :meth:`receive`. Re-installing the
+        same key keeps that MSK's COUNTER and MTK state (replay protection survives)."""
+        key = (key_domain_id, msk_id)
+        old = self._msks.get(key)
+        if old is not None and old.msk == msk:
+            old.valid_from, old.valid_to = valid_from, valid_to
+            return
+        self._msks[key] = _MskState(msk, valid_from, valid_to, None)
+
+    def knows_msk(self, key_domain_id: KeyDomainId, msk_id: MskId) -> bool:
+        return (key_domain_id, msk_id) in self._msks
+
     def msk(self, key_domain_id: KeyDomainId, msk_id: MskId) -> MskDelivery | None:
+        """The verified MSK message that delivered this MSK (None if unknown or installed with
+        :meth:`add_msk`)."""
         st = self._msks.get((key_domain_id, msk_id))
         return None if st is None else st.delivery
 
@@ -127,10 +153,13 @@ class Verifier:
         st.counter, st.last_digest = env.counter, digest
         key = (env.key_domain_id, env.msk_id)
         old = self._msks.get(key)
-        if old is None or old.delivery.msk != delivery.msk:
-            self._msks[key] = _MskState(delivery)
-        else:
-            old.delivery = delivery  # same key re-delivered: keep MTK state and counter
+        if old is None or old.msk != delivery.msk:
+            self._msks[key] = _MskState(
+                delivery.msk, delivery.valid_from, delivery.valid_to, delivery
+            )
+        else:  # same key re-delivered: keep MTK state and counter
+            old.delivery = delivery
+            old.valid_from, old.valid_to = delivery.valid_from, delivery.valid_to
         ack = build_ack(env, st.muk) if env.ack_requested else None
         return Accepted(Kind.MSK, msk=delivery, ack=ack)
 
@@ -144,10 +173,10 @@ class Verifier:
         mtk_id = env.mtk_id
         assert mtk_id is not None
         # MAC first: an unauthenticated message must not reveal anything about our state.
-        delivery = open_mtk_message(env, st.delivery.msk)
-        if not st.delivery.valid_from <= mtk_id <= st.delivery.valid_to:
+        delivery = open_mtk_message(env, st.msk)
+        if not st.valid_from <= mtk_id <= st.valid_to:
             raise MtkIdRejected(
-                f"MTK ID {mtk_id} outside {st.delivery.valid_from}..{st.delivery.valid_to}",
+                f"MTK ID {mtk_id} outside {st.valid_from}..{st.valid_to}",
                 field="EXT MTK ID",
             )
         if st.current_mtk is not None and mtk_id <= st.current_mtk:

@@ -329,3 +329,35 @@ def test_verifier_errors_never_show_key_material() -> None:
         exc = only_mikey_errors(lambda data=data: v.receive(data))
         assert exc is not None
         assert_no_secret(str(exc))
+
+
+# --- MSKs installed out of band (add_msk) -----------------------------------------------------
+
+def test_add_msk_gives_mtk_messages_the_same_checks() -> None:
+    v = Verifier()
+    v.add_msk(KDID, MSK_ID, MSK, MtkId(1), MtkId(100))
+    assert v.knows_msk(KDID, MSK_ID)
+    assert v.msk(KDID, MSK_ID) is None  # no MSK message behind it
+    acc = v.receive(mtk_message(mtk_id=3, counter=2))
+    assert acc.mtk is not None and acc.mtk.mtk == MTK
+    _rejects(v, mtk_message(mtk_id=101, counter=3), MtkIdRejected)
+    _rejects(v, mtk_message(mtk_id=4, counter=2, rand=RAND2), ReplayedCounter)
+
+
+def test_add_msk_again_keeps_replay_state_new_key_resets_it() -> None:
+    v = Verifier()
+    v.add_msk(KDID, MSK_ID, MSK, MtkId(1), MtkId(100))
+    v.receive(mtk_message(mtk_id=3, counter=5))
+    v.add_msk(KDID, MSK_ID, MSK, MtkId(1), MtkId(100))
+    _rejects(v, mtk_message(mtk_id=4, counter=5, rand=RAND2), ReplayedCounter)
+    assert _current_id(v) == MtkId(3)
+    v.add_msk(KDID, MSK_ID, MSK2, MtkId(1), MtkId(100))
+    assert _current_id(v) is None
+    _rejects(v, mtk_message(mtk_id=4, counter=6), MacMismatch)  # signed with the old MSK
+
+
+def test_add_msk_does_not_reveal_the_key() -> None:
+    v = Verifier()
+    v.add_msk(KDID, MSK_ID, MSK, MtkId(1), MtkId(100))
+    assert_no_secret(repr(v))
+    assert_no_secret(repr(v.__dict__))
