@@ -7,7 +7,10 @@ Example (``broadcast/download/example.toml`` is a complete one)::
     tsi = 1                          # Transport Session Identifier
     flute_version = 1                # 1 = RFC 3926 (MBMS), 2 = RFC 6726
     symbol_length = 1428             # encoding symbol length, bytes
-    max_source_block_length = 64     # symbols per source block
+    max_source_block_length = 64     # Compact No-Code symbols per source block
+    fec = "compact-no-code"          # FEC of the files: "compact-no-code" or "raptor"
+    repair_overhead = 0.2            # raptor: repair symbols per block and round, share of K
+    send_source_every_round = true   # raptor: false = after the first round, repair symbols only
     bitrate_kbps = 2000              # total (IPv4+UDP) bitrate limit; 0 = unlimited
     repeat_interval = 10.0           # s between passes over each object
     fdt_repeat_interval = 1.0        # s between repeats of the FDT Instance
@@ -41,6 +44,15 @@ Example (``broadcast/download/example.toml`` is a complete one)::
     content_base = ""                # prefix of every file's Content-Location
     spool = ""                       # spool directory for protected objects ("" = temporary)
 
+FEC (``fec``): ``"compact-no-code"`` (FEC Encoding ID 0, RFC 5445) repeats the same source
+symbols every round. ``"raptor"`` (FEC Encoding ID 1, RFC 5053, the MBMS FEC of TS 26.346) sends
+each file in source blocks of up to 8192 symbols, every round its K source symbols and
+R = ceil(K·``repair_overhead``) repair symbols (0 <= overhead <= 4) with new repair ESIs each
+round; with ``send_source_every_round = false`` rounds after the first send K + R fresh repair
+symbols instead — a receiver completes a block from any K or so symbols of any rounds. The SDP
+then says ``a=FEC-declaration:0 encoding-id=1``; files under 4 bytes, FDT Instances and MIKEY
+objects stay Compact No-Code (``max_source_block_length`` applies to those).
+
 Relative paths are relative to the configuration file. Unknown keys are errors (a typo must not
 silently fall back to a default). Defaults come from :mod:`broadcast.profile` ("Download
 defaults").
@@ -55,12 +67,17 @@ from typing import Any
 
 from broadcast import profile
 from broadcast.flute import FluteVersion
+from broadcast.flute.fec import COMPACT_NO_CODE, RAPTOR
 from broadcast.keys import InvalidIdentifier, KeyDomainId
 from broadcast.sgimb import OutputConfig, OutputConfigError, output_config_from_mapping
 
 
 class ConfigError(ValueError):
     """The carousel configuration is invalid; the message names the key."""
+
+
+#: ``session.fec`` values and their FEC Encoding IDs (RFC 5052 §6.1 registry).
+FEC_SCHEMES = {"compact-no-code": COMPACT_NO_CODE, "raptor": RAPTOR}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +90,9 @@ class CarouselConfig:
     flute_version: FluteVersion = FluteVersion.V1
     symbol_length: int = profile.DOWNLOAD_SYMBOL_LENGTH
     max_source_block_length: int = profile.DOWNLOAD_MAX_SOURCE_BLOCK_LENGTH
+    fec: str = profile.DOWNLOAD_FEC
+    repair_overhead: float = profile.RAPTOR_REPAIR_OVERHEAD
+    send_source_every_round: bool = profile.DOWNLOAD_RAPTOR_SOURCE_EVERY_ROUND
     bitrate_kbps: float = 0.0
     repeat_interval: float = profile.DOWNLOAD_REPEAT_INTERVAL_S
     fdt_repeat_interval: float = profile.DOWNLOAD_FDT_REPEAT_INTERVAL_S
@@ -104,6 +124,12 @@ class CarouselConfig:
             raise ConfigError("session.symbol_length: 1..65535")
         if not 1 <= self.max_source_block_length <= 0xFFFF:
             raise ConfigError("session.max_source_block_length: 1..65535")
+        if self.fec not in FEC_SCHEMES:
+            raise ConfigError(f"session.fec: one of {', '.join(map(repr, FEC_SCHEMES))}")
+        if not 0 <= self.repair_overhead <= profile.DOWNLOAD_RAPTOR_MAX_OVERHEAD:
+            raise ConfigError(
+                f"session.repair_overhead: 0..{profile.DOWNLOAD_RAPTOR_MAX_OVERHEAD:g} (share of K)"
+            )
         for name in ("bitrate_kbps", "repeat_interval", "grace_period", "mtk_period"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"session.{name} must not be negative")
@@ -115,6 +141,11 @@ class CarouselConfig:
             raise ConfigError("keys.store is required when confidentiality is on")
 
     @property
+    def fec_encoding_id(self) -> int:
+        """The FEC Encoding ID of the files (0 Compact No-Code, 1 Raptor)."""
+        return FEC_SCHEMES[self.fec]
+
+    @property
     def bitrate(self) -> float | None:
         """Bits per second, ``None`` = unlimited."""
         return self.bitrate_kbps * 1000 if self.bitrate_kbps else None
@@ -123,7 +154,8 @@ class CarouselConfig:
 _SECTIONS = {
     "session": {
         "name", "tsi", "flute_version", "symbol_length", "max_source_block_length",
-        "bitrate_kbps", "repeat_interval", "fdt_repeat_interval", "fdt_expires",
+        "fec", "repair_overhead", "send_source_every_round", "bitrate_kbps", "repeat_interval",
+        "fdt_repeat_interval", "fdt_expires",
         "grace_period", "mtk_period", "gzip", "confidentiality", "sdp",
     },
     "destination": {"address", "port"},
@@ -197,6 +229,9 @@ def config_from_mapping(data: dict[str, Any], *, base: Path = Path()) -> Carouse
         ("tsi", int),
         ("symbol_length", int),
         ("max_source_block_length", int),
+        ("fec", str),
+        ("repair_overhead", number),
+        ("send_source_every_round", bool),
         ("bitrate_kbps", number),
         ("repeat_interval", number),
         ("fdt_repeat_interval", number),
@@ -254,4 +289,4 @@ def config_from_mapping(data: dict[str, Any], *, base: Path = Path()) -> Carouse
         raise ConfigError(str(exc)) from None
 
 
-__all__ = ["CarouselConfig", "ConfigError", "config_from_mapping", "load_config"]
+__all__ = ["FEC_SCHEMES", "CarouselConfig", "ConfigError", "config_from_mapping", "load_config"]

@@ -12,6 +12,10 @@ file when confidentiality is off); when content encoded, ``Transfer-Length`` is 
 transport object (the gzip stream) and the FEC OTI is computed over it. ``Content-MD5`` digests the
 content before content encoding, as receivers check it after decoding.
 
+FEC (``fec`` argument): files use Compact No-Code (FEC Encoding ID 0, RFC 5445) or Raptor
+(FEC Encoding ID 1, RFC 5053) with source blocks of up to 8192 symbols (:func:`file_oti`);
+FDT Instances and MIKEY objects always use Compact No-Code.
+
 The MIKEY MTK message is its own object in the same session (TS 33.246 §6.3.3.2.1, profile.md
 Transport): ``Content-Type: application/mikey``, ``Content-Location:
 mikey/<MSK ID>-<MTK ID>.mikey`` (:func:`broadcast.flute.mikey_file`).
@@ -35,6 +39,7 @@ from broadcast.download.keys import IssuedMtk
 from broadcast.download.scheduler import BytesSource, FileSource, ObjectSource
 from broadcast.flute import FdtFile, Oti, get_scheme, mikey_file
 from broadcast.flute.fdt import content_md5
+from broadcast.flute.fec import COMPACT_NO_CODE, RAPTOR
 from broadcast.keys import Mtk
 
 #: Bytes read from a source file at a time (one AES-CBC update, one MD5 update, one write).
@@ -89,6 +94,31 @@ def make_oti(length: int, *, symbol_length: int, max_block_length: int, fec: int
     return get_scheme(fec).make_oti(length, symbol_length, max_block_length)
 
 
+#: Raptor needs K >= 4 symbols (RFC 5053 §5.3.1.2 / this project's partition check): smaller
+#: objects are sent with Compact No-Code.
+RAPTOR_MIN_LENGTH: Final = 4
+
+
+def file_oti(length: int, *, symbol_length: int, max_block_length: int, fec: int) -> Oti:
+    """The FEC OTI of a file object of ``length`` transport bytes.
+
+    ``fec`` 0: Compact No-Code, ``max_block_length`` symbols per block. ``fec`` 1: Raptor with up
+    to :data:`~broadcast.profile.DOWNLOAD_RAPTOR_MAX_SOURCE_BLOCK_LENGTH` (8192) symbols per
+    block, T shrunk for objects of fewer than 4 symbols; objects under 4 bytes fall back to
+    Compact No-Code.
+    """
+    if fec == RAPTOR and length >= RAPTOR_MIN_LENGTH:
+        return make_oti(
+            length,
+            symbol_length=symbol_length,
+            max_block_length=profile.DOWNLOAD_RAPTOR_MAX_SOURCE_BLOCK_LENGTH,
+            fec=RAPTOR,
+        )
+    if fec not in (COMPACT_NO_CODE, RAPTOR):
+        raise ValueError(f"FEC Encoding ID {fec}: the carousel sends 0 or 1")
+    return make_oti(length, symbol_length=symbol_length, max_block_length=max_block_length)
+
+
 def prepare_mikey(
     toi: int, issued: IssuedMtk, *, symbol_length: int, max_block_length: int
 ) -> PreparedObject:
@@ -128,6 +158,7 @@ def prepare_file(
     gzip: bool = False,
     rand: Rand = os.urandom,
     chunk_size: int = CHUNK_SIZE,
+    fec: int = COMPACT_NO_CODE,
 ) -> PreparedObject:
     """Protect (DCF) and optionally gzip ``path`` into the spool; return its carousel object.
 
@@ -182,7 +213,9 @@ def prepare_file(
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(leftover)
         raise
-    oti = make_oti(transfer_length, symbol_length=symbol_length, max_block_length=max_block_length)
+    oti = file_oti(
+        transfer_length, symbol_length=symbol_length, max_block_length=max_block_length, fec=fec
+    )
     entry = FdtFile(
         toi=toi,
         content_location=content_location,
@@ -211,9 +244,12 @@ def prepare_bytes(
     content_type: str,
     symbol_length: int,
     max_block_length: int,
+    fec: int = COMPACT_NO_CODE,
 ) -> PreparedObject:
     """An unprotected in-memory object (tests, small announcements)."""
-    oti = make_oti(len(data), symbol_length=symbol_length, max_block_length=max_block_length)
+    oti = file_oti(
+        len(data), symbol_length=symbol_length, max_block_length=max_block_length, fec=fec
+    )
     entry = FdtFile(
         toi=toi,
         content_location=content_location,
@@ -228,9 +264,11 @@ def prepare_bytes(
 __all__ = [
     "CHUNK_SIZE",
     "GZIP",
+    "RAPTOR_MIN_LENGTH",
     "ObjectKind",
     "PreparedObject",
     "Protection",
+    "file_oti",
     "guess_content_type",
     "make_oti",
     "prepare_bytes",

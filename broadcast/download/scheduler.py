@@ -9,7 +9,10 @@ it returns, and calls again at the returned deadline (or when something changes)
 - Each :class:`CarouselEntry` is one transport object: its :class:`~broadcast.flute.blocks.
   BlockPacketizer`, an :class:`ObjectSource` to read its bytes from (one source block at a time,
   so memory stays bounded whatever the object size), a priority, a repeat interval and an
-  optional retirement time after which it is no longer sent.
+  optional retirement time after which it is no longer sent. A Raptor source block (up to 8192
+  symbols, RFC 5053) is handed out in slices (:meth:`~broadcast.flute.blocks.BlockPacketizer.
+  chunks`), encoded when its first slice is due; each pass ``n`` is asked for with its index, so
+  every round carries fresh repair symbols.
 - Priorities: lower first. The service uses 0 for FDT Instances, 1 for MIKEY objects and 2 for
   files, so a due FDT or MTK message goes out before the next block of a file (the MIKEY object is
   "scheduled before the files it keys", profile.md Transport).
@@ -17,17 +20,18 @@ it returns, and calls again at the returned deadline (or when something changes)
   seconds after the previous one started (interval 0 = as often as the bitrate allows; entries of
   equal priority then take turns). A pass in progress is finished before another object of the
   same priority starts, so the objects are not needlessly interleaved.
-- Rate: a token bucket in bytes (IPv4 + UDP headers included, :data:`PACKET_OVERHEAD`). One source
-  block is sent as a unit and may overdraw the bucket; the deficit is then waited out. Over any
-  long period the rate never exceeds ``bitrate``.
+- Rate: a token bucket in bytes (IPv4 + UDP headers included, :data:`PACKET_OVERHEAD`). One step
+  — a Compact No-Code source block, or a slice of a Raptor block — is sent as a unit and may
+  overdraw the bucket; the deficit is then waited out. Over any long period the rate never
+  exceeds ``bitrate``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 from broadcast.flute.blocks import BlockPacketizer
@@ -113,10 +117,13 @@ class CarouselEntry:
     served: int = -1
     packets_sent: int = 0
     bytes_sent: int = 0
+    #: The slices of the block being sent, and the next one (looked ahead to see the block end).
+    chunks: Iterator[list[bytes]] | None = field(default=None, repr=False)
+    pending: list[bytes] = field(default_factory=list, repr=False)
 
     @property
     def in_progress(self) -> bool:
-        return self.step > 0
+        return self.step > 0 or self.chunks is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +175,7 @@ class CarouselScheduler:
 
     ``bitrate``: bits per second including IPv4/UDP headers, ``None`` = unlimited. ``burst``:
     bytes the bucket may save up (default: 100 ms of traffic, at least 64 kB). ``max_batch``:
-    packets returned by one poll at most (a poll always finishes the block it started).
+    packets returned by one poll at most (a poll always finishes the step it started).
     """
 
     def __init__(
@@ -298,13 +305,22 @@ class CarouselScheduler:
         return Poll(packets, due, tuple(completed))
 
     def _step(self, entry: CarouselEntry, now: float) -> list[bytes]:
-        """Send the next block of ``entry``; finish the pass after its last block."""
+        """Send the next slice of ``entry``'s current block (reading the block's bytes when it
+        starts); finish the pass after its last block."""
         if not entry.in_progress:
             entry.pass_started = now
-        offset, size = entry.packetizer.byte_range(entry.step)
-        data = entry.source.read(offset, size) if size else b""
-        sent = entry.packetizer.packets(entry.step, data)
-        entry.step += 1
+        if entry.chunks is None:
+            offset, size = entry.packetizer.byte_range(entry.step)
+            data = entry.source.read(offset, size) if size else b""
+            entry.chunks = entry.packetizer.chunks(entry.step, data, pass_index=entry.passes)
+            entry.pending = next(entry.chunks, [])
+        sent = entry.pending
+        following = next(entry.chunks, None)
+        if following is not None:
+            entry.pending = following
+        else:
+            entry.chunks, entry.pending = None, []
+            entry.step += 1
         entry.packets_sent += len(sent)
         entry.bytes_sent += sum(len(p) for p in sent)
         self.stats.packets += len(sent)

@@ -9,9 +9,15 @@
     a=source-filter: incl IN IP4 * <source>        RFC 4570: only this sender
     a=flute-tsi:<TSI>
     a=flute-ch:1
-    a=FEC-declaration:0 encoding-id=0             Compact No-Code
+    a=FEC-declaration:0 encoding-id=<0|1>         0 Compact No-Code, 1 Raptor (RFC 5053)
     m=application <port> FLUTE/UDP 0
     c=IN IP4 <destination>[/<ttl>]
+
+The FEC declaration (``a=FEC-declaration``, TS 26.346 FLUTE SDP) names the session's FEC scheme:
+encoding-id=1 when the carousel sends its files with Raptor. Each object's own FEC OTI travels in
+EXT_FTI and the FDT (``FEC-OTI-*``, incl. Raptor's ``FEC-OTI-Scheme-Specific-Info``), so FDT
+Instances (RFC 3926 §3.3: FEC Encoding ID 0 SHOULD be used for them), MIKEY objects and tiny
+files stay Compact No-Code.
 
 RFC 4566 §5.7: the TTL suffix belongs to IPv4 *multicast* connection addresses only, so it is
 written for a multicast destination and left out for a unicast one (e.g. a loopback test).

@@ -12,6 +12,12 @@ the spool directory and the key store handle; everything it decides comes from
   TOIs, new FDT Instance; the old generation is sent for the grace period, then dropped).
   Protecting files (AES + MD5 + gzip + disk) runs in a worker thread so sending never stalls.
 
+With ``fec = "raptor"`` the sender encodes each Raptor source block in the event loop when its
+first packets are due (RFC 5053 §5.4: the intermediate symbols, then repair symbols in slices of
+:data:`~broadcast.profile.DOWNLOAD_RAPTOR_CHUNK_PACKETS`): about 1 ms for a 300 kB block,
+60-95 ms for a full 8192-symbol (11.7 MB) block, once per block and round — at 2 Mbit/s such a
+block takes about 50 s to send.
+
 Usable programmatically (``async with CarouselService(config) as service``), with an injectable
 store, output, clock and random source, and a :attr:`CarouselService.stats` snapshot.
 """
@@ -106,6 +112,8 @@ class CarouselService:
             fdt_repeat_interval=cfg.fdt_repeat_interval,
             fdt_expires=cfg.fdt_expires,
             grace_period=cfg.grace_period,
+            repair_overhead=cfg.repair_overhead,
+            source_every_round=cfg.send_source_every_round,
         )
         self.session: CarouselSession | None = None
         self.issuer: MtkIssuer | None = None
@@ -173,6 +181,7 @@ class CarouselService:
             source=source,
             ttl=cfg.output.ttl,
             session_id=int(now),
+            fec_encoding_id=cfg.fec_encoding_id,
         )
         if cfg.sdp_path is not None:
             cfg.sdp_path.write_text(self.sdp, encoding="utf-8")
@@ -316,6 +325,7 @@ class CarouselService:
                     protection=protection,
                     gzip=cfg.gzip,
                     rand=self._rand,
+                    fec=cfg.fec_encoding_id,
                 )
             except (OSError, DcfError) as exc:
                 log.warning("%s: not published this time (%s)", item.name, exc)

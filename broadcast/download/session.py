@@ -16,6 +16,9 @@ Sans-IO (``now`` is passed in, seconds since the Unix epoch, converted to NTP se
   repeated instance never goes stale and entries no longer listed expire at receivers.
 - Retiring an object (replaced by a new TOI after an MTK rotation or a file change, or its file
   removed) keeps it on the carousel for the grace period, still listed in the FDT, then drops it.
+- A Raptor object (FEC Encoding ID 1, its OTI chosen when it was prepared) is sent with
+  ``repair_overhead`` repair symbols per block and, unless ``source_every_round``, only fresh
+  repair symbols after its first pass (:mod:`broadcast.flute.blocks`).
 """
 
 from __future__ import annotations
@@ -63,6 +66,10 @@ class SessionParams:
     fdt_namespace: str = FDT_NAMESPACE
     fdt_content_encoding: ContentEncoding | None = None
     close_object: bool = False
+    #: Raptor objects: repair symbols per block and pass as a share of K; whether passes after
+    #: the first re-send the source symbols.
+    repair_overhead: float = profile.RAPTOR_REPAIR_OVERHEAD
+    source_every_round: bool = profile.DOWNLOAD_RAPTOR_SOURCE_EVERY_ROUND
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +137,8 @@ class CarouselSession:
                 oti=obj.oti,
                 version=p.version,
                 close_object=p.close_object,
+                repair_overhead=p.repair_overhead,
+                source_every_pass=p.source_every_round,
             )
             mikey = obj.kind is ObjectKind.MIKEY
             self.scheduler.add(

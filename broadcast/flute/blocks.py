@@ -6,20 +6,46 @@ time from the block's bytes alone — the same bytes as :func:`broadcast.flute.a
 (LCT header · FEC Payload ID · symbol, RFC 5775 §4.1), the last packet of the object with the
 closing header. For Compact No-Code (FEC Encoding ID 0, RFC 5445) the packets of a block come from
 the native batch builder (``broadcast._native.alc_batch``) in one call, with a pure-Python
-fallback that produces identical bytes. Any other registered FEC scheme is packetized as one unit
-(its encoder needs the whole object), so its objects should stay small.
+fallback that produces identical bytes.
+
+Raptor (FEC Encoding ID 1, RFC 5053) is block-wise too: each source block is encoded from its own
+bytes (:meth:`~broadcast.flute.fec.raptor.RaptorObjectEncoder.for_block`, RFC 5053 §5.3.1.2
+blocks), so one block is in memory at a time, and :meth:`BlockPacketizer.chunks` hands its
+packets out lazily in slices. A carousel pass ``n`` (RFC 5053 §5.3.2: any ESI >= K is a repair
+symbol) sends per block K + R symbols, R = ceil(K·``repair_overhead``):
+
+- pass 0, and every pass when ``source_every_pass``: the K source symbols, then R repair symbols
+  — pass ``n``'s repair ESIs move on by R each pass (``block_symbols(sbn, overhead, n)``);
+- otherwise passes ``n >= 1`` send K + R *repair* symbols only, fresh ESIs continuing after the
+  previous pass's (wrapping within K..65535 once all are used): a receiver that lost packets
+  completes the block from any K or so of them, a late joiner from one such pass.
+
+Any other registered FEC scheme is packetized as one unit (its encoder needs the whole object), so
+its objects should stay small.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from types import ModuleType
 from typing import Final
 
+from broadcast import profile
 from broadcast.flute.alc import _packets, object_headers
 from broadcast.flute.errors import FluteEncodeError
-from broadcast.flute.fec import COMPACT_NO_CODE, BlockPartition, Oti, get_scheme
+from broadcast.flute.fec import (
+    COMPACT_NO_CODE,
+    RAPTOR,
+    BlockPartition,
+    EncodingSymbol,
+    Oti,
+    get_scheme,
+)
+from broadcast.flute.fec.raptor import RaptorObjectEncoder, block_byte_range, repair_count
+from broadcast.flute.fec.raptor_codec import MAX_ESI
+from broadcast.flute.fec.raptor_partition import RaptorOti, RaptorPartition
 from broadcast.flute.lct import FluteVersion, HeaderExtension
 
 _native: ModuleType | None
@@ -30,6 +56,9 @@ except ImportError:  # pragma: no cover - the native module is part of the build
 
 #: Whether the native batch builder is in use.
 NATIVE: Final = _native is not None
+#: Packets per slice of a Raptor block handed out by :meth:`BlockPacketizer.chunks` (a Raptor
+#: block can hold 8192 symbols; a carousel sends it in slices between other objects' packets).
+RAPTOR_CHUNK: Final = profile.DOWNLOAD_RAPTOR_CHUNK_PACKETS
 
 
 def python_block_packets(
@@ -59,14 +88,18 @@ def python_block_packets(
 class BlockPacketizer:
     """The packets of one object, one source block at a time.
 
-    ``steps`` is the number of :meth:`packets` calls a full pass takes; step ``i`` needs the
-    object bytes :meth:`byte_range` ``(i)``.
+    ``steps`` is the number of source blocks a full pass takes; step ``i`` needs the object bytes
+    :meth:`byte_range` ``(i)``. ``repair_overhead`` and ``source_every_pass`` apply to Raptor
+    objects only (see the module docstring).
     """
 
     header: bytes
     closing: bytes
     oti: Oti
     partition: BlockPartition
+    raptor: RaptorPartition | None = None
+    repair_overhead: float = profile.RAPTOR_REPAIR_OVERHEAD
+    source_every_pass: bool = True
 
     @classmethod
     def for_object(
@@ -82,6 +115,8 @@ class BlockPacketizer:
         cci: int = 0,
         close_object: bool = False,
         extensions: Sequence[HeaderExtension] = (),
+        repair_overhead: float = profile.RAPTOR_REPAIR_OVERHEAD,
+        source_every_pass: bool = True,
     ) -> BlockPacketizer:
         """Encode the headers (see :func:`~broadcast.flute.alc.object_headers`) once."""
         header, closing = object_headers(
@@ -96,24 +131,41 @@ class BlockPacketizer:
             close_object=close_object,
             extensions=extensions,
         )
-        partition = BlockPartition.compute(
-            oti.transfer_length, oti.encoding_symbol_length, oti.max_source_block_length
+        repair_count(4, repair_overhead)  # a finite share >= 0, else BadOti
+        raptor = None
+        if oti.fec_encoding_id == RAPTOR:
+            raptor = RaptorPartition.compute(RaptorOti.from_oti(oti))  # validated above
+            partition = BlockPartition.compute(0, 1, 1)  # unused for Raptor
+        else:
+            partition = BlockPartition.compute(
+                oti.transfer_length, oti.encoding_symbol_length, oti.max_source_block_length
+            )
+        return cls(
+            header, closing, oti, partition, raptor, float(repair_overhead), source_every_pass
         )
-        return cls(header, closing, oti, partition)
 
     @property
     def blockwise(self) -> bool:
-        """Whether packets are built per source block (Compact No-Code, non-empty object)."""
+        """Whether packets are built per source block (Compact No-Code or Raptor, non-empty)."""
+        if self.raptor is not None:
+            return self.raptor.blocks > 0
         return self.oti.fec_encoding_id == COMPACT_NO_CODE and self.partition.blocks > 0
 
     @property
     def steps(self) -> int:
-        return self.partition.blocks if self.blockwise else 1
+        if not self.blockwise:
+            return 1
+        return self.raptor.blocks if self.raptor is not None else self.partition.blocks
 
     @property
     def packet_count(self) -> int:
-        """Packets in one pass (source symbols; 1 for an empty object)."""
-        if self.oti.fec_encoding_id != COMPACT_NO_CODE:
+        """Packets in one pass (1 for an empty object; -1 if unknown, for another scheme).
+
+        Compact No-Code: the source symbols. Raptor: K + R per block, on every pass.
+        """
+        if self.raptor is not None and self.raptor.blocks:
+            return sum(self._raptor_pass_size(sbn) for sbn in range(self.raptor.blocks))
+        if self.oti.fec_encoding_id not in (COMPACT_NO_CODE, RAPTOR):
             return -1
         return max(1, self.partition.source_symbols)
 
@@ -123,15 +175,41 @@ class BlockPacketizer:
             if step != 0:
                 raise FluteEncodeError(f"step {step} of 1", field="SBN")
             return 0, self.oti.transfer_length
+        if self.raptor is not None:
+            return block_byte_range(self.oti, step)
         return self.partition.block_offset(step), self.partition.block_bytes(step)
 
-    def packets(self, step: int, data: bytes | memoryview) -> list[bytes]:
-        """The packets of step ``step`` built from ``data`` (exactly :meth:`byte_range` bytes)."""
+    def packets(self, step: int, data: bytes | memoryview, *, pass_index: int = 0) -> list[bytes]:
+        """The packets of step ``step`` built from ``data`` (exactly :meth:`byte_range` bytes),
+        for carousel pass ``pass_index`` (which only Raptor repair symbols depend on)."""
+        out: list[bytes] = []
+        for chunk in self.chunks(step, data, pass_index=pass_index):
+            out += chunk
+        return out
+
+    def chunks(
+        self,
+        step: int,
+        data: bytes | memoryview,
+        *,
+        pass_index: int = 0,
+        max_packets: int = RAPTOR_CHUNK,
+    ) -> Iterator[list[bytes]]:
+        """The packets of step ``step`` in slices: one for a Compact No-Code block, lists of at
+        most ``max_packets`` for a Raptor block (encoded when the first slice is asked for, its
+        repair symbols as the slices are)."""
         length = self.byte_range(step)[1]
         if len(data) != length:
             raise FluteEncodeError(
                 f"block of {len(data)} bytes, expected {length}", field="Transfer Length"
             )
+        if pass_index < 0 or max_packets < 1:
+            raise FluteEncodeError("pass index >= 0 and slices of >= 1 packet", field="pass")
+        if self.raptor is not None and self.blockwise:
+            return self._raptor_chunks(step, data, pass_index, max_packets)
+        return iter((self._whole(step, data),))
+
+    def _whole(self, step: int, data: bytes | memoryview) -> list[bytes]:
         if not self.blockwise:
             scheme = get_scheme(self.oti.fec_encoding_id)
             return list(
@@ -146,5 +224,53 @@ class BlockPacketizer:
             self.header, self.closing, step, data, symbol_length=e, last_block=last
         )
 
+    # --- Raptor ----------------------------------------------------------------------------------
+    def _raptor_pass_size(self, sbn: int) -> int:
+        """K + R: symbols of block ``sbn`` sent on every pass."""
+        assert self.raptor is not None
+        k = self.raptor.block_symbols(sbn)
+        return k + repair_count(k, self.repair_overhead)
 
-__all__ = ["NATIVE", "BlockPacketizer", "python_block_packets"]
+    def raptor_symbols(
+        self, encoder: RaptorObjectEncoder, sbn: int, pass_index: int
+    ) -> Iterator[EncodingSymbol]:
+        """The encoding symbols of block ``sbn`` on pass ``pass_index`` (module docstring)."""
+        if pass_index == 0 or self.source_every_pass:
+            yield from encoder.block_symbols(sbn, self.repair_overhead, pass_index)
+            return
+        k = encoder.partition.block_symbols(sbn)
+        r = repair_count(k, self.repair_overhead)
+        space = MAX_ESI + 1 - k  # repair ESIs K..65535
+        count = min(k + r, space)
+        start = (r + (pass_index - 1) * count) % space
+        first = min(count, space - start)
+        yield from encoder.repair_symbols(sbn, first, k + start)
+        if count > first:
+            yield from encoder.repair_symbols(sbn, count - first, k)
+
+    def _raptor_chunks(
+        self, sbn: int, data: bytes | memoryview, pass_index: int, size: int
+    ) -> Iterator[list[bytes]]:
+        encoder = RaptorObjectEncoder.for_block(self.oti, sbn, data)
+        symbols = self.raptor_symbols(encoder, sbn, pass_index)
+        last_block = sbn == self.steps - 1
+        header = self.header
+        held = next(symbols, None)
+        while held is not None:
+            chunk: list[bytes] = []
+            for symbol in islice(symbols, size):
+                chunk.append(header + _payload_id(held) + held.data)
+                held = symbol
+            if len(chunk) < size:  # the iterator ran dry: ``held`` is the block's last symbol
+                head = self.closing if last_block else header
+                chunk.append(head + _payload_id(held) + held.data)
+                held = None
+            yield chunk
+
+
+def _payload_id(symbol: EncodingSymbol) -> bytes:
+    """SBN (16) · ESI (16), RFC 5053 §3.1."""
+    return symbol.sbn.to_bytes(2, "big") + symbol.esi.to_bytes(2, "big")
+
+
+__all__ = ["NATIVE", "RAPTOR_CHUNK", "BlockPacketizer", "python_block_packets"]
