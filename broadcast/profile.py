@@ -193,6 +193,24 @@ RAPTOR_ALIGNMENT: Final = 4
 RAPTOR_MAX_EXTRA_SYMBOLS: Final = 64
 
 
+# --- Raptor carousel (issue 7: FEC Encoding ID 1 on the protected file carousel) [P] ------------
+#: FEC of the carousel's files unless configured: Compact No-Code (``fec = "compact-no-code"``);
+#: FDT Instances and MIKEY objects always use Compact No-Code (one or two packets, repeated often:
+#: Raptor would need K >= 4 tiny symbols of them) [P].
+DOWNLOAD_FEC: Final = "compact-no-code"
+#: Source symbols per Raptor source block: the RFC 5053 maximum K = 8192 (one block per ~11 MB at
+#: T = 1428), not Compact No-Code's 64 — the larger the block, the less a loss pattern matters [P].
+DOWNLOAD_RAPTOR_MAX_SOURCE_BLOCK_LENGTH: Final = 8192
+#: Whether every carousel round re-sends the source symbols (False: after the first round only
+#: fresh repair symbols, K + R per block) [P].
+DOWNLOAD_RAPTOR_SOURCE_EVERY_ROUND: Final = True
+#: Largest accepted ``repair_overhead`` (repair symbols per round as a share of K) [P].
+DOWNLOAD_RAPTOR_MAX_OVERHEAD: Final = 4.0
+#: Packets of a Raptor block the carousel sends before it looks at other objects again (a block
+#: may have 8192 + R symbols; Compact No-Code blocks are 64 packets) [P].
+DOWNLOAD_RAPTOR_CHUNK_PACKETS: Final = 64
+
+
 # --- SGi-mb output (broadcast.sgimb: the [output] table of streaming and download) [P] ----------
 #: Default IP multicast TTL: the MBMS gateway is the next hop (or this host) [P].
 OUTPUT_MULTICAST_TTL: Final = 1
