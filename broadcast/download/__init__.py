@@ -8,7 +8,9 @@ MTK message travels as its own object in the same session. Sans-IO parts:
 - :mod:`~broadcast.download.session` — TOIs, FDT Instances (IDs, Expires), retirement;
 - :mod:`~broadcast.download.objects` — streaming DCF/gzip preparation of the transport objects;
 - :mod:`~broadcast.download.keys` — MTKs and their MIKEY messages from the durable key store;
-- :mod:`~broadcast.download.receiver` — the UE side: FLUTE → MIKEY → MTK → DCF → files;
+- :mod:`~broadcast.download.receiver` — the UE side: FLUTE → MIKEY → MTK → DCF → files
+  (:mod:`~broadcast.download.worker` feeds it from asyncio in a worker thread, so Raptor decoding
+  and big files never stall the event loop);
 - :mod:`~broadcast.download.watch`, :mod:`~broadcast.download.sdp`,
   :mod:`~broadcast.download.config`.
 
@@ -24,6 +26,7 @@ from broadcast.download.receiver import (
     MtkReceived,
 )
 from broadcast.download.service import CarouselService, CarouselStats
+from broadcast.download.worker import ReceiveWorker
 
 __all__ = [
     "CarouselConfig",
@@ -35,5 +38,6 @@ __all__ = [
     "FileReceived",
     "FileRejected",
     "MtkReceived",
+    "ReceiveWorker",
     "load_config",
 ]
