@@ -12,7 +12,10 @@ judge the bytes: the sink (``ProtectPipeline``) checks and counts them.
   ``rtcp_port`` a second socket for RTCP (ffmpeg sends it to port + 1).
 - :class:`PcapIngest` — UDP datagrams of a classic pcap file (``broadcast.streaming.pcap``),
   optionally only those to ``udp_port`` (RTP) and ``udp_port + 1`` (RTCP), replayed with their
-  captured timing (``pace``) or as fast as the loop allows, once or in a ``loop``.
+  captured timing (``pace``) or as fast as the loop allows, once or in a ``loop``. Each new
+  pass continues every SSRC's SEQ and timestamp where the previous pass ended (a sender never
+  protects an SRTP index twice, RFC 3711 §9.1, so a replayed SEQ would be refused); forwarded
+  RTCP is passed on as captured.
 - :class:`GeneratorIngest` — :class:`~broadcast.streaming.generator.RtpGenerator` packets at
   their due times, in bursts at most every ``GENERATOR_TICK`` (5 ms).
 """
@@ -29,6 +32,7 @@ from typing import BinaryIO, Final, Protocol
 
 from broadcast.streaming.generator import GeneratorConfig, RtpGenerator
 from broadcast.streaming.pcap import PcapReader, PcapStats, UdpRecord, open_pcap
+from broadcast.streaming.rtp import is_rtcp
 
 Clock = Callable[[], float]
 Address = tuple[str, int]
@@ -157,6 +161,46 @@ class UdpIngest:
         self._socks.clear()
 
 
+class SeqContinuation:
+    """Rewrites SEQ and timestamp of replayed RTP so that pass k+1 continues pass k, per SSRC."""
+
+    def __init__(self) -> None:
+        self._offset: dict[bytes, tuple[int, int]] = {}
+        # SSRC -> [first SEQ, last SEQ, first timestamp, last timestamp, packets] of this pass
+        self._span: dict[bytes, list[int]] = {}
+
+    def rewrite(self, datagram: bytes) -> bytes:
+        d = datagram
+        if len(d) < 12 or d[0] >> 6 != 2 or is_rtcp(d):
+            return d
+        key = d[8:12]
+        seq = (d[2] << 8) | d[3]
+        ts = int.from_bytes(d[4:8], "big")
+        span = self._span.get(key)
+        if span is None:
+            self._span[key] = [seq, seq, ts, ts, 1]
+        else:
+            span[1], span[3], span[4] = seq, ts, span[4] + 1
+        off = self._offset.get(key)
+        if off is None:
+            return d
+        new_seq = (seq + off[0]) & 0xFFFF
+        new_ts = (ts + off[1]) & 0xFFFF_FFFF
+        return d[:2] + new_seq.to_bytes(2, "big") + new_ts.to_bytes(4, "big") + d[8:]
+
+    def next_pass(self) -> None:
+        """The file starts over: shift every SSRC by what its last pass spanned."""
+        for key, (seq0, seq1, ts0, ts1, n) in self._span.items():
+            ts_len = (ts1 - ts0) & 0xFFFF_FFFF
+            step = ts_len // max(1, n - 1)
+            seq_off, ts_off = self._offset.get(key, (0, 0))
+            self._offset[key] = (
+                (seq_off + ((seq1 - seq0) & 0xFFFF) + 1) & 0xFFFF,
+                (ts_off + ts_len + step) & 0xFFFF_FFFF,
+            )
+        self._span.clear()
+
+
 class PcapIngest:
     """Datagrams of a pcap file (see the module doc)."""
 
@@ -165,6 +209,7 @@ class PcapIngest:
         self.stats = IngestStats()
         self._file: BinaryIO | None = None
         self._reader: PcapReader | None = None
+        self._continuation = SeqContinuation()
 
     async def start(self) -> None:
         self._reader = self._open()
@@ -196,6 +241,8 @@ class PcapIngest:
             delivered = await self._replay(reader, sink, clock)
             if not self.config.loop or delivered == 0:
                 return
+            await asyncio.sleep(0)  # a short file must not turn the loop into a busy spin
+            self._continuation.next_pass()
             reader = self._open()  # a fresh pass; the statistics keep adding up
             assert self.stats.pcap is not None
             reader.stats = self.stats.pcap
@@ -235,7 +282,10 @@ class PcapIngest:
             delivered += 1
             self.stats.datagrams += 1
             self.stats.bytes += len(rec.payload)
-            (rtcp if kind else rtp).append(rec.payload)
+            if kind:
+                rtcp.append(rec.payload)
+            else:
+                rtp.append(self._continuation.rewrite(rec.payload) if cfg.loop else rec.payload)
             if len(rtp) + len(rtcp) >= cfg.max_batch:
                 flush()
                 await asyncio.sleep(0)  # let the rest of the loop run between batches
@@ -304,6 +354,7 @@ __all__ = [
     "IngestStats",
     "PcapIngest",
     "PcapIngestConfig",
+    "SeqContinuation",
     "UdpIngest",
     "UdpIngestConfig",
     "make_ingest",

@@ -166,3 +166,41 @@ def test_start_fails_cleanly(tmp_path: Path) -> None:
         return ""
 
     assert "no CURRENT MSK" in asyncio.run(main2())
+
+
+def test_pcap_loop_continues_seq_and_timestamps(tmp_path: Path) -> None:
+    # SEQ wraps inside the file; timestamps step by 3000.
+    packets = [
+        bytes((0x80, 96))
+        + struct.pack("!HII", (65530 + k) & 0xFFFF, 7 + 3000 * k, 0x4444)
+        + b"body" * 10
+        for k in range(20)
+    ]
+    frames = [
+        (float(i), link_frame(1, ipv4_udp("10.1.1.1", 4000, "10.9.9.9", 7000, p)))
+        for i, p in enumerate(packets)
+    ]
+    (tmp_path / "loop.pcap").write_bytes(pcap_bytes(frames, 1))
+    config = make_config(
+        tmp_path,
+        HOST,
+        port=5012,
+        overrides={"ingest": {"source": "pcap", "file": "loop.pcap", "pace": False, "loop": True}},
+    )
+    capture = Capture(HOST, config.session.port)
+    capture.open()
+    service = StreamService(config)
+    try:
+        asyncio.run(run_until(service, capture, lambda s: s.status().srtp_out >= 70))
+    finally:
+        capture.close()
+    st = service.status()
+    assert st.bad == {} and st.srtp_out >= 70
+    ue = MiniUe(store_msks(tmp_path / "keys.sqlite"), service.srtp_policy)
+    ue.feed(capture.ordered())
+    assert ue.decrypted == len(ue.results) == st.srtp_out
+    seqs = [int.from_bytes(r.rtp[2:4], "big") for r in ue.results]
+    stamps = [int.from_bytes(r.rtp[4:8], "big") for r in ue.results]
+    assert seqs == [(65530 + k) & 0xFFFF for k in range(len(seqs))]
+    assert stamps == [7 + 3000 * k for k in range(len(stamps))]
+    assert all(r.rtp[12:] == packets[0][12:] for r in ue.results)
