@@ -85,6 +85,9 @@ async def run(config: UeConfig, duration: float | None) -> tuple[int, UeReport]:
     except AnnouncementError as exc:
         print(f"{PROG}: the announcement cannot be used: {exc}", file=sys.stderr)
         return EXIT_ERROR, ue.report()
+    except UeConfigError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EXIT_ERROR, ue.report()
     except (OSError, ValueError) as exc:
         print(f"{PROG}: cannot open the session sockets: {exc}", file=sys.stderr)
         return EXIT_ERROR, ue.report()

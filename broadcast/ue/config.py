@@ -38,20 +38,35 @@ off and NULL authentication when it says integrity off.
     ``--keylog`` option overrides it. The only place key bytes are ever written.
     ``report_json`` (path, none): write the final report as JSON; ``--report-json`` overrides it.
 
-``[msk_client]`` — reserved: the MSK client's settings (B-TID, Ks_NAF file, key management URI
-override) go here once the UE runs the MSK request procedure (:mod:`broadcast.ue.msk_client`);
-until then the section is refused so that nobody believes it is used.
+``[msk_client]`` — the MSK procedures (TS 33.246 6.3.2.2-6.3.2.3,
+:mod:`broadcast.ue.key_management`); without this table the UE only uses the ``[[msk]]`` given.
+    ``key_file`` (path, required): the UE's GBA credentials for the BM-SC — B-TID, Ks_(ext)_NAF,
+    BM-SC FQDN, lifetime — as ``mbms gba add --key-file`` writes them (JSON; the file must not be
+    accessible by group or others: mode 0600; :mod:`broadcast.ue.gba_key`).
+    ``listen`` (IP address, required): where MSK pushes and solicited pulls arrive (UDP), and the
+    source address of the MSK requests (the BM-SC pushes to the address a request came from
+    unless the subscription names another).
+    ``port`` (integer, 2269): the UDP port of the pushes.
+    ``key_management_uri`` (http(s) URI, none): where MSK requests go; default: the
+    announcement's key management server.
+    ``http_source`` (IP address, none): another source address for the MSK requests.
+    ``request_timeout`` (seconds, 10): one MSK request's time limit.
+    ``rerequest_interval`` (seconds, 5): least time between two re-requests of one Key Group
+    after missed MSK updates seen in the traffic.
+    ``retry_max`` (seconds, 30): longest wait between attempts of a failed initial request.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import string
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from broadcast import profile
 from broadcast.keys.errors import InvalidIdentifier, InvalidKeyMaterial
@@ -59,13 +74,31 @@ from broadcast.keys.ids import KeyDomainId, MskId, MtkId
 from broadcast.keys.material import Msk
 from broadcast.streaming.policy import SrtpConfig
 from broadcast.ue.errors import UeConfigError
+from broadcast.ue.gba_key import GbaCredentials, load_gba_key
 from broadcast.ue.service_keys import SOURCE_CONFIG, MskEntry
 
 #: Largest configuration file read [P].
 MAX_CONFIG_BYTES: Final = 1 << 20
-_SECTIONS: Final = ("announcement", "streaming", "download", "srtp", "msk", "output")
-_RESERVED: Final = ("msk_client",)
+_SECTIONS: Final = ("announcement", "streaming", "download", "srtp", "msk", "output", "msk_client")
 _HEX: Final = frozenset(string.hexdigits)
+#: Default least time between two re-requests for one Key Group after missed updates [P].
+REREQUEST_INTERVAL_S: Final = 5.0
+#: Default longest wait between two attempts of a failed MSK request [P].
+RETRY_MAX_S: Final = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class MskClientSettings:
+    """``[msk_client]`` (see the module doc). ``repr`` shows no key byte."""
+
+    credentials: GbaCredentials
+    listen: str
+    port: int = profile.MIKEY_UDP_PORT
+    key_management_uri: str | None = None
+    http_source: str | None = None
+    request_timeout: float = 10.0
+    rerequest_interval: float = REREQUEST_INTERVAL_S
+    retry_max: float = RETRY_MAX_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +117,7 @@ class UeConfig:
     srtp: SrtpConfig | None = None
     keylog: Path | None = None
     report_json: Path | None = None
+    msk_client: MskClientSettings | None = None
 
 
 class _Table:
@@ -137,6 +171,14 @@ class _Table:
             return str(ipaddress.ip_address(text))
         except ValueError:
             raise UeConfigError(f"{self.name}.{key} must be an IP address") from None
+
+    def seconds(self, key: str, default: float, low: float, high: float) -> float:
+        value = self.get(key, (int, float), "a number of seconds")
+        if value is None:
+            return default
+        if not math.isfinite(value) or not low <= value <= high:
+            raise UeConfigError(f"{self.name}.{key} must be {low:g}..{high:g} seconds")
+        return float(value)
 
     def done(self) -> None:
         unknown = sorted(set(self.data) - self.used)
@@ -211,14 +253,49 @@ def _srtp(t: _Table) -> SrtpConfig:
     return cfg
 
 
+def _uri(text: str, where: str) -> str:
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:
+        host = None
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not host
+        or any(c.isspace() for c in text)
+    ):
+        raise UeConfigError(f"{where} must be an http(s) URI with a host")
+    return text
+
+
+def _msk_client(t: _Table, base: Path) -> MskClientSettings:
+    key_file = t.path("key_file", base, required=True)
+    assert key_file is not None
+    listen = t.address("listen")
+    if listen is None:
+        raise UeConfigError("msk_client.listen is required (where MSK pushes arrive)")
+    uri_text = t.text("key_management_uri")
+    settings = MskClientSettings(
+        credentials=load_gba_key(key_file),
+        listen=listen,
+        port=t.integer("port", profile.MIKEY_UDP_PORT, 1, 0xFFFF),
+        key_management_uri=None
+        if uri_text is None
+        else _uri(uri_text, "msk_client.key_management_uri"),
+        http_source=t.address("http_source"),
+        request_timeout=t.seconds("request_timeout", 10.0, 0.1, 600.0),
+        rerequest_interval=t.seconds("rerequest_interval", REREQUEST_INTERVAL_S, 0.0, 86400.0),
+        retry_max=t.seconds("retry_max", RETRY_MAX_S, 1.0, 86400.0),
+    )
+    t.done()
+    return settings
+
+
 def config_from_dict(data: Mapping[str, Any], base: Path) -> UeConfig:
     """Build the configuration from parsed TOML; relative paths are taken from ``base``."""
     for name in data:
-        if name in _RESERVED:
-            raise UeConfigError(
-                f"[{name}] is reserved for the MSK client, which this UE does not run yet; "
-                "give the MSKs in [[msk]] tables"
-            )
         if name not in _SECTIONS:
             raise UeConfigError(f"unknown section [{name}]")
     ann = _Table(data.get("announcement", {}), "announcement")
@@ -248,6 +325,11 @@ def config_from_dict(data: Mapping[str, Any], base: Path) -> UeConfig:
     keylog = out.path("keylog", base)
     report_json = out.path("report_json", base)
     out.done()
+    msk_client = (
+        _msk_client(_Table(data["msk_client"], "msk_client"), base)
+        if "msk_client" in data
+        else None
+    )
     assert protection is not None
     return UeConfig(
         protection_file=protection,
@@ -262,6 +344,7 @@ def config_from_dict(data: Mapping[str, Any], base: Path) -> UeConfig:
         srtp=srtp,
         keylog=keylog,
         report_json=report_json,
+        msk_client=msk_client,
     )
 
 

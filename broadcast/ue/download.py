@@ -7,18 +7,25 @@ MTK objects checked with the MSK they name, DCF files decrypted with their MTK â
 6.3.3.2.1). MSKs come from the UE's :class:`~broadcast.ue.service_keys.MskStore`. Received files
 are counted and, with ``output_dir``, written there under the last segment of their
 Content-Location (never outside the directory).
+
+Before the download receiver opens a MIKEY MTK object, :class:`~broadcast.ue.download_guard.
+DownloadMtkGuard` checks its COUNTER against replays and raises the missed-MSK-update signal
+when it names an MSK the UE lacks (``on_missed_msk``). Every decrypted file is listed in the
+report with its size and the MD5 of its plaintext (the FLUTE layer has already checked the
+transport object's ``Content-MD5`` when the FDT carried one: ``content_md5_checked``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import ipaddress
 import logging
 import os
 import re
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +34,7 @@ from types import TracebackType
 from broadcast.announce.sdp import FluteSession
 from broadcast.dcf import MbmsKeyId
 from broadcast.download.receiver import (
+    DownloadEvent,
     DownloadReceiver,
     FileReceived,
     FileRejected,
@@ -35,6 +43,13 @@ from broadcast.download.receiver import (
 from broadcast.flute.ntp import ntp_seconds
 from broadcast.keys.ids import KeyDomainId
 from broadcast.keys.material import Mtk
+from broadcast.ue.download_guard import (
+    MISSED_SIGNAL_INTERVAL_S,
+    DownloadMtkGuard,
+    GuardedSessionReceiver,
+    MissedMskHook,
+)
+from broadcast.ue.link import Link
 from broadcast.ue.report import JsonValue
 from broadcast.ue.service_keys import MskEntry, MskStore
 from broadcast.ue.streaming import DEFAULT_RCVBUF, DatagramHandler, listen_socket
@@ -45,6 +60,10 @@ MtkLogger = Callable[[MbmsKeyId, Mtk], None]
 FileConsumer = Callable[[FileReceived], None]
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9._-]{1,200}")
+#: Received files listed in the report (the most recent ones).
+MAX_LISTED_FILES = 256
+#: MTK IDs listed in the report (the most recent ones).
+MAX_LISTED_MTKS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +119,11 @@ class DownloadClient:
         on_mtk: MtkLogger | None = None,
         on_file: FileConsumer | None = None,
         wall_clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
+        key_groups: frozenset[int] | None = None,
+        on_missed_msk: MissedMskHook | None = None,
+        missed_signal_interval: float = MISSED_SIGNAL_INTERVAL_S,
+        link: Link | None = None,
     ) -> None:
         self.config = config
         self.keys = keys
@@ -107,10 +131,25 @@ class DownloadClient:
         self.on_mtk = on_mtk
         self.on_file = on_file
         self.wall_clock = wall_clock
+        self.link = link
+        self.guard = DownloadMtkGuard(
+            keys,
+            key_domain_id=key_domain_id,
+            key_groups=key_groups,
+            on_missed_msk=on_missed_msk,
+            signal_interval=missed_signal_interval,
+        )
         self.receiver = DownloadReceiver(
             config.session.tsi, accept_unprotected=config.accept_unprotected
         )
+        self.receiver.flute = GuardedSessionReceiver(
+            config.session.tsi, self.guard, clock, self.receiver.flute.config
+        )
         self.counters = DownloadCounters()
+        #: The files received (most recent :data:`MAX_LISTED_FILES`): name, size, plaintext MD5.
+        self.files: deque[dict[str, JsonValue]] = deque(maxlen=MAX_LISTED_FILES)
+        #: Every MTK received, as ``MSK ID/MTK ID`` (in order).
+        self.mtk_ids: deque[str] = deque(maxlen=MAX_LISTED_MTKS)
         self.listening: list[tuple[str, int, str]] = []
         self.endpoints: list[tuple[str, int, str]] = []
         self._transport: asyncio.DatagramTransport | None = None
@@ -119,21 +158,29 @@ class DownloadClient:
             self._install(entry)
 
     def _install(self, entry: MskEntry) -> None:
-        self.receiver.add_msk(
+        """A new MSK: install it; MIKEY objects (and the files waiting for them) that arrived
+        before it are opened now."""
+        events = self.receiver.add_msk(
             entry.key_domain_id,
             entry.msk_id,
             entry.msk,
             valid_from=entry.valid_from,
             valid_to=entry.valid_to,
         )
+        self._events(events)
 
     def on_packet(self, data: bytes, unix_time: float | None = None) -> None:
         """One ALC packet (sans-IO entry point: tests may call it directly)."""
         self.counters.packets += 1
         now = ntp_seconds(self.wall_clock() if unix_time is None else unix_time)
-        for event in self.receiver.feed(bytes(data), now):
+        self._events(self.receiver.feed(bytes(data), now))
+
+    def _events(self, events: list[DownloadEvent]) -> None:
+        for event in events:
             if isinstance(event, MtkReceived):
                 self.counters.mtks += 1
+                self.guard.accepted(event.key_id, event.counter)
+                self.mtk_ids.append(f"{event.key_id.msk_id}/{event.key_id.mtk_id}")
                 mtk = self.receiver.mtk(event.key_id)
                 log.info("download MTK %s received", event.key_id)
                 if mtk is not None and self.on_mtk is not None:
@@ -142,6 +189,18 @@ class DownloadClient:
                 self.counters.files += 1
                 self.counters.bytes += len(event.data)
                 log.info("file %r received (%d bytes)", event.content_location, len(event.data))
+                self.files.append(
+                    {
+                        "content_location": event.content_location,
+                        "name": file_name(event.content_location, event.toi),
+                        "size": len(event.data),
+                        "md5": hashlib.md5(event.data, usedforsecurity=False).hexdigest(),
+                        "mtk": None
+                        if event.key_id is None
+                        else f"{event.key_id.msk_id}/{event.key_id.mtk_id}",
+                        "content_md5_checked": event.fdt_file.content_md5 is not None,
+                    }
+                )
                 self._write(event)
                 if self.on_file is not None:
                     self.on_file(event)
@@ -170,6 +229,11 @@ class DownloadClient:
         flute = self.receiver.flute.stats
         counters["flute_objects"] = flute.objects
         counters["flute_rejected"] = dict(sorted(flute.rejected.items()))
+        counters["mtk_replays"] = self.guard.stats["replay"]
+        counters["missed_msk_signals"] = self.guard.stats["missed_msk_signals"]
+        counters["content_md5_checked"] = sum(1 for f in self.files if f["content_md5_checked"])
+        counters["mtk_ids"] = list(self.mtk_ids)
+        counters["received_files"] = list(self.files)
         return counters
 
     async def start(self) -> None:
@@ -183,7 +247,10 @@ class DownloadClient:
         sock = listen_socket(host, s.port, self.config.interface_address, self.config.rcvbuf)
         try:
             transport, _ = await loop.create_datagram_endpoint(
-                functools.partial(DatagramHandler, self.on_packet, "FLUTE"), sock=sock
+                functools.partial(
+                    DatagramHandler, self.on_packet, "FLUTE", link=self.link, local=(host, s.port)
+                ),
+                sock=sock,
             )
         except BaseException:
             sock.close()

@@ -27,6 +27,7 @@ from broadcast.ue.service_keys import MskEntry
 #: ``rand(n)`` returns ``n`` random bytes (injectable for tests).
 RandomSource = Callable[[int], bytes]
 
+
 class MtkGate:
     """Verifies streaming and download MTK messages against the MSKs installed with
     :meth:`install`. ``receive`` raises the Verifier's typed ``MikeyError`` subclasses."""

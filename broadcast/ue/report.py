@@ -42,6 +42,10 @@ LABELS: Final[dict[str, str]] = {
     "packets": "packets received",
     "waiting": "files waiting for their MTK",
     "rejected": "rejected",
+    "mtk_replays": "MTK objects refused as replays",
+    "content_md5_checked": "files with Content-MD5 checked",
+    "mtk_ids": "MTK IDs (listed in the JSON report)",
+    "received_files": "files listed in the JSON report",
 }
 
 
@@ -100,7 +104,12 @@ class UeReport:
                 "service: " + ", ".join(_service_item(k, v) for k, v in self.service.items())
             )
         if self.msk:
-            lines.append("MSKs: " + ", ".join(f"{k} {_short(v)}" for k, v in self.msk.items()))
+            plain = {k: v for k, v in self.msk.items() if not isinstance(v, dict)}
+            lines.append("MSKs: " + ", ".join(f"{k} {_short(v)}" for k, v in plain.items()))
+            for key, value in self.msk.items():
+                if isinstance(value, dict):
+                    lines.append(f"MSK {key.replace('_', ' ')}:")
+                    lines += _table(value)
         for section in (*self.streaming, *self.download):
             lines.append("")
             lines.append(f"{section.kind} session {section.uri}")
@@ -134,9 +143,14 @@ def _table(counters: dict[str, JsonValue]) -> list[str]:
     for key, value in counters.items():
         label = LABELS.get(key, key.replace("_", " "))
         if isinstance(value, dict):
-            total = sum(v for v in value.values() if isinstance(v, int))
-            rows.append((label, str(total)))
+            if all(isinstance(v, int) and not isinstance(v, bool) for v in value.values()):
+                total = sum(v for v in value.values() if isinstance(v, int))
+                rows.append((label, str(total)))
+            else:
+                rows.append((label, ""))
             rows += [(f"  {k}", _short(v)) for k, v in value.items()]
+        elif isinstance(value, list):
+            rows.append((label, str(len(value))))
         else:
             rows.append((label, _short(value)))
     if not rows:

@@ -10,12 +10,17 @@ TS 33.246 6.3.2.2.2 decides whether the UE starts at all:
   ``refused``).
 
 Otherwise it loads the MSKs it was given into its :class:`~broadcast.ue.service_keys.MskStore`
-(the MSK client feeds the same store), then receives every streaming session
+and, with ``[msk_client]`` configured, runs the MSK procedures
+(:class:`~broadcast.ue.key_management.UeKeyManagement`: HTTP Digest MSK request for every
+announced Key Group, verified MSK pushes into the same store, MIKEY ACKs, solicited pulls,
+re-requests after missed updates), then receives every streaming session
 (:class:`~broadcast.ue.streaming.StreamingClient`) and every FLUTE download session
 (:class:`~broadcast.ue.download.DownloadClient`) of the announcement. Missed MSK updates seen
-in the traffic (6.3.2.2.3) are recorded and passed to the listeners registered with
+in the traffic (6.3.2.2.3) — an MTK message or SRTP MKI naming an unknown MSK, on the streaming
+and the download path — are recorded and passed to the listeners registered with
 :meth:`ReferenceUe.on_missed_msk` (the MSK client's re-request). :meth:`ReferenceUe.report`
-gives the final :class:`~broadcast.ue.report.UeReport`.
+gives the final :class:`~broadcast.ue.report.UeReport`. A :class:`~broadcast.ue.link.Link` sees
+every datagram of every socket (simulated loss and capture in the loopback demo).
 
 Usable programmatically in one event loop::
 
@@ -30,6 +35,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Final
@@ -47,7 +53,9 @@ from broadcast.streaming.policy import SrtpConfig, srtp_policy
 from broadcast.ue.config import UeConfig
 from broadcast.ue.download import DownloadClient, DownloadConfig
 from broadcast.ue.errors import UiccKeyManagementRequired
+from broadcast.ue.key_management import UeKeyManagement
 from broadcast.ue.keylog import KeyLog
+from broadcast.ue.link import Link
 from broadcast.ue.mtk_gate import MtkGate, RandomSource
 from broadcast.ue.report import (
     STATUS_NOT_PROTECTED,
@@ -65,6 +73,8 @@ log = logging.getLogger("broadcast.ue")
 
 #: This reference UE has no UICC capable of MBMS key management (GBA_ME) [P].
 ME_BASED: Final = True
+#: MTK IDs listed per streaming session in the report (the most recent ones).
+MAX_LISTED_MTKS: Final = 4096
 
 NOT_PROTECTED_MESSAGE: Final = (
     "the announcement says confidentiality and integrity protection are both off: no key "
@@ -102,7 +112,11 @@ class ReferenceUe:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         rand: RandomSource = os.urandom,
+        link: Link | None = None,
+        keylog: KeyLog | None = None,
     ) -> None:
+        """``keylog``: a key log shared with others (left open at stop); otherwise
+        ``config.keylog`` names this UE's own file."""
         self.config = config
         self.announcement = announcement
         self.msks = msk_store if msk_store is not None else MskStore()
@@ -111,6 +125,11 @@ class ReferenceUe:
         self.clock = clock
         self.wall_clock = wall_clock
         self.rand = rand
+        self.link = link
+        self._shared_keylog = keylog
+        self.key_management: UeKeyManagement | None = None
+        #: MTKs installed per streaming session URI, as ``MSK ID/MTK ID`` (most recent ones).
+        self.streaming_mtk_ids: dict[str, deque[str]] = {}
         self.status: str | None = None
         self.message = ""
         self.streaming: list[tuple[str, StreamingClient]] = []
@@ -141,6 +160,16 @@ class ReferenceUe:
     def _log_msk(self, entry: MskEntry) -> None:
         if self._keylog is not None:
             self._keylog.msk(entry.key_domain_id, entry.msk_id, entry.msk)
+
+    def _on_stream_mtk(self, uri: str) -> Callable[[MtkDelivery], None]:
+        ids = self.streaming_mtk_ids.setdefault(uri, deque(maxlen=MAX_LISTED_MTKS))
+
+        def on_mtk(delivery: MtkDelivery) -> None:
+            env = delivery.envelope
+            ids.append(f"{env.msk_id}/{env.mtk_id}")
+            self._log_mtk(delivery)
+
+        return on_mtk
 
     def _log_mtk(self, delivery: MtkDelivery) -> None:
         env = delivery.envelope
@@ -186,8 +215,11 @@ class ReferenceUe:
     async def _start(self, announcement: ServiceAnnouncement) -> None:
         cfg = self.config
         protection = announcement.protection
-        if cfg.keylog is not None:
+        if self._shared_keylog is not None:
+            self._keylog = self._shared_keylog
+        elif cfg.keylog is not None:
             self._keylog = KeyLog(cfg.keylog)
+        if self._keylog is not None:
             for entry in self.msks.entries():
                 self._log_msk(entry)
         self._unsubscribe = self.msks.subscribe(self._log_msk)
@@ -204,7 +236,7 @@ class ReferenceUe:
                 key_groups=groups,
                 gate=MtkGate(self.rand),
                 on_missed_msk=self._missed_msk,
-                on_mtk=self._log_mtk,
+                on_mtk=self._on_stream_mtk(session.uri),
                 consumer=self.consumer,
             )
             client = StreamingClient(
@@ -217,10 +249,12 @@ class ReferenceUe:
                 ),
                 receiver,
                 clock=self.clock,
+                link=self.link,
             )
             self.streaming.append((session.uri, client))
             await client.start()
         for session in announcement.download():
+            groups = None if session.msk_id is None else frozenset({session.msk_id.key_group})
             for channel in session.flute:
                 dl = DownloadClient(
                     DownloadConfig(
@@ -235,12 +269,32 @@ class ReferenceUe:
                     on_mtk=self._log_download_mtk,
                     on_file=self.on_file,
                     wall_clock=self.wall_clock,
+                    clock=self.clock,
+                    key_groups=groups,
+                    on_missed_msk=self._missed_msk,
+                    link=self.link,
                 )
                 self.download.append((session.uri, dl))
                 await dl.start()
+        if cfg.msk_client is not None:
+            km = UeKeyManagement(
+                cfg.msk_client,
+                protection,
+                self.msks,
+                link=self.link,
+                clock=self.clock,
+                wall_clock=self.wall_clock,
+                rand=self.rand,
+            )
+            self.key_management = km
+            self.on_missed_msk(km.on_missed_msk)
+            self.msk_client_counters = km.counters
+            await km.start()
 
     async def stop(self) -> None:
         """Close every socket and the key log (idempotent)."""
+        if self.key_management is not None:
+            await self.key_management.stop()
         for _, client in self.streaming:
             await client.stop()
             client.receiver.close()
@@ -251,7 +305,8 @@ class ReferenceUe:
             self._unsubscribe()
             self._unsubscribe = None
         if self._keylog is not None:
-            self._keylog.close()
+            if self._keylog is not self._shared_keylog:
+                self._keylog.close()
             self._keylog = None
         if self._started is not None and self._stopped is None:
             self._stopped = self.clock()
@@ -289,13 +344,17 @@ class ReferenceUe:
             }
             rep.service = service
         added: dict[str, JsonValue] = dict(self.msks.added)
-        rep.msk = {"known": len(self.msks), "added": added}
+        ids: list[JsonValue] = [f"{e.key_domain_id}/{e.msk_id}" for e in self.msks.entries()]
+        rep.msk = {"known": len(self.msks), "added": added, "ids": ids}
         if self.msk_client_counters is not None:
             client_counters: dict[str, JsonValue] = dict(self.msk_client_counters())
             rep.msk["client"] = client_counters
+        if self.key_management is not None:
+            rep.msk["key_management"] = self.key_management.summary()
         for uri, client in self.streaming:
             counters = client.stats.as_dict()
             counters["roc_resyncs"] = client.receiver.roc_resyncs
+            counters["mtk_ids"] = list(self.streaming_mtk_ids.get(uri, ()))
             rep.streaming.append(
                 SessionReport(
                     uri,

@@ -32,6 +32,7 @@ from typing import Final
 
 from broadcast import profile
 from broadcast.announce.sdp import SrtpStream
+from broadcast.ue.link import Link, peer
 from broadcast.ue.stream_receiver import StreamingStats, StreamReceiver
 
 log = logging.getLogger("broadcast.ue")
@@ -64,14 +65,28 @@ class StreamingConfig:
 
 
 class DatagramHandler(asyncio.DatagramProtocol):
-    """Hands every datagram to ``handler`` (errors only logged: UDP has no connection)."""
+    """Hands every datagram to ``handler`` (errors only logged: UDP has no connection).
 
-    def __init__(self, handler: Callable[[bytes], None], what: str) -> None:
+    With a ``link`` (:mod:`broadcast.ue.link`), each datagram is shown to it first, with its
+    source and ``local`` (the socket's address), and dropped when the link says so."""
+
+    def __init__(
+        self,
+        handler: Callable[[bytes], None],
+        what: str,
+        *,
+        link: Link | None = None,
+        local: Address = ("", 0),
+    ) -> None:
         self.handler = handler
         self.what = what
+        self.link = link
+        self.local = local
         self.failures = 0
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        if self.link is not None and not self.link.incoming(data, peer(addr), self.local):
+            return
         try:
             self.handler(data)
         except Exception:  # a bug on one datagram must not stop the receive loop
@@ -118,11 +133,17 @@ class StreamingClient:
     :meth:`start` / :meth:`stop`)."""
 
     def __init__(
-        self, config: StreamingConfig, receiver: StreamReceiver, *, clock: Clock = time.monotonic
+        self,
+        config: StreamingConfig,
+        receiver: StreamReceiver,
+        *,
+        clock: Clock = time.monotonic,
+        link: Link | None = None,
     ) -> None:
         self.config = config
         self.receiver = receiver
         self.clock = clock
+        self.link = link
         self._transports: list[asyncio.DatagramTransport] = []
         #: (address, port, what) of every socket while running.
         self.listening: list[tuple[str, int, str]] = []
@@ -181,7 +202,10 @@ class StreamingClient:
                 sock = listen_socket(host, port, self.config.interface_address, self.config.rcvbuf)
                 try:
                     transport, _ = await loop.create_datagram_endpoint(
-                        functools.partial(DatagramHandler, handler, what), sock=sock
+                        functools.partial(
+                            DatagramHandler, handler, what, link=self.link, local=(host, port)
+                        ),
+                        sock=sock,
                     )
                 except BaseException:
                     sock.close()

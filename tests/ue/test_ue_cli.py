@@ -144,7 +144,16 @@ def test_mbms_receive_does_nothing_when_unprotected(
     [
         ("[announcement]\nsdp = ['stream.sdp']\n", "announcement.protection is required"),
         ("[bogus]\n", "unknown section [bogus]"),
-        ("[msk_client]\nb_tid = 'x'\n", "reserved for the MSK client"),
+        (
+            "[announcement]\nprotection='protection.xml'\nsdp=['stream.sdp']\n"
+            "[msk_client]\nb_tid = 'x'\n",
+            "msk_client.key_file is required",
+        ),
+        (
+            "[announcement]\nprotection='protection.xml'\nsdp=['stream.sdp']\n"
+            "[msk_client]\nkey_file = 'nowhere.json'\nlisten = '127.27.3.4'\n",
+            "cannot read the GBA key file",
+        ),
         (
             "[announcement]\nprotection='protection.xml'\nsdp=['stream.sdp']\n"
             "[[msk]]\nkey_domain_id='00f110'\nmsk_id='01020000'\nkey='00'\n",

@@ -130,7 +130,12 @@ def test_run_writes_the_keylog_and_reports(
     assert counters["mtk_rejected"] == {"unknown_msk": 1}
     assert counters["missed_msk_signals"] == 1
     assert data["missed_msk_updates"] == [f"{KDID}/{MSK2_ID}"]
-    assert data["msk"] == {"known": 1, "added": {"config": 1}, "client": {"requests": 1}}
+    assert data["msk"] == {
+        "known": 1,
+        "added": {"config": 1},
+        "ids": [f"{KDID}/{MSK_ID}"],
+        "client": {"requests": 1},
+    }
     json.dumps(data)  # serialisable
     text = report.to_text()
     assert "SRTP packets decrypted" in text and "stream.sdp" in text
