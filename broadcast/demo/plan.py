@@ -9,10 +9,16 @@ UDP 2269 "at the destination address of the RTP stream", per UE.
 
 Plan (the second octet keeps the demo apart from the tests' ranges):
 
-* BM-SC HTTP server: ``127.100.0.1`` (ephemeral port);
+* BM-SC: ``127.100.0.1`` — the HTTP MSK request server (ephemeral port), the source of the MSK
+  pushes, of the stream and of the carousel;
+* the content provider's media source ``127.100.0.3`` sends plain RTP to the stream's ingest
+  socket on ``127.100.0.2`` (ephemeral port), as ffmpeg would;
 * nominal stream destination ``127.100.1.1``, nominal carousel destination ``127.100.1.2``;
-* UE ``i`` (1-based): MSK pushes on ``127.100.2.i:2269``; its copy of the stream and of the
-  carousel on ``127.100.3.i`` (RTP port, 2269, FLUTE port).
+* UE ``i`` (1-based): MSK pushes on ``127.100.2.i:2269`` (its MSK requests leave from there
+  too); its copy of the stream and of the carousel on ``127.100.3.i`` (RTP port, RTCP port,
+  2269, FLUTE port).
+
+The demo's own tests use the same plan (they run the demo), the UE tests ``127.100.200.x``.
 """
 
 from __future__ import annotations
@@ -23,10 +29,17 @@ from broadcast import profile
 
 MAX_UES = 250
 BMSC_HOST = "127.100.0.1"
+INGEST_HOST = "127.100.0.2"
+MEDIA_SOURCE_HOST = "127.100.0.3"
 STREAM_NOMINAL = "127.100.1.1"
 CAROUSEL_NOMINAL = "127.100.1.2"
 RTP_PORT = 5004
+RTCP_PORT = RTP_PORT + 1
 FLUTE_PORT = 4001
+#: The Key Groups of the demo service: the stream's (streaming, its MSK messages carry the SRTP
+#: policy) and the carousel's.
+STREAM_KEY_GROUP = 1
+DOWNLOAD_KEY_GROUP = 2
 
 
 @dataclass(frozen=True)
@@ -34,6 +47,11 @@ class UeAddresses:
     index: int
     push: tuple[str, int]
     media_host: str
+
+
+def ue_hosts(count: int) -> list[str]:
+    """The media hosts of UEs 1..count: where the fan-out sends each UE's copy."""
+    return [ue_addresses(i).media_host for i in range(1, count + 1)]
 
 
 def ue_addresses(index: int) -> UeAddresses:

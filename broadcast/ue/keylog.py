@@ -7,12 +7,16 @@ to; a symbolic link is refused) and gets one line per key, lower-case hex, flush
     MSK <key-domain-id> <msk-id> <key>
     MTK <key-domain-id> <msk-id> <mtk-id> <key> <salt or ->
 
-(the SRTP master salt for streaming MTKs, ``-`` for download MTKs).
+(the SRTP master salt for streaming MTKs, ``-`` for download MTKs). With ``unique`` (a log shared
+by several UEs, as in the loopback demo) a line already written is not written again (the most
+recent :data:`MAX_REMEMBERED` lines are remembered by their SHA-256, not their text).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections import OrderedDict
 from pathlib import Path
 from types import TracebackType
 from typing import Final, TextIO
@@ -21,13 +25,16 @@ from broadcast.keys.ids import KeyDomainId, MskId, MtkId
 from broadcast.keys.material import Msk, Mtk, SrtpSalt
 
 FILE_MODE: Final = 0o600
+#: Lines remembered by a ``unique`` key log.
+MAX_REMEMBERED: Final = 4096
 
 
 class KeyLog:
     """An append-only key log file (see the module doc)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, unique: bool = False) -> None:
         self.path = Path(path)
+        self._seen: OrderedDict[bytes, None] | None = OrderedDict() if unique else None
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW
         fd = os.open(self.path, flags, FILE_MODE)
         try:
@@ -41,6 +48,13 @@ class KeyLog:
     def _write(self, line: str) -> None:
         if self._file is None:
             raise ValueError("the key log is closed")
+        if self._seen is not None:
+            digest = hashlib.sha256(line.encode("ascii")).digest()
+            if digest in self._seen:
+                return
+            self._seen[digest] = None
+            while len(self._seen) > MAX_REMEMBERED:
+                self._seen.popitem(last=False)
         self._file.write(line + "\n")
         self._file.flush()
         self.lines += 1

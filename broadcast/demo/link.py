@@ -1,0 +1,71 @@
+"""The demo's model of each UE's link (a :class:`broadcast.ue.link.Link`): seeded random loss on
+receive (``--loss P``) and capture into the pcap file (``--pcap``).
+
+Every datagram arriving at any socket of a UE — SRTP, SRTCP, MIKEY MTK messages, FLUTE/ALC, MSK
+pushes — is first written to the capture (it was on the wire) and then dropped with probability
+``loss_percent / 100``, drawn from the UE's own ``random.Random`` seeded with ``(seed, UE)``: the
+same seed drops the same share, and each UE loses different packets. The counters tell what
+arrived and what was dropped, by kind (the destination port says which).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+from broadcast import profile
+from broadcast.demo import plan
+from broadcast.demo.pcap import PcapWriter
+
+Address = tuple[str, int]
+
+
+def kind_of(destination: Address) -> str:
+    """``srtp``, ``srtcp``, ``mtk`` (MIKEY at the media address), ``flute``, ``msk`` (MIKEY at
+    the push address) or ``other``."""
+    host, port = destination
+    if port == profile.MIKEY_UDP_PORT:
+        return "msk" if host.startswith("127.100.2.") else "mtk"
+    return {plan.RTP_PORT: "srtp", plan.RTCP_PORT: "srtcp", plan.FLUTE_PORT: "flute"}.get(
+        port, "other"
+    )
+
+
+class DemoLink:
+    """Loss and capture for one UE (see the module doc)."""
+
+    def __init__(
+        self,
+        ue_index: int,
+        *,
+        loss_percent: float = 0.0,
+        seed: int = 0,
+        pcap: PcapWriter | None = None,
+    ) -> None:
+        if not 0 <= loss_percent < 100:
+            raise ValueError("the loss must be 0..100 % (exclusive)")
+        self.ue_index = ue_index
+        self.loss = loss_percent / 100.0
+        self.pcap = pcap
+        self._rng = random.Random(f"mbms-demo/{seed}/{ue_index}")
+        self.received: Counter[str] = Counter()
+        self.dropped: Counter[str] = Counter()
+        self.sent: Counter[str] = Counter()
+
+    def incoming(self, data: bytes, source: Address, destination: Address) -> bool:
+        if self.pcap is not None:
+            self.pcap.write(data, source, destination)
+        kind = kind_of(destination)
+        if self.loss and self._rng.random() < self.loss:
+            self.dropped[kind] += 1
+            return False
+        self.received[kind] += 1
+        return True
+
+    def outgoing(self, data: bytes, source: Address, destination: Address) -> None:
+        if self.pcap is not None:
+            self.pcap.write(data, source, destination)
+        self.sent["mikey_ack"] += 1  # the only datagrams a UE sends
+
+
+__all__ = ["DemoLink", "kind_of"]

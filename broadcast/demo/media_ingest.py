@@ -1,0 +1,141 @@
+"""Real media into the protected stream: :class:`MediaIngest` is a streaming ingest source
+(the protocol of :mod:`broadcast.streaming.ingest`: ``start`` / ``run(sink, clock)`` / ``close``,
+``stats``) that plays :class:`broadcast.media.MediaGenerator` — a VP8 colour-bar test pattern
+and an Opus 440 Hz tone as RTP (RFC 7741, RFC 7587) — paced at real time by the media
+presentation times.
+
+Encoding runs in a worker thread, a little ahead of time (``prefetch`` seconds of media), so the
+event loop only sleeps until each frame is due and hands its packets to the sink. A frame whose
+time has passed (the machine was busy) goes out at once: the stream falls behind, never skips.
+
+:class:`StreamService` builds its ingest from its configuration and has no slot for another
+source object yet, so the demo runs :class:`MediaIngest` into a :class:`UdpForwarder` — a sink
+that sends the plain RTP to the stream's UDP ingest socket, exactly what ffmpeg or GStreamer
+would do (``source = "udp"``). Handing the ingest object to the service directly would save
+that loopback hop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+from broadcast.media import MediaGenerator, MediaGeneratorConfig, RtpOut
+from broadcast.streaming.ingest import IngestSink, IngestStats
+
+Clock = Callable[[], float]
+Address = tuple[str, int]
+Tap = Callable[[bytes, Address, Address], None]
+
+#: Seconds of media encoded ahead of its presentation time.
+PREFETCH_S: Final = 0.3
+#: Frames handed from the encoding thread at once at most.
+_CHUNK_FRAMES: Final = 16
+
+
+@dataclass(frozen=True, slots=True)
+class MediaIngestConfig:
+    """What to play: the generator's settings and, optionally, how long (``None`` = no end)."""
+
+    media: MediaGeneratorConfig = field(default_factory=MediaGeneratorConfig)
+    duration: float | None = None
+    prefetch: float = PREFETCH_S
+
+
+class MediaIngest:
+    """Plays the media generator into a sink at real time (see the module doc)."""
+
+    def __init__(self, config: MediaIngestConfig | None = None) -> None:
+        self.config = config or MediaIngestConfig()
+        self.generator = MediaGenerator(self.config.media)
+        self.stats = IngestStats()
+        self.frames = 0
+
+    async def start(self) -> None:
+        """Nothing to open (the encoders exist already)."""
+
+    def _encode(self, horizon: float, last_at: float) -> list[list[RtpOut]]:
+        """Frames up to ``horizon`` seconds of media (at least one), in the worker thread."""
+        out: list[list[RtpOut]] = []
+        at = last_at
+        while (not out or at < horizon) and len(out) < _CHUNK_FRAMES:
+            frame = self.generator.next_packets()
+            if not frame:
+                break
+            out.append(frame)
+            at = frame[0].at
+        return out
+
+    async def run(self, sink: IngestSink, clock: Clock) -> None:
+        start = clock()
+        last_at = 0.0
+        end = self.config.duration
+        while True:
+            horizon = clock() - start + self.config.prefetch
+            frames = await asyncio.to_thread(self._encode, horizon, last_at)
+            if not frames:
+                return
+            for frame in frames:
+                at = frame[0].at
+                last_at = at
+                if end is not None and at >= end:
+                    return
+                wait = start + at - clock()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                packets = [p.packet for p in frame]
+                self.frames += 1
+                self.stats.datagrams += len(packets)
+                self.stats.bytes += sum(map(len, packets))
+                sink.deliver(packets)
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+class UdpForwarder:
+    """An :class:`~broadcast.streaming.ingest.IngestSink` that sends every datagram from
+    ``source`` (host, port 0 = any) to ``destination`` over UDP; ``tap`` sees each one."""
+
+    def __init__(self, source: Address, destination: Address, *, tap: Tap | None = None) -> None:
+        self.destination = destination
+        self.tap = tap
+        self.sent = 0
+        self.errors = 0
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            self._sock.bind(source)
+            self._sock.setblocking(False)
+        except OSError:
+            self._sock.close()
+            raise
+        host, port = self._sock.getsockname()
+        self.local_address: Address = (str(host), int(port))
+
+    def _send(self, datagrams: list[bytes], destination: Address) -> None:
+        for d in datagrams:
+            try:
+                self._sock.sendto(d, destination)
+            except OSError:  # loopback buffer full: the datagram is lost, like on a network
+                self.errors += 1
+                continue
+            self.sent += 1
+            if self.tap is not None:
+                self.tap(d, self.local_address, destination)
+
+    def deliver(self, datagrams: list[bytes]) -> None:
+        self._send(datagrams, self.destination)
+
+    def deliver_rtcp(self, datagrams: list[bytes]) -> None:
+        self._send(datagrams, (self.destination[0], self.destination[1] + 1))
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.close()
+
+
+__all__ = ["MediaIngest", "MediaIngestConfig", "UdpForwarder"]
