@@ -37,6 +37,7 @@ from cpython.bytes cimport (
     PyBytes_GET_SIZE,
 )
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.stdint cimport int64_t
 from libc.string cimport memcmp
 
 include "_crypto_impl.pxi"
@@ -351,7 +352,9 @@ __all__ = [
     "AUTH_RCCM2",
     "AUTH_RCCM3",
     "MAX_PAYLOAD",
+    "estimate_indices",
     "protect_batch",
+    "scan_rtp",
     "set_sha1_engine",
     "sha1_engine",
     "sha1_engines",
@@ -370,6 +373,7 @@ cdef enum:
     SB_ROC_LEN = 4
     SB_MAX_TAG = SB_ROC_LEN + NC_SHA1_LEN
     SB_MAX_MKI = 128
+    SB_MAX_SCAN_SSRCS = 255         # scan_rtp gives up on batches with more distinct SSRCs
 
 AUTH_NULL = SB_AUTH_NULL
 AUTH_HMAC_SHA1 = SB_AUTH_HMAC
@@ -783,6 +787,138 @@ cdef object _sb_run(object k_e, object k_s, object k_a, object mki, int encrypt,
         return out
     finally:
         PyMem_Free(pkts)
+
+
+# --- sender index accounting, fast path (RFC 3711 §3.3.1, Appendix A) --------------------------
+
+def scan_rtp(packets, bint encrypt):
+    """Well-formedness and SSRCs of a batch of RTP packets, for the sender's fast path.
+
+    Returns ``(ssrcs, slots)``: the distinct SSRCs in order of first appearance and one byte
+    per packet, the position of its SSRC in ``ssrcs``. Returns None when any packet is not an
+    exact ``bytes``, is shorter than 12 bytes, is not RTP version 2, has a header (CSRCs,
+    extension) running past its end, has an encrypted portion over 2^16 AES blocks (with
+    ``encrypt``), or when the batch has more than 255 SSRCs: the caller's per-packet path then
+    reports the typed error (or handles the batch).
+    """
+    cdef tuple pk_t = packets if type(packets) is tuple else tuple(packets)
+    cdef Py_ssize_t n = len(pk_t)
+    cdef Py_ssize_t i, plen, hl
+    cdef int j, count = 0, last = -1
+    cdef uint32_t ssrc
+    cdef uint32_t table[SB_MAX_SCAN_SSRCS]
+    cdef const unsigned char *b
+    cdef object item
+    cdef bytes slots = PyBytes_FromStringAndSize(NULL, n)
+    cdef unsigned char *sl = <unsigned char *>PyBytes_AS_STRING(slots)
+    for i in range(n):
+        item = pk_t[i]
+        if type(item) is not bytes:
+            return None
+        plen = PyBytes_GET_SIZE(item)
+        b = <const unsigned char *>PyBytes_AS_STRING(item)
+        if plen < SB_RTP_FIXED or b[0] >> 6 != 2:
+            return None
+        hl = _sb_header_len(b, <size_t>plen, <size_t>plen)
+        if hl < 0 or (encrypt and <size_t>(plen - hl) > SB_MAX_PAYLOAD):
+            return None
+        ssrc = ((<uint32_t>b[8] << 24) | (<uint32_t>b[9] << 16) | (<uint32_t>b[10] << 8)
+                | <uint32_t>b[11])
+        if last >= 0 and table[last] == ssrc:
+            j = last
+        else:
+            j = 0
+            while j < count and table[j] != ssrc:
+                j += 1
+            if j == count:
+                if count == SB_MAX_SCAN_SSRCS:
+                    return None
+                table[count] = ssrc
+                count += 1
+            last = j
+        sl[i] = <unsigned char>j
+    return tuple([table[j] for j in range(count)]), slots
+
+
+def estimate_indices(packets, bytes slots, highest, base_roc):
+    """The 48-bit index of every packet when each SSRC's indices strictly increase.
+
+    ``slots`` comes from :func:`scan_rtp` (the same ``packets``); for SSRC slot ``j``,
+    ``highest[j]`` is its highest index so far (-1: none yet, then ``base_roc[j]`` is its ROC).
+    Each index is estimated from the SSRC's previous packet (RFC 3711 Appendix A), exactly as
+    a per-packet loop that accepts every packet would. Returns ``(indices, spans)`` with
+    ``spans[j] = (first, last, count)`` of slot ``j``'s indices (count 0: first = 0 and
+    last = its starting value), or None when an index falls
+    outside 0..2^48-1 or does not exceed the SSRC's previous one (a replay, or packets out of
+    order): the caller's per-packet path then decides.
+    """
+    cdef tuple pk_t = packets if type(packets) is tuple else tuple(packets)
+    cdef Py_ssize_t n = len(pk_t)
+    cdef Py_ssize_t nslots = len(highest)
+    cdef Py_ssize_t i
+    cdef int j
+    cdef int64_t h, roc, v, s_l, seq, index
+    cdef int64_t *run
+    cdef int64_t *first
+    cdef Py_ssize_t *counts
+    cdef const unsigned char *b
+    cdef const unsigned char *sl
+    cdef object item
+    cdef list out
+    if PyBytes_GET_SIZE(slots) != n or len(base_roc) != nslots or nslots > SB_MAX_SCAN_SSRCS:
+        raise ValueError("slots, highest and base_roc do not fit the packets")
+    run = <int64_t *>PyMem_Malloc((2 * nslots + 1) * sizeof(int64_t))
+    counts = <Py_ssize_t *>PyMem_Malloc((nslots + 1) * sizeof(Py_ssize_t))
+    if run == NULL or counts == NULL:
+        PyMem_Free(run)
+        PyMem_Free(counts)
+        raise MemoryError()
+    first = run + nslots
+    try:
+        for j in range(nslots):
+            h = highest[j]
+            v = base_roc[j]
+            if h < -1 or h >= <int64_t>SB_INDEX_LIMIT or v < 0 or v > 0xFFFFFFFF:
+                raise ValueError(f"slot {j}: highest or base_roc out of range")
+            # "no packet yet" is held as a virtual highest below the first index of that ROC
+            run[j] = h if h >= 0 else -1 - v
+            counts[j] = 0
+            first[j] = 0
+        out = [None] * n
+        sl = <const unsigned char *>PyBytes_AS_STRING(slots)
+        for i in range(n):
+            item = pk_t[i]
+            if type(item) is not bytes or PyBytes_GET_SIZE(item) < SB_RTP_FIXED:
+                raise ValueError(f"packets[{i}] is not a scanned RTP packet")
+            b = <const unsigned char *>PyBytes_AS_STRING(item)
+            j = sl[i]
+            if j >= nslots:
+                raise ValueError(f"slots[{i}] = {j} is not a slot")
+            seq = (<int64_t>b[2] << 8) | b[3]
+            h = run[j]
+            if h < 0:                   # first packet of the SSRC: ROC = base_roc
+                index = ((-1 - h) << 16) | seq
+            else:
+                roc = h >> 16
+                s_l = h & 0xFFFF
+                if s_l < 32768:
+                    v = roc - 1 if seq - s_l > 32768 else roc
+                else:
+                    v = roc + 1 if s_l - 32768 > seq else roc
+                index = v * 65536 + seq
+                if index <= h:
+                    return None
+            if index < 0 or index >= <int64_t>SB_INDEX_LIMIT:
+                return None
+            if counts[j] == 0:
+                first[j] = index
+            counts[j] += 1
+            run[j] = index
+            out[i] = index
+        return out, [(first[j], run[j], counts[j]) for j in range(nslots)]
+    finally:
+        PyMem_Free(run)
+        PyMem_Free(counts)
 
 
 def protect_batch(k_e, k_s, k_a, mki, bint encrypt, int auth, Py_ssize_t tag_len,

@@ -75,6 +75,10 @@ def _header_len(rtp: bytes) -> int:
     return rtp_header_len(rtp, parse_rtp_fixed(rtp), n)  # raises the typed error
 
 
+#: (SSRC, its state, the window it gets on commit, new SSRC?) of a planned batch.
+_Touched = tuple[int, StreamState, ReplayWindow, bool]
+
+
 def _copy_window(window: ReplayWindow) -> ReplayWindow:
     copy = ReplayWindow(window.size)
     copy.highest = window.highest
@@ -110,11 +114,10 @@ def protect_indexed(
     ``header_lens`` serves the pure path; the native loop re-derives (and re-checks) them.
     """
     if native and _native is not None:
-        return list(
-            _native.protect_batch(
-                *_native_args(keys), mki, *_crypt_params(policy), packets, indices
-            )
+        out: list[bytes] = _native.protect_batch(
+            *_native_args(keys), mki, *_crypt_params(policy), packets, indices
         )
+        return out
     return [
         protect_rtp(
             policy,
@@ -141,17 +144,101 @@ class SrtpBatchSender:
     def protect_batch(self, packets: Sequence[bytes], mki: bytes) -> list[bytes]:
         """``[sender.protect(p, mki) for p in packets]``, all-or-nothing (see the module doc)."""
         sender = self.sender
-        policy = sender.policy
-        pkts = [bytes(p) for p in packets]
-        if pkts:
-            _header_len(pkts[0])  # the per-packet loop parses the header before the MKI lookup
+        if packets:
+            _header_len(bytes(packets[0]))  # the per-packet loop parses it before the MKI lookup
         key = sender.keys.get(bytes(mki))
+        sender.keys.check_srtp(key)
+        plan = self._fast_plan(packets, key) if self.native else None
+        if plan is None:
+            pkts = [bytes(p) for p in packets]
+            indices, header_lens, touched = self._plan(pkts, key)
+        else:
+            pkts, indices, touched = plan
+            header_lens = []  # the native loop derives them
+        out = self._crypt(key.mki, key, pkts, indices, header_lens)
+
+        # Commit (nothing above changed the sender).
+        streams = sender._streams
+        for ssrc, state, window, new in touched:
+            state.srtp_window = window
+            if new:
+                streams.commit(ssrc, state)
+        key.srtp_packets += len(pkts)
+        return out
+
+    def _fast_plan(
+        self, packets: Sequence[bytes], key: MasterKey
+    ) -> tuple[list[bytes], list[int], list[_Touched]] | None:
+        """The common case in C: well-formed packets whose indices strictly increase per SSRC.
+
+        Same indices and windows as :meth:`_plan`; None (nothing changed) when anything is
+        unusual — a malformed packet, a replay or reordering, the key's packet limit, too many
+        SSRCs, an index out of range, an unknown ROC — and :meth:`_plan` then decides.
+        """
+        assert _native is not None
+        sender = self.sender
+        pkts = list(packets)
+        if len(pkts) > sender.keys.srtp_limit - key.srtp_packets:
+            return None
+        aes = sender.policy.srtp_cipher is Cipher.AES_CM
+        scan = _native.scan_rtp(pkts, aes)
+        if scan is None:
+            return None
+        ssrcs, slots = scan
+        streams = sender._streams
+        states: list[tuple[int, StreamState, bool]] = []
+        highest: list[int] = []
+        base_roc: list[int] = []
+        n_new = 0
+        for ssrc in ssrcs:
+            state = streams.get(ssrc)
+            new = state is None
+            if state is None:
+                if len(streams) + n_new >= streams.max_streams:
+                    return None
+                n_new += 1
+                state = streams.fresh()
+            h = state.srtp_window.highest
+            if h is None and state.base_roc is None:
+                return None
+            highest.append(-1 if h is None else h)
+            base_roc.append(0 if state.base_roc is None else state.base_roc)
+            states.append((ssrc, state, new))
+        est = _native.estimate_indices(pkts, slots, highest, base_roc)
+        if est is None:
+            return None
+        indices, spans = est
+        touched: list[_Touched] = []
+        for j, ((ssrc, state, new), span) in enumerate(zip(states, spans, strict=True)):
+            first, last, count = span
+            old = state.srtp_window
+            size = old.size
+            if last - first == count - 1:  # consecutive: offsets 0 .. count-1 below the last
+                recent = (1 << min(count, size)) - 1
+            else:
+                recent = 0
+                for index, slot in zip(indices, slots, strict=True):
+                    if slot == j and last - index < size:
+                        recent |= 1 << (last - index)
+            window = ReplayWindow(size)
+            window.highest = last
+            shift = size if old.highest is None else min(last - old.highest, size)
+            window._bits = ((old._bits << shift) | recent) & ((1 << size) - 1)
+            touched.append((ssrc, state, window, new))
+        return pkts, indices, touched
+
+    def _plan(
+        self, pkts: list[bytes], key: MasterKey
+    ) -> tuple[list[int], list[int], list[_Touched]]:
+        """Per packet, as ``SrtpSender.protect``: typed errors in the per-packet order, on
+        scratch windows (see the module doc)."""
+        sender = self.sender
+        policy = sender.policy
         ring = sender.keys
-        ring.check_srtp(key)
         streams = sender._streams
         aes = policy.srtp_cipher is Cipher.AES_CM
         # SSRC field (4 bytes) -> (SSRC, state, scratch window, new?)
-        touched: dict[bytes, tuple[int, StreamState, ReplayWindow, bool]] = {}
+        touched: dict[bytes, _Touched] = {}
         n_new = 0
         indices: list[int] = []
         header_lens: list[int] = []
@@ -209,16 +296,7 @@ class SrtpBatchSender:
                 window.accept(index)
             indices.append(index)
             header_lens.append(hl)
-
-        out = self._crypt(key.mki, key, pkts, indices, header_lens)
-
-        # Commit (nothing above changed the sender).
-        for ssrc, state, window, new in touched.values():
-            state.srtp_window = window
-            if new:
-                streams.commit(ssrc, state)
-        key.srtp_packets += len(pkts)
-        return out
+        return indices, header_lens, list(touched.values())
 
     def _crypt(
         self,
@@ -299,6 +377,17 @@ def unprotect_batch(
     No replay window or ROC estimation: the caller owns the indices.
     """
     mki = bytes(mki)
+    if native and _native is not None:
+        # The native call checks every packet first (before any crypto) for exactly what the
+        # loop below checks; only when it refuses the batch are the typed errors worked out.
+        try:
+            fast: list[bytes | None] = _native.unprotect_batch(
+                *_native_args(keys), mki, *_crypt_params(policy), packets, indices
+            )
+        except (TypeError, ValueError):
+            pass
+        else:
+            return fast
     pkts = [bytes(p) for p in packets]
     idx = [int(i) for i in indices]
     if len(idx) != len(pkts):
@@ -323,9 +412,11 @@ def unprotect_batch(
             )
         header_lens.append(hl)
     if native and _native is not None:
-        return list(
-            _native.unprotect_batch(*_native_args(keys), mki, *_crypt_params(policy), pkts, idx)
+        # The typed checks passed: the refusal came from an argument's type (bytearray, ...)
+        checked: list[bytes | None] = _native.unprotect_batch(
+            *_native_args(keys), mki, *_crypt_params(policy), pkts, idx
         )
+        return checked
     out: list[bytes | None] = []
     for packet, index, hl in zip(pkts, idx, header_lens, strict=True):
         seq = index & 0xFFFF
