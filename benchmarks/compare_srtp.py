@@ -1,40 +1,56 @@
-"""SRTP protect throughput next to libsrtp2 (pylibsrtp) and OpenSSL, in one run on one core.
+"""SRTP protect and unprotect next to libsrtp2 (pylibsrtp) and the OpenSSL ceiling, on one core.
 
-    .venv/bin/python benchmarks/compare_srtp.py [--cpu N] [--batch 5000] [--payload 1200]
+    .venv/bin/python benchmarks/compare_srtp.py [--cpu N] [--batch 256] [--payload 1200]
 
-Measures packets/s for RTP packets with a ``--payload``-byte payload (12-byte header, one SSRC,
-consecutive SEQ) under AES_CM_128_HMAC_SHA1_80, pinned to one CPU (``openssl`` inherits it):
+RTP packets of a 12-byte header and a ``--payload``-byte payload (one SSRC, consecutive SEQ)
+under AES_CM_128_HMAC_SHA1_80, everything pinned to one CPU (``openssl`` inherits it). Rows:
 
-- pure:        ``SrtpSender.protect`` per packet (pure Python over ``cryptography``), 6-byte MKI;
-- native:      ``SrtpBatchSender.protect_batch`` end to end (Python index accounting + the
-               native loop), 6-byte MKI, and the same without MKI (``mki_len=0``);
-- kernel:      ``broadcast._native.srtp_batch.protect_batch`` alone (indices precomputed);
-- pylibsrtp:   ``pylibsrtp.Session.protect`` per packet (libsrtp2 through cffi). It has no MKI
-               API, so the native/pylibsrtp ratio compares the no-MKI native path; the two
-               outputs are checked to be byte-identical first.
-- ceiling:     ``openssl speed -evp aes-128-ctr`` bytes/s at the largest block size, as packets/s
-               of the payload size (AES only; SRTP adds an HMAC-SHA1 over the whole packet).
+- ours, native batch:   protect: ``SrtpBatchSender.protect_batch`` end to end (index accounting
+                        + the native loop, a fresh sender per run); unprotect:
+                        ``broadcast.srtp.batch.unprotect_batch`` (indices known). With a 6-byte
+                        MKI and without (``mki_len=0``), for each usable HMAC-SHA-1 engine
+                        (``sha-ni``: four packets' MACs at once on the x86 SHA extensions;
+                        ``openssl``: SHA1_Update on copied SHA_CTX states);
+- ours, kernel alone:   ``broadcast._native.srtp_batch.protect_batch`` / ``unprotect_batch`` with
+                        precomputed session keys and indices (MKI 6);
+- pure (cryptography):  ``SrtpSender.protect`` / ``SrtpReceiver.unprotect`` per packet (pure
+                        Python over the ``cryptography`` package), MKI 6;
+- pylibsrtp:            ``Session.protect`` / ``Session.unprotect`` per packet (libsrtp2 through
+                        cffi, a fresh session per run). It has no MKI API, so the ratio compares
+                        our no-MKI path; outputs are checked byte-identical first.
+- ceiling:              what OpenSSL's own primitives need per packet on this CPU, from
+                        ``openssl speed -evp aes-128-ctr -bytes P`` (P = payload, the encrypted
+                        part) and ``openssl speed -evp sha1 -bytes A`` (A = header + payload +
+                        ROC, the authenticated part) plus two SHA-1 blocks (the outer hash of
+                        HMAC and the padding), the block time from ``-bytes 16384``:
+                        ceiling = t_aes(P) + t_sha1(A) + 2 t_block. It is a single-stream bound:
+                        the ``sha-ni`` engine hashes four packets at once and goes below it.
 
-Each rate is the best of ``--repeat`` runs; every run uses a fresh context (a sender never
-re-protects an index). pylibsrtp is a bench/test-only dependency (``pip install pylibsrtp``); it
-is skipped when missing.
+Each rate is the best of ``--repeat`` runs. ``--batch`` defaults to 256 packets, the streaming
+pipeline's batch; larger batches (``--batch 5000``: 12 MB in and out) add cache misses and page
+faults for both us and the peer. pylibsrtp is a bench/test-only dependency; it is skipped when
+missing.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from _measure import best_rate, fmt, openssl_speed, pin
 
-from broadcast.srtp import CryptoPolicy, SrtpSender
+from broadcast.srtp import CryptoPolicy, SessionKeys, SrtpReceiver, SrtpSender
 from broadcast.srtp import batch as batch_mod
-from broadcast.srtp.batch import SrtpBatchSender
+from broadcast.srtp.batch import SrtpBatchSender, unprotect_batch
 
 MKI = bytes.fromhex("000101000003")
 MASTER_KEY = bytes(range(1, 17))
 MASTER_SALT = bytes(range(40, 54))
 SSRC = 0x2A2A2A2A
+HEADER = 12
+ROC_LEN = 4
+SHA1_BLOCK = 64
 
 
 def rtp_packets(n: int, payload: int, first_seq: int = 1) -> list[bytes]:
@@ -61,6 +77,10 @@ def new_sender(with_mki: bool = True) -> SrtpSender:
     return s
 
 
+def session_keys(with_mki: bool = True) -> SessionKeys:
+    return new_sender(with_mki).keys.get(MKI if with_mki else b"").session_keys(rtcp=False, index=0)
+
+
 def pure_protect(packets: list[bytes]) -> list[bytes]:
     s = new_sender()
     return [s.protect(p, MKI) for p in packets]
@@ -70,33 +90,84 @@ def native_protect(packets: list[bytes], with_mki: bool = True) -> list[bytes]:
     return SrtpBatchSender(new_sender(with_mki)).protect_batch(packets, MKI if with_mki else b"")
 
 
-def pylibsrtp_protect(packets: list[bytes]) -> list[bytes]:
+def pure_unprotect(srtp: list[bytes]) -> list[bytes]:
+    r = SrtpReceiver(CryptoPolicy.aes_cm_128_hmac_sha1_80())
+    r.keys.add(MKI, MASTER_KEY, MASTER_SALT)
+    return [r.unprotect(p)[0] for p in srtp]
+
+
+def native_unprotect(
+    srtp: list[bytes], indices: list[int], keys: SessionKeys, with_mki: bool = True
+) -> list[bytes | None]:
+    policy = CryptoPolicy.aes_cm_128_hmac_sha1_80()
+    return unprotect_batch(policy, keys, MKI if with_mki else b"", srtp, indices)
+
+
+def _pylibsrtp_session(outbound: bool) -> object:
     import pylibsrtp  # noqa: PLC0415 - optional, bench-only
 
     policy = pylibsrtp.Policy(
         key=MASTER_KEY + MASTER_SALT,
-        ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND,
+        ssrc_type=(
+            pylibsrtp.Policy.SSRC_ANY_OUTBOUND if outbound else pylibsrtp.Policy.SSRC_ANY_INBOUND
+        ),
         srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80,
     )
-    session = pylibsrtp.Session(policy)
-    return [session.protect(p) for p in packets]
+    return pylibsrtp.Session(policy)
 
 
-def openssl_aes_ctr(seconds: int) -> tuple[str, int, float]:
-    """``openssl speed -evp aes-128-ctr``: (command, largest block size, bytes/s at it)."""
-    cmd, per_size = openssl_speed(seconds, "-evp", "aes-128-ctr")
-    size = max(per_size)
-    return cmd, size, per_size[size] * size
+def pylibsrtp_protect(packets: list[bytes]) -> list[bytes]:
+    session = _pylibsrtp_session(True)
+    protect = session.protect  # type: ignore[attr-defined]
+    return [protect(p) for p in packets]
+
+
+def pylibsrtp_unprotect(srtp: list[bytes]) -> list[bytes]:
+    session = _pylibsrtp_session(False)
+    unprotect = session.unprotect  # type: ignore[attr-defined]
+    return [unprotect(p) for p in srtp]
+
+
+def ceiling_us(payload: int, seconds: int) -> tuple[float, list[str]]:
+    """OpenSSL single-stream µs/packet: AES-CTR over the payload, SHA-1 over header + payload +
+    ROC and two more SHA-1 blocks for HMAC; with the commands run."""
+    auth_len = HEADER + payload + ROC_LEN
+    cmd_aes, aes = openssl_speed(seconds, "-bytes", str(payload), "-evp", "aes-128-ctr")
+    cmd_sha, sha = openssl_speed(seconds, "-bytes", str(auth_len), "-evp", "sha1")
+    cmd_blk, blk = openssl_speed(seconds, "-bytes", "16384", "-evp", "sha1")
+    t_aes = 1e6 / aes[payload]
+    t_sha = 1e6 / sha[auth_len]
+    t_block = 1e6 / blk[16384] / (16384 // SHA1_BLOCK)
+    lines = [
+        f"{cmd_aes}: {t_aes:.3f} µs per {payload} bytes",
+        f"{cmd_sha}: {t_sha:.3f} µs per {auth_len} bytes",
+        f"{cmd_blk}: {1000 * t_block:.1f} ns per 64-byte block",
+    ]
+    return t_aes + t_sha + 2 * t_block, lines
+
+
+class Table:
+    def __init__(self, ceiling: float, peers: dict[str, float]) -> None:
+        self.ceiling = ceiling
+        self.peers = peers
+
+    def row(self, label: str, rate: float, peer: str | None = None) -> None:
+        us = 1e6 / rate
+        ratio = f"{self.peers[peer] / us:6.2f} x" if peer in self.peers else " " * 8
+        print(
+            f"  {label:<44}{us:7.3f} µs {fmt(rate):>11}/s {100 * self.ceiling / us:5.0f} %"
+            f"   {ratio}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--cpu", type=int, default=None, help="CPU to pin to (default: first allowed)")
-    ap.add_argument("--batch", type=int, default=5_000, help="packets per native/pylibsrtp run")
-    ap.add_argument("--pure-batch", type=int, default=1_000, help="packets per pure run")
+    ap.add_argument("--batch", type=int, default=256, help="packets per native/pylibsrtp run")
+    ap.add_argument("--pure-batch", type=int, default=256, help="packets per pure run")
     ap.add_argument("--payload", type=int, default=1200, help="RTP payload bytes")
-    ap.add_argument("--repeat", type=int, default=7)
-    ap.add_argument("--openssl-seconds", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--openssl-seconds", type=int, default=1)
     args = ap.parse_args(argv)
 
     cpu = pin(args.cpu)
@@ -104,48 +175,87 @@ def main(argv: list[str] | None = None) -> int:
     if native is None:
         print("broadcast._native.srtp_batch is not built", file=sys.stderr)
         return 2
-
-    packets = rtp_packets(args.batch, args.payload)
-    pure_packets = packets[: args.pure_batch]
-    if native_protect(pure_packets[:200]) != pure_protect(pure_packets[:200]):
-        raise SystemExit("native and pure SRTP packets differ")
-
-    pure = best_rate(lambda: pure_protect(pure_packets), len(pure_packets), args.repeat)
-    nat = best_rate(lambda: native_protect(packets), len(packets), args.repeat)
-    nat_nomki = best_rate(lambda: native_protect(packets, False), len(packets), args.repeat)
-    keys = new_sender().keys.get(MKI).session_keys(rtcp=False, index=0)
-    kargs = (keys.encryption_key, keys.salt, keys.auth_key, MKI, True, 1, 10, 1)
-    indices = [int.from_bytes(p[2:4], "big") for p in packets]
-    kernel = best_rate(lambda: native.protect_batch(*kargs, packets, indices), len(packets), 7)
-
-    print(
-        f"CPU {cpu}, {len(packets)} packets of 12 + {args.payload} bytes, AES_CM_128_HMAC_SHA1_80"
-    )
-    print(f"  pure (SrtpSender.protect, MKI 6)         {fmt(pure):>12} packets/s")
-    print(f"  native batch end to end (MKI 6)          {fmt(nat):>12} packets/s")
-    print(f"  native batch end to end (no MKI)         {fmt(nat_nomki):>12} packets/s")
-    print(f"  native kernel alone (MKI 6)              {fmt(kernel):>12} packets/s")
-    print(f"  ratio native/pure (MKI 6)                {nat / pure:>12.1f} x")
-
     try:
         import pylibsrtp  # noqa: F401, PLC0415
     except ImportError:
-        print("  pylibsrtp not installed: peer comparison skipped")
+        have_peer = False
     else:
-        if pylibsrtp_protect(packets[:200]) != native_protect(packets[:200], False):
-            raise SystemExit("pylibsrtp and native (no MKI) SRTP packets differ")
-        peer = best_rate(lambda: pylibsrtp_protect(packets), len(packets), args.repeat)
-        print(f"  pylibsrtp Session.protect (no MKI)       {fmt(peer):>12} packets/s")
-        print(f"  ratio native/pylibsrtp (both no MKI)     {nat_nomki / peer:>12.2f} x")
+        have_peer = True
 
-    cmd, size, bps = openssl_aes_ctr(args.openssl_seconds)
-    pkt_bytes = args.payload
-    print(f"  ceiling: {cmd}")
+    n = args.batch
+    packets = rtp_packets(n, args.payload)
+    pure_packets = packets[: args.pure_batch]
+    indices = [int.from_bytes(p[2:4], "big") for p in packets]
+    srtp_mki = native_protect(packets)
+    srtp_nomki = native_protect(packets, False)
+    keys_mki, keys_nomki = session_keys(True), session_keys(False)
+    engines = native.sha1_engines()
+    default_engine = native.sha1_engine()
+
+    # Byte-identical first: every engine against the pure path and libsrtp2.
+    few = min(200, n)
+    for engine in engines:
+        native.set_sha1_engine(engine)
+        if native_protect(pure_packets[:few]) != pure_protect(pure_packets[:few]):
+            raise SystemExit(f"native ({engine}) and pure SRTP packets differ")
+        if native_unprotect(srtp_mki, indices, keys_mki) != packets:
+            raise SystemExit(f"native ({engine}) unprotect does not give the packets back")
+    native.set_sha1_engine(default_engine)
+    if have_peer:
+        if pylibsrtp_protect(packets[:few]) != srtp_nomki[:few]:
+            raise SystemExit("pylibsrtp and native (no MKI) SRTP packets differ")
+        if pylibsrtp_unprotect(srtp_nomki[:few]) != packets[:few]:
+            raise SystemExit("pylibsrtp does not unprotect our no-MKI packets")
+
+    def rate(fn: Callable[[], object], count: int = n) -> float:
+        return best_rate(fn, count, args.repeat)
+
+    peers: dict[str, float] = {}
+    if have_peer:
+        peers["protect"] = 1e6 / rate(lambda: pylibsrtp_protect(packets))
+        peers["unprotect"] = 1e6 / rate(lambda: pylibsrtp_unprotect(srtp_nomki))
+    ceiling, ceiling_lines = ceiling_us(args.payload, args.openssl_seconds)
+    table = Table(ceiling, peers)
+
     print(
-        f"    {fmt(bps)} bytes/s at {size}-byte blocks = {fmt(bps / pkt_bytes)} "
-        f"{pkt_bytes}-byte payloads/s (AES only); native e2e reaches "
-        f"{100 * nat * pkt_bytes / bps:.0f}% of it"
+        f"CPU {cpu}; batches of {n} RTP packets of {HEADER} + {args.payload} bytes, "
+        f"AES_CM_128_HMAC_SHA1_80; HMAC-SHA-1 engines: {', '.join(engines)}"
     )
+    print("ceiling (OpenSSL primitives, one stream):")
+    for line in ceiling_lines:
+        print(f"    {line}")
+    print(f"    = {ceiling:.3f} µs/packet = {fmt(1e6 / ceiling)} packets/s")
+    print(f"  {'':<44}{'µs/packet':>10} {'packets':>11}/s  ceiling  vs pylibsrtp")
+
+    k_e, k_s, k_a = (bytes(k) for k in (keys_mki.encryption_key, keys_mki.salt, keys_mki.auth_key))
+    kargs = (k_e, k_s, k_a, MKI, True, 1, 10, 1)
+    for op in ("protect", "unprotect"):
+        print(f"{op}:")
+        for engine in engines:
+            native.set_sha1_engine(engine)
+            if op == "protect":
+                with_mki = rate(lambda: native_protect(packets))
+                no_mki = rate(lambda: native_protect(packets, False))
+                kernel = rate(lambda: native.protect_batch(*kargs, packets, indices))
+            else:
+                with_mki = rate(lambda: native_unprotect(srtp_mki, indices, keys_mki))
+                no_mki = rate(lambda: native_unprotect(srtp_nomki, indices, keys_nomki, False))
+                kernel = rate(lambda: native.unprotect_batch(*kargs, srtp_mki, indices))
+            table.row(f"ours, native batch, {engine} (MKI 6)", with_mki, op)
+            table.row(f"ours, native batch, {engine} (no MKI)", no_mki, op)
+            table.row(f"ours, kernel alone, {engine} (MKI 6)", kernel, op)
+        native.set_sha1_engine(default_engine)
+        if op == "protect":
+            pure = best_rate(lambda: pure_protect(pure_packets), len(pure_packets), 5)
+        else:
+            pure = best_rate(
+                lambda: pure_unprotect(srtp_mki[: len(pure_packets)]), len(pure_packets), 5
+            )
+        table.row("pure, per packet over cryptography (MKI 6)", pure, op)
+        if have_peer:
+            table.row("pylibsrtp (libsrtp2), per packet (no MKI)", 1e6 / peers[op], op)
+        else:
+            print("  pylibsrtp not installed: peer comparison skipped")
     return 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from compare_srtp import native_protect, pure_protect, rtp_packets
+from compare_srtp import native_protect, native_unprotect, pure_protect, rtp_packets, session_keys
 
 from broadcast.srtp.batch import NATIVE_AVAILABLE
 
@@ -42,4 +42,24 @@ def test_srtp_protect_pure(benchmark: Any, packets: list[bytes]) -> None:
 def test_srtp_protect_native_batch(benchmark: Any, packets: list[bytes]) -> None:
     out = benchmark.pedantic(native_protect, args=(packets,), rounds=5)
     assert out[:500] == pure_protect(packets[:500])
+    record_rate(benchmark, len(packets))
+
+
+@pytest.mark.skipif(not NATIVE_AVAILABLE, reason="native module not built")
+@pytest.mark.benchmark(group="srtp-unprotect-1200")
+@pytest.mark.parametrize("engine", ["openssl", "sha-ni"])
+def test_srtp_unprotect_native_batch(benchmark: Any, packets: list[bytes], engine: str) -> None:
+    from broadcast._native import srtp_batch  # noqa: PLC0415
+
+    if engine not in srtp_batch.sha1_engines():
+        engine = "openssl"  # the CPU has no SHA extensions: measure the engine it has
+    srtp = native_protect(packets)
+    indices = [int.from_bytes(p[2:4], "big") for p in packets]
+    keys = session_keys()
+    previous = srtp_batch.set_sha1_engine(engine)
+    try:
+        out = benchmark.pedantic(native_unprotect, args=(srtp, indices, keys), rounds=5)
+    finally:
+        srtp_batch.set_sha1_engine(previous)
+    assert out == packets
     record_rate(benchmark, len(packets))
