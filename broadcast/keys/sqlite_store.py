@@ -15,10 +15,11 @@ Keys are stored as BLOBs. No key byte ever appears in an exception message or a 
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from types import TracebackType
 from typing import Final, Self
@@ -96,6 +97,41 @@ _SCHEMA: Final = (
 
 _MSK_COLUMNS: Final = "key_group, key_number, key, mtk_id_low, mtk_id_high, state"
 _Row = tuple[object, ...]
+
+#: MUK IDs per bulk statement (3 SQL variables each: far below SQLite's 32766-variable limit).
+BULK_CHUNK: Final = 2000
+
+
+@functools.cache
+def _bulk_counter_sql(n: int) -> str:
+    """Add ``n`` to the counters of ``n`` distinct MUK IDs in one statement, returning the new
+    last values: an UPSERT over a VALUES list (SQLite >= 3.35 for RETURNING)."""
+    values = ",".join(["(?,?,?)"] * n)
+    return (
+        "INSERT INTO muk_counter (idi, idr, last) "  # noqa: S608 - placeholders only
+        f"WITH want(idi, idr, n) AS (VALUES {values}) SELECT idi, idr, n FROM want WHERE true "
+        "ON CONFLICT (idi, idr) DO UPDATE SET last = last + excluded.last "
+        "RETURNING idi, idr, last"
+    )
+
+
+@functools.cache
+def _bulk_muk_sql(n: int) -> str:
+    """Look up ``n`` MUK IDs in one statement (a join on the primary key, not a scan)."""
+    values = ",".join(["(?,?)"] * n)
+    return (
+        f"WITH want(idi, idr) AS (VALUES {values}) "  # noqa: S608 - placeholders only
+        "SELECT m.idi, m.idr, m.key, m.expires_at FROM want CROSS JOIN muk m "
+        "ON m.idi = want.idi AND m.idr = want.idr"
+    )
+
+
+def _muk_ids(muk_ids: Iterable[MukId]) -> list[MukId]:
+    out = list(muk_ids)
+    for m in out:
+        if not isinstance(m, MukId):
+            raise TypeError(f"expected MukId, got {type(m).__name__}")
+    return out
 
 
 class SQLiteKeyStore(KeyStore):
@@ -463,6 +499,57 @@ class SQLiteKeyStore(KeyStore):
             )
         return value
 
+    def next_counters_for_muks(self, muk_ids: Sequence[MukId]) -> list[int]:
+        ids = _muk_ids(muk_ids)
+        wanted: dict[tuple[bytes, bytes], int] = {}
+        for m in ids:
+            key = (m.idi, m.idr)
+            wanted[key] = wanted.get(key, 0) + 1
+        if not wanted:
+            return []
+        last: dict[tuple[bytes, bytes], int] = {}
+        items = list(wanted.items())
+        try:
+            with self._write() as conn:
+                for start in range(0, len(items), BULK_CHUNK):
+                    part = items[start : start + BULK_CHUNK]
+                    args = [v for (idi, idr), n in part for v in (idi, idr, n)]
+                    for idi, idr, value in conn.execute(_bulk_counter_sql(len(part)), args):
+                        if value > profile.COUNTER_MAX:  # the schema's CHECK refuses it first
+                            raise CounterExhausted(
+                                f"the TS counter of MUK {MukId(idi, idr)} is exhausted: "
+                                "replace the key"
+                            )
+                        last[(idi, idr)] = value
+                if len(last) != len(wanted):
+                    raise KeyStoreError("bulk counter allocation returned the wrong rows")
+        except KeyStoreError as exc:
+            # Rolled back: no value was handed out. Name the exhausted MUK if that was the cause.
+            if isinstance(exc.__cause__, sqlite3.IntegrityError):
+                self._raise_exhausted(wanted)
+            raise
+        # The COMMIT returned: every value below is durable before it leaves the store.
+        nxt = {key: value - wanted[key] for key, value in last.items()}
+        out: list[int] = []
+        for m in ids:
+            key = (m.idi, m.idr)
+            nxt[key] += 1
+            out.append(nxt[key])
+        return out
+
+    def _raise_exhausted(self, wanted: dict[tuple[bytes, bytes], int]) -> None:
+        """After a refused bulk allocation: CounterExhausted for the first MUK ID that has fewer
+        than the wanted values left (the transaction was rolled back)."""
+        with self._read() as conn:
+            for (idi, idr), n in wanted.items():
+                row = conn.execute(
+                    "SELECT last FROM muk_counter WHERE idi = ? AND idr = ?", (idi, idr)
+                ).fetchone()
+                if row is not None and row[0] + n > profile.COUNTER_MAX:
+                    raise CounterExhausted(
+                        f"the TS counter of MUK {MukId(idi, idr)} is exhausted: replace the key"
+                    )
+
     def next_counter_for_msk(self, key_domain: KeyDomainId, msk_id: MskId) -> int:
         with self._write() as conn:
             self._active_msk(conn, key_domain, msk_id)
@@ -500,6 +587,34 @@ class SQLiteKeyStore(KeyStore):
         if row is None:
             raise UnknownKey(f"no MUK for MUK ID {muk_id}")
         return MukRecord(muk_id, Muk(row[0]), row[1])
+
+    def put_muks(self, records: Iterable[MukRecord]) -> int:
+        rows: list[tuple[bytes, bytes, bytes, int]] = []
+        for r in records:
+            if not isinstance(r, MukRecord):
+                raise TypeError(f"expected MukRecord, got {type(r).__name__}")
+            rows.append((r.muk_id.idi, r.muk_id.idr, r.key.secret, r.expires_at))
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO muk (idi, idr, key, expires_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (idi, idr) DO UPDATE SET key = excluded.key, "
+                "expires_at = excluded.expires_at",
+                rows,
+            )
+        return len(rows)
+
+    def get_muks(self, muk_ids: Iterable[MukId]) -> dict[MukId, MukRecord]:
+        wanted = {(m.idi, m.idr): m for m in _muk_ids(muk_ids)}
+        keys = list(wanted)
+        out: dict[MukId, MukRecord] = {}
+        with self._read() as conn:
+            for start in range(0, len(keys), BULK_CHUNK):
+                part = keys[start : start + BULK_CHUNK]
+                args = [v for pair in part for v in pair]
+                for idi, idr, key, expires_at in conn.execute(_bulk_muk_sql(len(part)), args):
+                    muk_id = wanted[(idi, idr)]
+                    out[muk_id] = MukRecord(muk_id, Muk(key), expires_at)
+        return out
 
     def purge_expired_muks(self, now: int) -> int:
         with self._write() as conn:

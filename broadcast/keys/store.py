@@ -29,6 +29,7 @@ the same value.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self
@@ -232,6 +233,17 @@ class KeyStore(Protocol):
         """
         ...
 
+    def next_counters_for_muks(self, muk_ids: Sequence[MukId]) -> list[int]:
+        """One new TS counter per entry of ``muk_ids``, all in ONE transaction, durable before it
+        returns (an MSK push round: one message per UE).
+
+        The result is in the order of ``muk_ids``; a MUK ID listed n times gets n strictly
+        increasing values. Same values, guarantees and errors as ``n`` calls of
+        :meth:`next_counter_for_muk`, but all-or-nothing: CounterExhausted for one MUK ID (or a
+        store failure) hands out no value at all.
+        """
+        ...
+
     def next_counter_for_msk(self, key_domain: KeyDomainId, msk_id: MskId) -> int:
         """Next TS counter for an MTK message under this MSK, durable before it returns.
 
@@ -247,6 +259,15 @@ class KeyStore(Protocol):
 
     def get_muk(self, muk_id: MukId) -> MukRecord:
         """The MUK (expired or not: see :meth:`MukRecord.is_expired`), or UnknownKey."""
+        ...
+
+    def put_muks(self, records: Iterable[MukRecord]) -> int:
+        """Store or replace many MUKs in ONE transaction; returns how many rows were written."""
+        ...
+
+    def get_muks(self, muk_ids: Iterable[MukId]) -> dict[MukId, MukRecord]:
+        """The stored MUKs of ``muk_ids`` (expired or not) from one consistent snapshot; a MUK ID
+        without a MUK is absent from the result (no UnknownKey)."""
         ...
 
     def purge_expired_muks(self, now: int) -> int:
