@@ -4,15 +4,21 @@ Batched UDP send on a caller-owned socket: UDP GSO (``UDP_SEGMENT``) for runs of
 datagrams, ``sendmmsg`` otherwise, GIL released around the system calls. Use
 ``broadcast.sgimb.DatagramOutput``, which owns the socket, packs the destinations and keeps the
 statistics.
+
+Batched receive (:class:`BatchReceiver`): one non-blocking ``recvmmsg`` takes every datagram
+already queued, up to a bound (``broadcast.streaming.ingest.UdpIngest`` uses it).
 """
 
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, Literal, overload
 
 __all__ = [
+    "MAX_DATAGRAM",
     "MAX_GSO_PAYLOAD",
+    "MAX_RECV_BATCH",
     "MAX_SEGMENTS",
     "MSG_DONTWAIT",
+    "BatchReceiver",
     "BatchSender",
     "gso_supported",
 ]
@@ -20,6 +26,8 @@ __all__ = [
 MAX_SEGMENTS: Final[int]
 MAX_GSO_PAYLOAD: Final[int]
 MSG_DONTWAIT: Final[int]
+MAX_RECV_BATCH: Final[int]
+MAX_DATAGRAM: Final[int]
 
 def gso_supported(fd: int) -> bool:
     """True when the kernel knows ``UDP_SEGMENT`` on this UDP socket (Linux >= 4.18)."""
@@ -44,3 +52,32 @@ class BatchSender:
     ) -> tuple[int, int, int, int, int]:
         """``(sent, sent_bytes, failed, stopped_at, last_errno)``; ``dest`` is one packed
         sockaddr or one per datagram. TypeError/ValueError on bad arguments only."""
+
+#: A datagram's source as ``socket.recvfrom`` gives it (None: not an IP address).
+Source = tuple[str, int] | tuple[str, int, int, int] | None
+
+class BatchReceiver:
+    """Receives batches from the UDP socket ``fd`` (not owned) with one non-blocking
+    ``recvmmsg`` per call; one thread at a time."""
+
+    def __init__(self, fd: int, max_count: int = 256, max_size: int = 65535) -> None: ...
+    @property
+    def max_count(self) -> int: ...
+    @property
+    def max_size(self) -> int: ...
+    @property
+    def syscalls(self) -> int:
+        """recvmmsg calls made so far."""
+    @property
+    def truncated(self) -> int:
+        """Datagrams longer than ``max_size`` (dropped) so far."""
+    @overload
+    def recv_batch(self, max_count: int = -1, addresses: Literal[False] = False) -> list[bytes]: ...
+    @overload
+    def recv_batch(
+        self, max_count: int = -1, *, addresses: Literal[True]
+    ) -> tuple[list[bytes], list[Source]]: ...
+    @overload
+    def recv_batch(
+        self, max_count: int, addresses: Literal[True]
+    ) -> tuple[list[bytes], list[Source]]: ...
