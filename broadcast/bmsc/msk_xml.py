@@ -13,7 +13,7 @@ Response (``application/mbms-msk-response+xml``), one status per requested MSK I
       <msk-status msk-id="00010000" code="200"/>
     </mbms-msk-response>
 
-Parsing uses the project's bounded, entity-free expat reader (``broadcast.flute._safexml``: no
+Parsing uses the project's bounded, entity-free expat reader (:mod:`broadcast.safexml`: no
 DOCTYPE, no entities, bounded size/elements/depth); every malformed body raises
 :class:`MskRequestError` naming the field and byte offset.
 """
@@ -27,10 +27,9 @@ from xml.sax.saxutils import quoteattr
 
 from broadcast import profile
 from broadcast.bmsc.errors import MskRequestError
-from broadcast.flute._safexml import XmlElement, XmlLimits, parse_xml
-from broadcast.flute.errors import FdtError
 from broadcast.keys.errors import InvalidIdentifier
 from broadcast.keys.ids import KeyDomainId, MskId
+from broadcast.safexml import XmlElement, XmlError, XmlLimits, XmlTooLarge, parse_xml
 
 #: Largest request body accepted, most MSK IDs per request.
 MAX_BODY: Final = 16 * 1024
@@ -71,8 +70,11 @@ def _parse(data: bytes, limits: XmlLimits, root_name: str) -> XmlElement:
         )
     try:
         root = parse_xml(data, limits)
-    except FdtError as exc:
-        raise MskRequestError(exc.detail, field=exc.field, offset=exc.offset) from None
+    except XmlError as exc:
+        status = 413 if isinstance(exc, XmlTooLarge) else 400
+        raise MskRequestError(
+            exc.detail, field=exc.field, offset=exc.offset, http_status=status
+        ) from None
     if root.name != root_name or root.namespace != NS:
         raise MskRequestError(
             f"root element must be {root_name} in namespace {NS}", field="root", offset=root.offset
