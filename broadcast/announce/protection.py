@@ -30,7 +30,7 @@ its MSK request XML::
 
 Elements and attributes of other names are ignored (forward compatibility); each known element
 at most once (``msk-id`` and ``session`` excepted). The parser is
-:mod:`broadcast.flute._safexml`: no DOCTYPE or entity of any kind, bounded size, element count,
+:mod:`broadcast.safexml`: no DOCTYPE or entity of any kind, bounded size, element count,
 attributes and depth; every problem is a :class:`ProtectionDescriptionError` with the offset.
 """
 
@@ -50,10 +50,16 @@ from broadcast.announce.errors import (
     ProtectionLimitExceeded,
     excerpt,
 )
-from broadcast.flute._safexml import XmlElement, XmlLimits, parse_xml
-from broadcast.flute.errors import FdtForbiddenConstruct, FdtLimitExceeded, FdtTooLarge, FluteError
 from broadcast.keys.errors import InvalidIdentifier
 from broadcast.keys.ids import KeyDomainId, MskId
+from broadcast.safexml import (
+    XmlElement,
+    XmlError,
+    XmlForbiddenConstruct,
+    XmlLimitExceeded,
+    XmlLimits,
+    parse_xml,
+)
 
 NAMESPACE: Final = profile.PROTECTION_DESCRIPTION_NAMESPACE
 ROOT: Final = profile.PROTECTION_DESCRIPTION_ROOT
@@ -322,11 +328,11 @@ def parse_protection_description(data: bytes) -> ProtectionDescription:
         raise _fail("the document must be bytes", "document")
     try:
         root = parse_xml(bytes(data), LIMITS)
-    except FdtForbiddenConstruct as exc:
+    except XmlForbiddenConstruct as exc:
         raise ProtectionForbiddenConstruct(exc.detail, field=exc.field, offset=exc.offset) from None
-    except (FdtLimitExceeded, FdtTooLarge) as exc:
+    except XmlLimitExceeded as exc:  # XmlTooLarge included
         raise ProtectionLimitExceeded(exc.detail, field=exc.field, offset=exc.offset) from None
-    except FluteError as exc:
+    except XmlError as exc:
         raise ProtectionDescriptionError(exc.detail, field=exc.field, offset=exc.offset) from None
     if root.namespace != NAMESPACE or root.name != ROOT:
         raise _fail(
