@@ -8,8 +8,10 @@ source ends or the task is cancelled) and ``close()``. It hands datagrams to the
 judge the bytes: the sink (``ProtectPipeline``) checks and counts them.
 
 - :class:`UdpIngest` — what ffmpeg (``-f rtp udp://host:port``) or GStreamer (``udpsink``) send:
-  a non-blocking socket drained in batches of up to ``max_batch`` datagrams per wake-up; with
-  ``rtcp_port`` a second socket for RTCP (ffmpeg sends it to port + 1).
+  a non-blocking socket drained in batches of up to ``max_batch`` datagrams per wake-up — with
+  the native module, ONE ``recvmmsg`` system call takes every datagram already queued (up to
+  the bound; ``broadcast._native.udp_send.BatchReceiver``), else one ``recv`` per datagram;
+  with ``rtcp_port`` a second socket for RTCP (ffmpeg sends it to port + 1).
 - :class:`PcapIngest` — UDP datagrams of a classic pcap file (``broadcast.streaming.pcap``),
   optionally only those to ``udp_port`` (RTP) and ``udp_port + 1`` (RTCP), replayed with their
   captured timing (``pace``) or as fast as the loop allows, once or in a ``loop``. Each new
@@ -28,11 +30,18 @@ import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import BinaryIO, Final, Protocol
 
 from broadcast.streaming.generator import GeneratorConfig, RtpGenerator
 from broadcast.streaming.pcap import PcapReader, PcapStats, UdpRecord, open_pcap
 from broadcast.streaming.rtp import is_rtcp
+
+_udp_native: ModuleType | None
+try:
+    from broadcast._native import udp_send as _udp_native
+except ImportError:  # pragma: no cover - a pure-Python install
+    _udp_native = None
 
 Clock = Callable[[], float]
 Address = tuple[str, int]
@@ -70,6 +79,8 @@ class UdpIngestConfig:
     listen: Address = ("127.0.0.1", 5004)
     rtcp_port: int | None = None
     max_batch: int = MAX_BATCH
+    #: One recvmmsg per wake-up when the native module is built (False: a recv per datagram).
+    recv_batch: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +109,12 @@ class UdpIngest:
         self.config = config
         self.stats = IngestStats()
         self._socks: list[tuple[socket.socket, bool]] = []
+        self._receivers: dict[int, _Receiver] = {}
+
+    @property
+    def native(self) -> bool:
+        """True when the sockets are read with recvmmsg (set by :meth:`start`)."""
+        return bool(self._receivers)
 
     async def start(self) -> None:
         host, port = self.config.listen
@@ -109,6 +126,12 @@ class UdpIngest:
         except OSError as exc:
             self.close()
             raise IngestError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        if self.config.recv_batch and _udp_native is not None:
+            per_call = max(1, min(self.config.max_batch, _udp_native.MAX_RECV_BATCH))
+            for sock, _ in self._socks:
+                self._receivers[sock.fileno()] = _udp_native.BatchReceiver(
+                    sock.fileno(), per_call, _udp_native.MAX_DATAGRAM
+                )
 
     @staticmethod
     def _bind(host: str, port: int) -> socket.socket:
@@ -132,13 +155,37 @@ class UdpIngest:
     async def run(self, sink: IngestSink, clock: Clock) -> None:
         loop = asyncio.get_running_loop()
         for sock, rtcp in self._socks:
-            loop.add_reader(sock.fileno(), self._drain, sock, rtcp, sink)
+            receiver = self._receivers.get(sock.fileno())
+            if receiver is not None:
+                loop.add_reader(sock.fileno(), self._drain_batch, sock, receiver, rtcp, sink)
+            else:
+                loop.add_reader(sock.fileno(), self._drain, sock, rtcp, sink)
         try:
             await asyncio.Event().wait()  # until cancelled
         finally:
             for sock, _ in self._socks:
                 with contextlib.suppress(ValueError, OSError):
                     loop.remove_reader(sock.fileno())
+
+    def _drain_batch(
+        self, sock: socket.socket, receiver: _Receiver, rtcp: bool, sink: IngestSink
+    ) -> None:
+        """What is queued, up to ``max_batch`` datagrams: one recvmmsg per MAX_RECV_BATCH."""
+        if sock.fileno() < 0:  # closed while this wake-up was pending: the number may be reused
+            return
+        batch: list[bytes] = []
+        remaining = self.config.max_batch
+        while remaining > 0:
+            want = min(remaining, receiver.max_count)
+            try:
+                got = receiver.recv_batch(want)
+            except OSError:  # e.g. an ICMP error queued on the socket: nothing to read
+                break
+            batch += got
+            if len(got) < want:
+                break
+            remaining -= want
+        self._deliver(batch, rtcp, sink)
 
     def _drain(self, sock: socket.socket, rtcp: bool, sink: IngestSink) -> None:
         batch: list[bytes] = []
@@ -150,15 +197,28 @@ class UdpIngest:
                 break
             except OSError:  # e.g. an ICMP error queued on the socket: nothing to read
                 break
+        self._deliver(batch, rtcp, sink)
+
+    def _deliver(self, batch: list[bytes], rtcp: bool, sink: IngestSink) -> None:
         if batch:
             self.stats.datagrams += len(batch)
             self.stats.bytes += sum(map(len, batch))
             (sink.deliver_rtcp if rtcp else sink.deliver)(batch)
 
     def close(self) -> None:
+        self._receivers.clear()
         for sock, _ in self._socks:
             sock.close()
         self._socks.clear()
+
+
+class _Receiver(Protocol):
+    """What :meth:`UdpIngest._drain_batch` uses of ``udp_send.BatchReceiver``."""
+
+    @property
+    def max_count(self) -> int: ...
+
+    def recv_batch(self, max_count: int = -1) -> list[bytes]: ...
 
 
 class SeqContinuation:

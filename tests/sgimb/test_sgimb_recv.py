@@ -1,9 +1,12 @@
 """broadcast._native.udp_send.BatchReceiver: one recvmmsg per call takes what is queued (in
 order, with sources), never blocks, respects max_count, drops and counts truncated datagrams,
-reports a pending socket error, rejects bad arguments. Loopback 127.31.x.x only."""
+reports a pending socket error, rejects bad arguments; and the streaming ``UdpIngest`` on top
+of it (bounded batches, order, statistics, the per-datagram fallback). Loopback 127.31.x.x."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import select
 import socket
 from collections.abc import Iterator
@@ -11,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from broadcast._native import udp_send
+from broadcast.streaming.ingest import UdpIngest, UdpIngestConfig
 
 HOST_RX = "127.31.0.1"
 HOST_TX = "127.31.0.2"
@@ -158,3 +162,69 @@ def test_bad_descriptor() -> None:
     s.close()
     with pytest.raises(OSError):
         r.recv_batch()
+
+
+# --- the streaming UDP ingest on top of it ----------------------------------------------------
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.batches: list[list[bytes]] = []
+        self.rtcp: list[list[bytes]] = []
+
+    def deliver(self, datagrams: list[bytes]) -> None:
+        self.batches.append(datagrams)
+
+    def deliver_rtcp(self, datagrams: list[bytes]) -> None:
+        self.rtcp.append(datagrams)
+
+
+async def _ingest_run(recv_batch: bool, max_batch: int, count: int) -> tuple[UdpIngest, _Sink]:
+    ingest = UdpIngest(
+        UdpIngestConfig(listen=(HOST_RX, 0), max_batch=max_batch, recv_batch=recv_batch)
+    )
+    await ingest.start()
+    sink = _Sink()
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        tx.bind((HOST_TX, 0))
+        # queued before the loop reads: the first wake-up finds them all waiting
+        for k in range(count):
+            tx.sendto(k.to_bytes(4, "big") * 8, ingest.local_address)
+        task = asyncio.create_task(ingest.run(sink, lambda: 0.0))
+        for _ in range(200):  # bounded: 2 s
+            if sum(map(len, sink.batches)) >= count:
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        tx.close()
+        ingest.close()
+    return ingest, sink
+
+
+@pytest.mark.parametrize("recv_batch", [True, False])
+@pytest.mark.parametrize(("max_batch", "count"), [(7, 50), (256, 600), (1500, 1500)])
+def test_udp_ingest_bounded_batches_in_order(recv_batch: bool, max_batch: int, count: int) -> None:
+    ingest, sink = asyncio.run(_ingest_run(recv_batch, max_batch, count))
+    got = [d for batch in sink.batches for d in batch]
+    assert got == [k.to_bytes(4, "big") * 8 for k in range(count)]
+    assert all(1 <= len(b) <= max_batch for b in sink.batches)
+    assert len(sink.batches[0]) == min(max_batch, count)  # one wake-up takes what is queued
+    assert ingest.stats.datagrams == count and ingest.stats.bytes == 32 * count
+    assert sink.rtcp == []
+
+
+def test_udp_ingest_uses_recvmmsg_unless_told_not_to() -> None:
+    async def started(recv_batch: bool) -> bool:
+        ingest = UdpIngest(UdpIngestConfig(listen=(HOST_RX, 0), recv_batch=recv_batch))
+        await ingest.start()
+        try:
+            return ingest.native
+        finally:
+            ingest.close()
+
+    assert asyncio.run(started(True)) is True
+    assert asyncio.run(started(False)) is False
