@@ -16,7 +16,10 @@ Pipeline (packets/s and CPU µs per packet):
 - service + generator: a whole :class:`StreamService` (asyncio, MTK schedule, SRTCP) paced at
   ``--rate`` packets/s for ``--seconds``;
 - service + UDP ingest: a whole :class:`StreamService` reading RTP from a UDP socket that a child
-  process feeds at ``--rate`` packets/s.
+  process feeds at ``--rate`` packets/s, with the ingest reading by ``recvmmsg`` (one call per
+  wake-up, ``broadcast._native.udp_send.BatchReceiver``) and by one ``recv`` per datagram;
+- UDP receive alone: CPU to take ``BATCH`` queued datagrams off a loopback socket, one
+  ``recvmmsg`` call vs a ``sock.recv`` per datagram (what ``UdpIngest`` does per wake-up).
 
 Unprotect (``benchmarks/compare_srtp.py`` measures protect only): packets/s of
 
@@ -56,9 +59,9 @@ from broadcast.streaming.policy import SrtpConfig, srtp_policy
 from broadcast.streaming.schedule import MtkTiming
 from broadcast.streaming.service import StreamService
 
-HOST = "127.22.7.1"
+HOST = "127.31.7.1"
 SINK_PORT = 5004
-INGEST = ("127.22.7.2", 6004)
+INGEST = ("127.31.7.2", 6004)
 MKI = bytes.fromhex("000100010001")
 KEY = bytes(range(1, 17))
 SALT = bytes(range(40, 54))
@@ -120,14 +123,18 @@ def parts(payload: int, total: int, output: DatagramOutput) -> dict[str, float]:
         out[name] = 1e6 * (time.process_time() - c0) / n
 
     timed("generator", lambda: [RtpGenerator(gen.config).take(BATCH) for _ in batches])
-    sender = SrtpSender(srtp_policy(SrtpConfig()))
-    sender.keys.add(MKI, KEY, SALT)
-    bs = SrtpBatchSender(sender)
-    protected: list[list[bytes]] = []
-    timed(
-        "protect (native batch)",
-        lambda: protected.extend(bs.protect_batch(b, MKI) for b in batches),
-    )
+
+    def batch_sender() -> SrtpBatchSender:
+        sender = SrtpSender(srtp_policy(SrtpConfig()))
+        sender.keys.add(MKI, KEY, SALT)
+        return SrtpBatchSender(sender)
+
+    # Each batch's output is dropped before the next, as in the pipeline (keeping them all
+    # would add page faults on fresh memory for every packet); the send part gets its own.
+    bs = batch_sender()
+    timed("protect (native batch)", lambda: [len(bs.protect_batch(b, MKI)) for b in batches])
+    bs = batch_sender()
+    protected = [bs.protect_batch(b, MKI) for b in batches]
     timed("send (send_batch)", lambda: [output.send_batch(b, (HOST, SINK_PORT)) for b in protected])
     return out
 
@@ -180,9 +187,9 @@ print(len(pkts))
 
 
 async def service_udp(
-    tmp: Path, payload: int, rate: float, seconds: float, feeder_cpu: int
+    tmp: Path, payload: int, rate: float, seconds: float, feeder_cpu: int, recv_batch: bool
 ) -> tuple[int, int, float, float]:
-    cfg = stream_config(tmp, UdpIngestConfig(listen=INGEST))
+    cfg = stream_config(tmp, UdpIngestConfig(listen=INGEST, recv_batch=recv_batch))
     async with StreamService(cfg) as service:
         w0, c0 = time.perf_counter(), time.process_time()
         proc = await asyncio.create_subprocess_exec(
@@ -203,6 +210,55 @@ async def service_udp(
         n = service.status().srtp_out
     sent = int(out.decode().strip() or 0)
     return sent, n, n / (w1 - w0), 1e6 * (c1 - c0) / max(n, 1)
+
+
+def udp_receive(payload: int, rounds: int) -> dict[str, float]:
+    """CPU µs/datagram to drain ``BATCH`` queued datagrams: recvmmsg vs a recv per datagram."""
+    from broadcast._native import udp_send  # noqa: PLC0415
+
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    out: dict[str, float] = {}
+    try:
+        rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        rx.bind((INGEST[0], 0))
+        rx.setblocking(False)
+        tx.bind((HOST, 0))
+        receiver = udp_send.BatchReceiver(rx.fileno(), BATCH)
+        datagram = bytes(12 + payload)
+        dest = rx.getsockname()
+
+        def batch_recv() -> int:
+            return len(receiver.recv_batch())
+
+        def per_datagram() -> int:
+            n = 0
+            for _ in range(BATCH):
+                try:
+                    rx.recv(65536)
+                except BlockingIOError:
+                    break
+                n += 1
+            return n
+
+        for name, drain in (("recvmmsg", batch_recv), ("recv per datagram", per_datagram)):
+            best = float("inf")
+            for _ in range(rounds):
+                for _ in range(BATCH):
+                    tx.sendto(datagram, dest)
+                time.sleep(0.002)  # loopback delivery is synchronous; be safe anyway
+                c0 = time.process_time()
+                n = drain()
+                c1 = time.process_time()
+                if n == BATCH:
+                    best = min(best, 1e6 * (c1 - c0) / n)
+                while per_datagram():  # leave the socket empty
+                    pass
+            out[name] = best
+    finally:
+        rx.close()
+        tx.close()
+    return out
 
 
 # --- unprotect ---------------------------------------------------------------------------------
@@ -289,11 +345,21 @@ def main(argv: list[str] | None = None) -> int:
                 service_generator(Path(tmp), args.payload, args.rate, args.seconds)
             )
             row(f"service + generator at {fmt(args.rate)}/s", rate, us, f"{n} packets")
-        with tempfile.TemporaryDirectory() as tmp:
-            sent, n, rate, us = asyncio.run(
-                service_udp(Path(tmp), args.payload, args.rate, args.seconds, feeder_cpu)
-            )
-            row(f"service + UDP ingest at {fmt(args.rate)}/s", rate, us, f"{n} of {sent} fed")
+        for recv_batch, how in ((True, "recvmmsg"), (False, "recv each")):
+            with tempfile.TemporaryDirectory() as tmp:
+                sent, n, rate, us = asyncio.run(
+                    service_udp(
+                        Path(tmp), args.payload, args.rate, args.seconds, feeder_cpu, recv_batch
+                    )
+                )
+                row(
+                    f"service + UDP ingest ({how}) at {fmt(args.rate)}/s",
+                    rate,
+                    us,
+                    f"{n} of {sent} fed",
+                )
+        for name, us in udp_receive(args.payload, 50).items():
+            print(f"    part: UDP receive, {name:<21}{'':>10}            {us:6.2f} µs CPU/packet")
     finally:
         output.close()
         sink.close()
