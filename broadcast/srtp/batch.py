@@ -5,15 +5,20 @@ of RTP packets under ONE MKI; the result equals ``[sender.protect(p, mki) for p 
 byte for byte, and the sender's state (per-SSRC ROC / highest index, the key's packet counter)
 ends up as after that loop. Packets may belong to several SSRCs and wrap SEQ.
 
-Accounting (done here, in Python, because ``SrtpSender.protect`` does it inline together with
-the crypto): per packet, the same steps as ``SrtpSender.protect`` — header parse (same typed
-errors), ``StreamState.local_index`` (RFC 3711 Appendix A), the 2^48 index bound, the
-``IndexReused`` check against the SSRC's window, and the master key's packet limit. It runs on
-scratch copies of the touched SSRCs' windows, so a batch is **all-or-nothing**: on any
+Accounting (done here because ``SrtpSender.protect`` does it inline together with the crypto):
+per packet, the same steps as ``SrtpSender.protect`` — header parse (same typed errors),
+``StreamState.local_index`` (RFC 3711 Appendix A), the 2^48 index bound, the ``IndexReused``
+check against the SSRC's window, and the master key's packet limit. It runs on scratch copies
+of the touched SSRCs' windows, so a batch is **all-or-nothing**: on any
 :class:`~broadcast.srtp.errors.SrtpError` no packet is returned and the sender's state is
 unchanged (the per-packet loop would have protected, and committed, the packets before the bad
-one). The sender's internals used: ``keys`` (``get``, ``check_srtp``, ``srtp_limit``),
-``_streams`` (``get``, ``fresh``, ``commit``, ``max_streams``) and ``StreamState.srtp_window``.
+one). With the native module the common case — well-formed packets whose indices strictly
+increase per SSRC, within the key's packet limit and the stream table — is accounted in C
+(``scan_rtp``, ``estimate_indices``: one pass, no Python per packet) and each touched window is
+then set in one step; anything else (a replay, reordering, a malformed packet, a limit) goes
+through the per-packet loop, which decides and raises. The sender's internals used: ``keys``
+(``get``, ``check_srtp``, ``srtp_limit``), ``_streams`` (``get``, ``fresh``, ``commit``,
+``max_streams``) and ``StreamState.srtp_window``.
 
 Crypto: ``native=True`` (default, when ``broadcast._native.srtp_batch`` is importable) runs the
 per-packet AES-CM / HMAC-SHA1 / RCC work in C with the GIL released (one call per run of packets
@@ -22,7 +27,8 @@ pure-Python :func:`~broadcast.srtp.transform.protect_rtp`.
 
 :func:`unprotect_batch` is the stateless receive-side counterpart for packets of one master key
 whose indices the caller knows: a list of RTP packets, ``None`` where the tag does not verify or
-the packet carries another MKI.
+the packet carries another MKI. The native call checks every packet itself before any crypto;
+only when it refuses the batch does the per-packet check run to raise the typed error.
 """
 
 from __future__ import annotations
