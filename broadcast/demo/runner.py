@@ -281,6 +281,9 @@ class _Demo:
             tap=None if pcap is None else pcap.write,
         )
         self._closing(_sync(forwarder.close))
+        # The first MTK is current at once (no earlier key): let its message be sent and re-sent
+        # for one lead time, like every later MTK, before the first media packet.
+        await asyncio.sleep(self.timeline.stream_mtk_lead)
         first_seq = random.Random(f"mbms-demo-media/{self.opts.seed}").randrange(1 << 16)
         self.media = MediaIngest(MediaIngestConfig(MediaGeneratorConfig(first_sequence=first_seq)))
         self.media_task = asyncio.get_running_loop().create_task(

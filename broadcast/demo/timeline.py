@@ -4,7 +4,9 @@ The run lasts ``duration`` seconds from the moment the stream and the carousel s
 have registered and hold their MSKs by then). Over it, whatever the duration:
 
 * the stream changes MTK every ``duration / 6`` seconds (≥ 5 switches; the MTK message goes out
-  ``lead`` before each switch and is re-sent every ``interval``);
+  ``lead`` (half a period, at most 2 s) before each switch and is re-sent every ``lead / 8``, so
+  about eight copies precede every switch: a UE losing 5 % of its packets misses one with a
+  probability of about 4e-11);
 * at 0.2·duration the BM-SC rotates the MSK of both Key Groups: it creates the NEXT MSK and
   pushes it to every registered UE, and promotes it 0.2·duration later (at 0.4·duration); MTKs
   made after that are under the new MSK;
@@ -12,7 +14,8 @@ have registered and hold their MSKs by then). Over it, whatever the duration:
   and re-sent under new TOIs, the old generation stays on air for ``carousel_grace`` (to the
   end of the run), so a UE may complete a file from either generation.
 
-The carousel sends continuously at ``carousel_kbps`` (files repeated back to back, FDT and MIKEY
+The media starts ``lead`` after the stream: the first MTK, current at once, gets the same
+head start as every later one. The carousel sends continuously at ``carousel_kbps`` (files repeated back to back, FDT and MIKEY
 object every ``fdt_interval``), fast enough for several passes per generation even in a 20 s run
 — what lets every UE recover every file with a few % loss (Compact No-Code only repeats).
 """
@@ -48,12 +51,12 @@ class Timeline:
         if not MIN_DURATION <= duration <= MAX_DURATION:
             raise ValueError(f"the duration must be {MIN_DURATION:g}..{MAX_DURATION:g} s")
         period = duration / 6
-        lead = min(2.0, period / 3)
+        lead = min(2.0, period / 2)
         return cls(
             duration=duration,
             stream_mtk_period=period,
             stream_mtk_lead=lead,
-            stream_mtk_interval=min(0.5, lead / 3),
+            stream_mtk_interval=min(0.5, lead / 8),
             msk_rotation_at=0.2 * duration,
             msk_promote_after=0.2 * duration,
             carousel_mtk_period=0.55 * duration,
