@@ -35,7 +35,7 @@ def test_example_loads_and_sets_every_documented_key(tmp_path: Path) -> None:
     assert cfg.session.sdp == EXAMPLE.parent / "example.sdp"
     assert str(cfg.keys.key_domain) == "00F110"
     assert isinstance(cfg.ingest, GeneratorConfig) and cfg.ingest.ssrcs == (0x4D424D53,)
-    assert cfg.mtk.period == 10.0 and cfg.mtk.lead == 2.0 and cfg.mtk.interval == 0.5
+    assert cfg.mtk.period == 10.0 and cfg.mtk.lead == 2.5 and cfg.mtk.interval == 0.5
     # Every key the example uses (and every key it shows commented out) is documented.
     doc = config_module.__doc__ or ""
     text = EXAMPLE.read_text()
