@@ -18,7 +18,8 @@ table of checks per UE.
 report (schema ``mbms-demo-report/1``, see :mod:`broadcast.demo.report`).
 
 Exit codes: 0 every UE passed every check; 1 a UE (or the run) failed a check; 2 the demo could
-not be set up (an address in use, ...); 64 usage error; 130 interrupted.
+not be set up (an address in use, ...); 64 usage error; 130 interrupted (SIGINT/SIGTERM end
+the run early; the clean-up and the report still happen).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from broadcast.demo.timeline import DEFAULT_DURATION, MAX_DURATION, MIN_DURATION
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_SETUP: Final = 2
+EXIT_INTERRUPTED: Final = 130
 PROG: Final = "mbms demo"
 
 
@@ -110,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"{PROG}: cannot write the report {args.json}: {exc.strerror}", file=sys.stderr)
             return EXIT_FAILED
+    if report["summary"].get("interrupted"):
+        return EXIT_INTERRUPTED
     return EXIT_OK if report["ok"] else EXIT_FAILED
 
 

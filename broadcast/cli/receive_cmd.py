@@ -7,7 +7,10 @@ SDP files; the TOML keys are documented in :mod:`broadcast.ue.config`, a complet
 ``broadcast/ue/example.toml``), receives its streaming and download sessions until
 ``--duration`` has passed or SIGINT/SIGTERM arrives, then prints the report table on standard
 output (and JSON with ``--report-json``). ``--keylog`` writes every MSK and MTK learnt to FILE
-(mode 0600) — the only place key bytes are ever written.
+(mode 0600) — the only place key bytes are ever written. With ``[msk_client]`` the UE runs the
+MSK procedures itself: it requests the MSKs of the announced Key Groups from the BM-SC over HTTP
+Digest with its GBA credentials, verifies and ACKs the pushed MSK messages, answers solicited
+pulls and re-requests after a missed MSK update; the report then shows the MSK client's counters.
 
 Exit codes: 0 the UE ran, or had nothing to do (confidentiality and integrity both off);
 1 the configuration, the announcement or a socket could not be used; 3 the UE refused to start

@@ -14,7 +14,8 @@ JSON schema ``mbms-demo-report/1`` (``--json FILE``; every list of MTKs names th
         "mtk_switches": int,           # SRTP traffic changed MTK this often (stream)
         "msk_rotations": int,          # rotations completed in every Key Group (NEXT pushed,
                                        # then promoted to CURRENT)
-        "run_checks": {"mtk_switches": bool, "msk_rotation": bool, "registration": bool},
+        "run_checks": {"mtk_switches": bool, "msk_rotation": bool, "registration": bool,
+                       "complete": bool},      # complete: not ended early by a signal
         "msk": {"<key group>": {"msks": [MSK ID], "rotations": [{"from", "to", "pushed"}]}},
         "stream": {"mtks_sent": [...], "mtks_used": [...], "srtp_sent": int,
                    "srtcp_sent": int, "media_frames": int, "status": {...}},
@@ -22,6 +23,7 @@ JSON schema ``mbms-demo-report/1`` (``--json FILE``; every list of MTKs names th
         "files": [{"name", "size", "md5"}],
         "bmsc": {...},                 # the BM-SC's counters and delivery states
         "registration_s": float,       # start of the UEs until all held both MSKs
+        "interrupted": bool,           # SIGINT/SIGTERM ended the run early
         "pcap_packets": int | null
       },
       "ues": [ {
@@ -267,6 +269,7 @@ def build_report(
         "mtk_switches": switches >= MIN_MTK_SWITCHES,
         "msk_rotation": rotations >= 1,
         "registration": bool(summary.get("registered", False)),
+        "complete": not summary.get("interrupted", False),
     }
     failed = [u["ue"] for u in ues if not u["ok"]]
     summary = {

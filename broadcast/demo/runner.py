@@ -37,6 +37,7 @@ import hashlib
 import logging
 import random
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -151,6 +152,8 @@ class _Demo:
         self.t0 = time.monotonic()
         self.registration_s: float | None = None
         self.media: MediaIngest | None = None
+        #: Set by SIGINT/SIGTERM: the run ends early, the verdict is still given.
+        self.interrupted = asyncio.Event()
 
     def _closing(self, fn: Callable[[], Awaitable[None]]) -> None:
         self._closers.append(fn)
@@ -257,6 +260,8 @@ class _Demo:
         self.phase = "register"
         start = time.monotonic()
         while time.monotonic() - start < self.opts.registration_timeout:
+            if self.interrupted.is_set():
+                break
             if self._registered():
                 self.registration_s = time.monotonic() - start
                 return True
@@ -332,6 +337,9 @@ class _Demo:
         while True:
             elapsed = self._elapsed()
             if elapsed >= self.timeline.duration:
+                break
+            if self.interrupted.is_set():
+                self.view.note(f"t={elapsed:.1f}s: interrupted, stopping the senders")
                 break
             self.observer.sample(self.stream, self.carousel)
             if not rotated and elapsed >= self.timeline.msk_rotation_at:
@@ -442,7 +450,29 @@ class _Demo:
                 continue
         return out
 
+    def _watch_signals(self) -> Callable[[], None]:
+        """SIGINT/SIGTERM end the run early (the cleanup and the verdict still happen)."""
+        loop = asyncio.get_running_loop()
+        installed = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.interrupted.set)
+                installed.append(sig)
+
+        def remove() -> None:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+        return remove
+
     async def run(self) -> Json:
+        unwatch = self._watch_signals()
+        try:
+            return await self._run_all()
+        finally:
+            unwatch()
+
+    async def _run_all(self) -> Json:
         await self._setup()
         registered = await self._register()
         if not registered:
@@ -452,9 +482,16 @@ class _Demo:
                 f"{len(self.ues)} UEs registered and hold both MSKs after "
                 f"{self.registration_s:.2f} s; starting the stream and the carousel"
             )
-        await self._start_senders()
-        await self._run()
-        stream_json, carousel_json = await self._stop_senders()
+        if not self.interrupted.is_set():
+            await self._start_senders()
+            await self._run()
+        return await self._verdict(registered)
+
+    async def _verdict(self, registered: bool) -> Json:
+        stream_json: Json = {}
+        carousel_json: Json = {}
+        if self.media_task is not None:
+            stream_json, carousel_json = await self._stop_senders()
         made, msk_info, rotations = self._msk_facts()
         status = self.stream.status() if self.stream is not None else None
         expect = Expectations(
@@ -518,6 +555,7 @@ class _Demo:
             "bmsc": _plain(self.bmsc.snapshot()),
             "pcap_packets": None if self.pcap is None else self.pcap.packets,
         }
+        summary["interrupted"] = self.interrupted.is_set()
         return build_report(
             options=self.opts.to_json(), timeline=self.timeline, summary=summary, ues=ue_sections
         )

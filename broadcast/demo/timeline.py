@@ -14,10 +14,11 @@ have registered and hold their MSKs by then). Over it, whatever the duration:
   and re-sent under new TOIs, the old generation stays on air for ``carousel_grace`` (to the
   end of the run), so a UE may complete a file from either generation.
 
-The media starts ``lead`` after the stream: the first MTK, current at once, gets the same
-head start as every later one. The carousel sends continuously at ``carousel_kbps`` (files repeated back to back, FDT and MIKEY
-object every ``fdt_interval``), fast enough for several passes per generation even in a 20 s run
-— what lets every UE recover every file with a few % loss (Compact No-Code only repeats).
+The media starts ``lead`` after the stream: the first MTK, current at once, gets the same head
+start as every later one. The carousel sends continuously at ``carousel_kbps`` (files repeated
+back to back, FDT and MIKEY object every ``fdt_interval``), fast enough for several passes per
+generation even in a 20 s run — what lets every UE recover every file with a few % loss
+(Compact No-Code only repeats).
 """
 
 from __future__ import annotations
