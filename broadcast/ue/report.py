@@ -138,12 +138,18 @@ def _short(value: JsonValue) -> str:
     return "-" if value is None else str(value)
 
 
+#: Tables whose values are not counts to add up (MSK ID -> HTTP status).
+_NO_TOTAL: Final = frozenset({"statuses"})
+
+
 def _table(counters: dict[str, JsonValue]) -> list[str]:
     rows: list[tuple[str, str]] = []
     for key, value in counters.items():
         label = LABELS.get(key, key.replace("_", " "))
         if isinstance(value, dict):
-            if all(isinstance(v, int) and not isinstance(v, bool) for v in value.values()):
+            if key not in _NO_TOTAL and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value.values()
+            ):
                 total = sum(v for v in value.values() if isinstance(v, int))
                 rows.append((label, str(total)))
             else:
@@ -156,5 +162,11 @@ def _table(counters: dict[str, JsonValue]) -> list[str]:
     if not rows:
         return []
     width = max(len(r[0]) for r in rows)
-    vwidth = max(len(r[1]) for r in rows)
-    return [f"  {name:<{width}}  {value:>{vwidth}}" for name, value in rows]
+    numbers = [len(v) for _, v in rows if v.isdigit()]
+    vwidth = max(numbers, default=0)
+    return [
+        f"  {name:<{width}}  {value:>{vwidth}}"
+        if value.isdigit()
+        else f"  {name:<{width}}  {value}"
+        for name, value in rows
+    ]

@@ -178,6 +178,12 @@ async def _run(tmp_path: Path) -> tuple[ReferenceUe, PushBlocker, dict[str, list
 
                     assert await async_wait_until(recovered, 15)
                     assert link.dropped == 2
+                    # A BM-SC solicited pull is answered with a new MSK request.
+                    km = ue.key_management
+                    assert km is not None
+                    impi = km.settings.credentials.impi
+                    await bmsc.solicited_pull(impi, 1)
+                    assert await async_wait_until(lambda: km.client.stats["pull_answered"] == 1, 10)
                     facts["carousel"].append(str(carousel.stats.msk_id))
                 facts["stream"] = list(ue.streaming_mtk_ids["stream.sdp"])
             return ue, link, facts
@@ -220,9 +226,12 @@ def test_ue_from_toml_gets_msks_over_digest_and_recovers_a_missed_rotation(
     assert dl["counters"]["content_md5_checked"] >= 2
     assert {m.split("/")[0] for m in dl["counters"]["mtk_ids"]} == {"00020001", "00020002"}
     assert dl["counters"]["mtk_replays"] == 0
-    # No key byte in the report.
-    text = json.dumps(report)
+    assert client["pull_received"] == 1 and client["pull_answered"] == 1
+    # No key byte in the report (JSON or table).
     key = json.loads((tmp_path / "ue.gba.json").read_text())["ks_naf"]
-    assert key not in text and key.upper() not in text
+    table = ue.report().to_text()
+    for text in (json.dumps(report), table):
+        assert key not in text and key.upper() not in text
+    assert "MSK client:" in table and "ack sent" in table
     assert facts["stream"]
     assert dataclasses.is_dataclass(ue.config.msk_client)
