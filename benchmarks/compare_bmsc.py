@@ -58,7 +58,7 @@ from broadcast.keys.ids import KeyDomainId, MskId
 from broadcast.keys.material import Muk
 from broadcast.keys.sqlite_store import SQLiteKeyStore
 
-HOST = "127.24.9.1"
+HOST = "127.29.9.1"
 FQDN = "bmsc.mnc001.mcc001.pub.3gppnetwork.org"
 KDID = KeyDomainId.from_plmn("001", "01")
 

@@ -54,6 +54,20 @@ _TOKEN_RE: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _QUOTED_RE: Final = re.compile(r'"((?:[\t \x21\x23-\x5b\x5d-\x7e]|\\[\t \x21-\x7e])*)"')
 _UNESCAPE_RE: Final = re.compile(r"\\(.)")
 _HEXDIGITS: Final = frozenset("0123456789abcdefABCDEF")
+# The common shape of an Authorization header, matched whole by one regex (the fast path of
+# parse_authorization): "Digest" 1*SP auth-param *(OWS "," OWS auth-param) OWS. Anything else
+# (empty list elements, errors) goes to the scanner, which accepts a superset of this shape with
+# the same result and produces the located error.
+_TCHARS: Final = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+# quoted-string content, unrolled (qdtext runs, then quoted-pairs each followed by a run): the
+# same language as _QUOTED_RE, without one alternation per character.
+_QDTEXT_RUN: Final = r"[\t \x21\x23-\x5b\x5d-\x7e]*"
+_QINNER: Final = rf"{_QDTEXT_RUN}(?:\\[\t \x21-\x7e]{_QDTEXT_RUN})*"
+_PARAM: Final = rf'{_TCHARS}[ \t]*=[ \t]*(?:"{_QINNER}"|{_TCHARS})'
+_FAST_AUTH_RE: Final = re.compile(
+    rf"[ \t]*[Dd][Ii][Gg][Ee][Ss][Tt][ \t]+({_PARAM}(?:[ \t]*,[ \t]*{_PARAM})*)[ \t]*"
+)
+_FAST_PARAM_RE: Final = re.compile(rf'({_TCHARS})[ \t]*=[ \t]*(?:"({_QINNER})"|({_TCHARS}))')
 
 # --- header syntax (RFC 7235 §2.1, RFC 7230 §3.2.6) -------------------------------------------
 
@@ -191,10 +205,29 @@ class DigestCredentials:
     opaque: str | None
 
 
-def parse_authorization(header: str) -> DigestCredentials:
-    """Parse ``Authorization: Digest ...`` (RFC 7616 §3.4). DigestError: 400 for bad syntax, 401
-    for a well-formed header this server cannot accept (other scheme, algorithm, qop, userhash)."""
-    sc = _Scanner(header, "Authorization")
+def _fast_authorization_params(header: str) -> dict[str, str] | None:
+    """The auth-params of a header of the common shape (one regex), or None: use the scanner."""
+    whole = _FAST_AUTH_RE.fullmatch(header)
+    if whole is None:
+        return None
+    params: dict[str, str] = {}
+    # A token is never empty, so an empty third group means the value was a quoted-string.
+    for name, quoted, token in _FAST_PARAM_RE.findall(header, whole.start(1), whole.end(1)):
+        key = name.lower()
+        if key in params or len(params) >= MAX_PARAMS:
+            return None  # the scanner raises the located error
+        if token:
+            params[key] = token
+        else:
+            params[key] = _UNESCAPE_RE.sub(r"\1", quoted) if "\\" in quoted else quoted
+    return params
+
+
+def _authorization_params(header: str) -> dict[str, str]:
+    sc = _Scanner(header, "Authorization")  # type and length checks first
+    fast = _fast_authorization_params(header)
+    if fast is not None:
+        return fast
     sc.skip_ows()
     scheme = sc.token()
     if scheme.lower() != "digest":
@@ -203,6 +236,13 @@ def parse_authorization(header: str) -> DigestCredentials:
         raise sc.fail("expected a space and auth-params after Digest")
     params: dict[str, str] = {}
     _parse_param_list(sc, params, stop_at_scheme=False)
+    return params
+
+
+def parse_authorization(header: str) -> DigestCredentials:
+    """Parse ``Authorization: Digest ...`` (RFC 7616 §3.4). DigestError: 400 for bad syntax, 401
+    for a well-formed header this server cannot accept (other scheme, algorithm, qop, userhash)."""
+    params = _authorization_params(header)
 
     def need(name: str) -> str:
         v = params.get(name)
@@ -268,6 +308,26 @@ def _h(algorithm: str, data: str) -> str:
     return HASHES[algorithm](data.encode("utf-8")).hexdigest()
 
 
+def _ha1(algorithm: str, username: str, realm: str, password: str) -> str:
+    return _h(algorithm, f"{username}:{realm}:{password}")
+
+
+def _kd(
+    algorithm: str,
+    ha1: str,
+    *,
+    method: str,
+    uri: str,
+    nonce: str,
+    nc_text: str,
+    cnonce: str,
+    qop: str,
+) -> str:
+    """KD(H(A1), nonce:nc:cnonce:qop:H(A2)) with A2 = method:uri (RFC 7616 §3.4.1)."""
+    ha2 = _h(algorithm, f"{method}:{uri}")
+    return _h(algorithm, f"{ha1}:{nonce}:{nc_text}:{cnonce}:{qop}:{ha2}")
+
+
 def request_digest(
     *,
     algorithm: str,
@@ -282,9 +342,10 @@ def request_digest(
     qop: str = profile.DIGEST_QOP,
 ) -> str:
     """The ``response`` value: KD(H(A1), nonce:nc:cnonce:qop:H(A2)) with A2 = method:uri."""
-    ha1 = _h(algorithm, f"{username}:{realm}:{password}")
-    ha2 = _h(algorithm, f"{method}:{uri}")
-    return _h(algorithm, f"{ha1}:{nonce}:{nc_text}:{cnonce}:{qop}:{ha2}")
+    ha1 = _ha1(algorithm, username, realm, password)
+    return _kd(
+        algorithm, ha1, method=method, uri=uri, nonce=nonce, nc_text=nc_text, cnonce=cnonce, qop=qop
+    )
 
 
 def rspauth(
@@ -362,6 +423,8 @@ _NONCE_TIME_LEN: Final = 8
 _NONCE_RAND_LEN: Final = 12
 _NONCE_MAC_LEN: Final = 16
 _NONCE_RAW_LEN: Final = _NONCE_TIME_LEN + _NONCE_RAND_LEN + _NONCE_MAC_LEN
+#: Random bytes drawn at once for the random parts of nonces (one system call per 340 nonces).
+_NONCE_POOL_LEN: Final = 340 * _NONCE_RAND_LEN
 
 
 @dataclass(slots=True)
@@ -394,20 +457,32 @@ class NonceManager:
         self._lifetime_ms = int(lifetime_s * 1000)
         self._max = max_tracked
         self._rand = rand
+        self._pool = b""
+        self._pool_at = 0
         self._used: OrderedDict[str, _NonceUse] = OrderedDict()
         self._watermark_ms = -1
         raw = hmac.new(self._secret, b"opaque", hashlib.sha256).digest()[:12]
         self._opaque = base64.urlsafe_b64encode(raw).decode("ascii")
 
     def _mac(self, body: bytes) -> bytes:
-        return hmac.new(self._secret, b"nonce" + body, hashlib.sha256).digest()[:_NONCE_MAC_LEN]
+        return hmac.digest(self._secret, b"nonce" + body, "sha256")[:_NONCE_MAC_LEN]
+
+    def _random_part(self) -> bytes:
+        at = self._pool_at
+        if at + _NONCE_RAND_LEN > len(self._pool):
+            pool = self._rand(_NONCE_POOL_LEN)
+            if len(pool) != _NONCE_POOL_LEN:
+                raise RuntimeError("the random source returned the wrong length")
+            self._pool, at = pool, 0
+        self._pool_at = at + _NONCE_RAND_LEN
+        return self._pool[at : at + _NONCE_RAND_LEN]
 
     def opaque(self) -> str:
         """The ``opaque`` this server hands out (constant per secret)."""
         return self._opaque
 
     def issue(self, now: float) -> str:
-        body = int(now * 1000).to_bytes(_NONCE_TIME_LEN, "big") + self._rand(_NONCE_RAND_LEN)
+        body = int(now * 1000).to_bytes(_NONCE_TIME_LEN, "big") + self._random_part()
         return base64.urlsafe_b64encode(body + self._mac(body)).decode("ascii")
 
     def issued_ms(self, nonce: str) -> int:
@@ -515,30 +590,26 @@ class DigestServer:
         issued = self.nonces.issued_ms(creds.nonce)
         password = password_of(creds.username)
         # Compute a digest even for an unknown user, so that timing does not tell users apart.
-        expected = request_digest(
-            algorithm=creds.algorithm,
-            username=creds.username,
-            realm=self.realm,
-            password=password if password is not None else "\x00unknown-user",
-            method=method,
-            uri=creds.uri,
-            nonce=creds.nonce,
-            nc_text=creds.nc_text,
-            cnonce=creds.cnonce,
+        alg = creds.algorithm
+        ha1 = _ha1(
+            alg,
+            creds.username,
+            self.realm,
+            password if password is not None else "\x00unknown-user",
         )
+        fields = {
+            "uri": creds.uri,
+            "nonce": creds.nonce,
+            "nc_text": creds.nc_text,
+            "cnonce": creds.cnonce,
+            "qop": creds.qop,
+        }
+        expected = _kd(alg, ha1, method=method, **fields)
         if not hmac.compare_digest(expected.encode(), creds.response.encode()) or password is None:
             raise DigestError("wrong credentials", field="response")
         self.nonces.consume(creds.nonce, issued, creds.nc, now)
-        auth = rspauth(
-            algorithm=creds.algorithm,
-            username=creds.username,
-            realm=self.realm,
-            password=password,
-            uri=creds.uri,
-            nonce=creds.nonce,
-            nc_text=creds.nc_text,
-            cnonce=creds.cnonce,
-        )
+        # rspauth (RFC 7616 §3.5): the same H(A1), A2 with an empty method.
+        auth = _kd(alg, ha1, method="", **fields)
         info = (
             f"nextnonce={_quote(self.nonces.issue(now))}, qop={profile.DIGEST_QOP}, "
             f"rspauth={_quote(auth)}, cnonce={_quote(creds.cnonce)}, nc={creds.nc_text}"

@@ -21,14 +21,17 @@ current time and sends what this module records.
 * :meth:`check_ack` — a MIKEY ACK: find the delivery it answers (IDr, COUNTER, CSB ID), verify
   the V payload with the MUK (``verify_ack``).
 
-The key store has no call that allocates many MUK counters in one transaction, so
-:func:`allocate_muk_counters` takes one transaction per MUK unless the store offers
-``next_counters_for_muks`` (used when present).
+Bulk work: MUK counters come from ``KeyStore.next_counters_for_muks`` (one durable transaction
+for a whole batch of messages; :func:`allocate_muk_counters` falls back to one transaction per
+MUK for a store without it), MUKs from ``get_muks``, messages from the native batch builder
+(one call per MSK when a batch has :data:`NATIVE_BUILD_MIN` messages or more), delivery rows
+from one ``executemany`` transaction per batch. The MSK request path keeps what TS 33.220 lets
+a NAF keep — Ks_(ext)_NAF per B-TID until its lifetime ends (:data:`NAF_KEY_CACHE` entries) —
+and reads the UE's subscription, registration and pending pulls in one statement.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import time
@@ -46,6 +49,7 @@ from broadcast.bmsc.store import (
     DeliveryKind,
     NewDelivery,
     Registration,
+    UeGroupState,
 )
 from broadcast.keys.errors import DuplicateKey, KeyStateError, UnknownKey
 from broadcast.keys.ids import KeyDomainId, MskId, MtkId, MukId
@@ -56,7 +60,6 @@ from broadcast.mikey.errors import MikeyError
 from broadcast.mikey.mbms import (
     Envelope,
     Kind,
-    build_msk_message,
     build_solicited_pull,
     envelope,
     verify_ack,
@@ -66,8 +69,12 @@ log = logging.getLogger("broadcast.bmsc")
 
 #: UEs handled per chunk of a rotation push (bounds memory for a million UEs).
 PUSH_CHUNK = 20_000
-#: MUK IDs whose stored MUK is remembered (skips a read per repeated request).
-MUK_CACHE = 100_000
+#: B-TIDs whose Ks_(ext)_NAF (and MUK ID, MUK) the NAF keeps until the key lifetime ends
+#: (TS 33.220 4.5.3: the NAF stores the NAF-specific keys for their lifetime).
+NAF_KEY_CACHE = 100_000
+#: Messages of one MSK in one batch from which the native batch builder is used (below it the
+#: two reference messages the native path builds for its self-check cost more than it saves).
+NATIVE_BUILD_MIN = 8
 #: Seconds a cached view of a group's CURRENT/NEXT MSK may be used.
 GROUP_CACHE_S = 1.0
 
@@ -91,11 +98,23 @@ def allocate_muk_counters(key_store: KeyStore, muk_ids: Sequence[MukId]) -> list
 
 @dataclass(frozen=True, slots=True)
 class DeliveryJob:
-    """Push these MSKs of one Key Group to one registered UE, not before ``not_before``."""
+    """Push these MSKs of one Key Group to one registered UE, not before ``not_before``.
+
+    ``muk``: the UE's MUK as just stored by the request (None: read it from the key store)."""
 
     registration: Registration
     msks: tuple[MskRecord, ...]
     not_before: float
+    muk: MukRecord | None = None
+
+
+@dataclass(slots=True)
+class _NafEntry:
+    """A B-TID's Ks_(ext)_NAF as the NAF keeps it, with the MUK ID and MUK derived from it."""
+
+    key: NafKey
+    muk: MukRecord
+    stored: bool = False  # the key store is known to hold this MUK with this expiry
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +136,7 @@ class PushReport:
     seconds_counters: float = 0.0
     seconds_build: float = 0.0
     seconds_store: float = 0.0
+    seconds_read: float = 0.0
     errors: list[str] = field(default_factory=list)
 
 
@@ -158,7 +178,7 @@ class KeyManagement:
         self.key_domain: KeyDomainId = config.key_domain
         self._rand = rand
         self._groups: dict[int, _GroupView] = {}
-        self._muks_stored: OrderedDict[MukId, tuple[bytes, int]] = OrderedDict()
+        self._naf_keys: OrderedDict[str, _NafEntry] = OrderedDict()
         self._perf = perf_counter if perf_counter is not None else time.perf_counter
 
     # --- setup -------------------------------------------------------------------------------
@@ -232,35 +252,55 @@ class KeyManagement:
 
     # --- MSK request (6.3.2.2.1) ---------------------------------------------------------------
     def naf_key(self, b_tid: str, now: float) -> NafKey | GbaMiss:
-        return self.gba.naf_key(b_tid, self.naf, int(now))
+        """Ks_(ext)_NAF of ``b_tid`` (kept until its lifetime ends, TS 33.220 4.5.3), else the
+        GBA source's answer. A miss is never remembered: the UE may bootstrap a moment later."""
+        entry = self._naf_keys.get(b_tid)
+        if entry is not None and int(now) < entry.key.expires_at:
+            self._naf_keys.move_to_end(b_tid)
+            return entry.key
+        key = self.gba.naf_key(b_tid, self.naf, int(now))
+        if isinstance(key, NafKey):
+            self._naf_entry(key)
+        else:
+            self._naf_keys.pop(b_tid, None)
+        return key
 
-    def _store_muk(self, muk_id: MukId, naf_key: NafKey) -> None:
+    def _naf_entry(self, naf_key: NafKey) -> _NafEntry:
+        entry = self._naf_keys.get(naf_key.b_tid)
+        if entry is None or not (entry.key is naf_key or entry.key == naf_key):
+            muk_id = muk_id_for(self.config.fqdn, naf_key.b_tid)
+            entry = _NafEntry(naf_key, MukRecord(muk_id, naf_key.muk, naf_key.expires_at))
+            self._naf_keys[naf_key.b_tid] = entry
+            if len(self._naf_keys) > NAF_KEY_CACHE:
+                self._naf_keys.popitem(last=False)
+        return entry
+
+    def _store_muk(self, entry: _NafEntry) -> None:
         """Store the MUK of this B-TID with its GBA lifetime unless the store already has it
-        (remembered for the last MUK_CACHE MUK IDs, so the common repeat costs no read)."""
-        muk = naf_key.muk
-        tag = (hashlib.sha256(muk.secret).digest(), naf_key.expires_at)
-        if self._muks_stored.get(muk_id) == tag:
-            self._muks_stored.move_to_end(muk_id)
+        (known for the B-TIDs kept in the NAF key cache: the common repeat costs no read)."""
+        if entry.stored:
             return
+        muk = entry.muk
         try:
-            known: MukRecord | None = self.keys.get_muk(muk_id)
+            known: MukRecord | None = self.keys.get_muk(muk.muk_id)
         except UnknownKey:
             known = None
-        if known is None or known.key != muk or known.expires_at != naf_key.expires_at:
-            self.keys.put_muk(muk_id, muk, expires_at=naf_key.expires_at)
-        self._muks_stored[muk_id] = tag
-        if len(self._muks_stored) > MUK_CACHE:
-            self._muks_stored.popitem(last=False)
+        if known is None or known.key != muk.key or known.expires_at != muk.expires_at:
+            self.keys.put_muk(muk.muk_id, muk.key, expires_at=muk.expires_at)
+        entry.stored = True
 
     def handle_request(
         self, naf_key: NafKey, request: MskRequest, peer_host: str, now: float
     ) -> RequestOutcome:
         """Authorize and answer an authenticated MSK request (module docstring)."""
-        muk_id = muk_id_for(self.config.fqdn, naf_key.b_tid)
+        entry = self._naf_entry(naf_key)
+        muk_id = entry.muk.muk_id
+        impi = naf_key.impi
+        states: dict[int, UeGroupState] = {}
         statuses: list[MskStatus] = []
         wanted: dict[int, dict[int, MskRecord]] = {}
         for msk_id in request.msk_ids:
-            code, found = self._status(naf_key.impi, request.key_domain, msk_id, now)
+            code, found = self._status(impi, request.key_domain, msk_id, now, states)
             statuses.append(MskStatus(msk_id, code))
             if code == profile.MSK_STATUS_OK:
                 group = wanted.setdefault(msk_id.key_group, {})
@@ -269,35 +309,42 @@ class KeyManagement:
         jobs: list[DeliveryJob] = []
         initiated: list[int] = []
         if wanted:
-            self._store_muk(muk_id, naf_key)
+            self._store_muk(entry)
         for key_group, records in wanted.items():
-            sub = self.store.subscription(naf_key.impi, self.key_domain, key_group)
+            state = states[key_group]
+            sub = state.subscription
             host = sub.delivery_host if sub and sub.delivery_host else peer_host
             port = sub.delivery_port if sub and sub.delivery_port else self.config.push.port
-            reg, new = self.store.register(
-                self.key_domain,
-                key_group,
-                naf_key.impi,
-                muk_id=muk_id,
-                host=host,
-                port=port,
-                now=now,
-            )
-            if new:
-                initiated.append(key_group)
-                log.info("key management initiated: Key Group %d, %s", key_group, muk_id)
-            self.store.mark_pulls_answered(self.key_domain, key_group, naf_key.impi, now)
+            reg = state.registration
+            if reg is None or (reg.muk_id, reg.host, reg.port) != (muk_id, host, port):
+                reg, new = self.store.register(
+                    self.key_domain, key_group, impi, muk_id=muk_id, host=host, port=port, now=now
+                )
+                if new:
+                    initiated.append(key_group)
+                    log.debug("key management initiated: Key Group %d, %s", key_group, muk_id)
+            if state.pull_pending:
+                self.store.mark_pulls_answered(self.key_domain, key_group, impi, now)
             ordered = tuple(sorted(records.values(), key=lambda r: r.state is not MskState.CURRENT))
-            jobs.append(DeliveryJob(reg, ordered, now + self.config.push.delay))
+            jobs.append(DeliveryJob(reg, ordered, now + self.config.push.delay, entry.muk))
         return RequestOutcome(tuple(statuses), tuple(jobs), tuple(initiated))
 
     def _status(
-        self, impi: str, key_domain: KeyDomainId, msk_id: MskId, now: float
+        self,
+        impi: str,
+        key_domain: KeyDomainId,
+        msk_id: MskId,
+        now: float,
+        states: dict[int, UeGroupState],
     ) -> tuple[int, list[MskRecord]]:
         records: list[MskRecord]
         if key_domain != self.key_domain or self.config.group(msk_id.key_group) is None:
             return profile.MSK_STATUS_UNKNOWN, []
-        if self.store.subscription(impi, key_domain, msk_id.key_group) is None:
+        state = states.get(msk_id.key_group)
+        if state is None:
+            state = self.store.ue_group_state(impi, key_domain, msk_id.key_group)
+            states[msk_id.key_group] = state
+        if state.subscription is None:
             return profile.MSK_STATUS_NOT_SUBSCRIBED, []
         view = self.group_view(msk_id.key_group, now)
         if msk_id.is_current_alias:
@@ -332,56 +379,93 @@ class KeyManagement:
     def build_deliveries(self, jobs: Iterable[DeliveryJob], now: float) -> int:
         """Build and record the MSK messages of ``jobs``; returns how many were recorded.
 
-        A job whose MUK vanished from the key store is skipped (logged)."""
-        items: list[NewDelivery] = []
+        One batch: the MUKs a job does not carry are read at once, every message's counter comes
+        from ONE durable transaction, the messages of one MSK from one batch build, the rows
+        from one transaction. A job whose MUK vanished from the key store is skipped (logged)."""
+        jobs = list(jobs)
+        missing = [
+            j.registration.muk_id
+            for j in jobs
+            if j.muk is None or j.muk.muk_id != j.registration.muk_id
+        ]
+        known = self.keys.get_muks(missing) if missing else {}
+        plan: list[tuple[Registration, Muk, MskRecord, float]] = []
         for job in jobs:
             reg = job.registration
-            try:
-                muk = self.keys.get_muk(reg.muk_id)
-            except UnknownKey:
+            muk = job.muk if job.muk is not None and job.muk.muk_id == reg.muk_id else None
+            if muk is None:
+                muk = known.get(reg.muk_id)
+            if muk is None:
                 log.warning("no MUK for %s: MSK push skipped", reg.muk_id)
                 continue
-            g = self._group_config(reg.key_group)
-            ack = self.config.ack_required(reg.key_group)
-            policy = g.policy()
-            counters = allocate_muk_counters(self.keys, [reg.muk_id] * len(job.msks))
-            for rec, counter, (csb_id, rand) in zip(
-                job.msks, counters, self._csb_rand(len(job.msks)), strict=True
-            ):
-                message = build_msk_message(
-                    muk=muk.key,
-                    muk_id=reg.muk_id,
-                    key_domain_id=self.key_domain,
-                    msk_id=rec.msk_id,
-                    msk=rec.key,
-                    valid_from=MtkId(rec.mtk_id_low),
-                    valid_to=MtkId(rec.mtk_id_high),
-                    counter=counter,
-                    csb_id=csb_id,
-                    rand=rand,
-                    ack=ack,
-                    srtp_policy=policy,
-                )
-                items.append(
-                    NewDelivery(
-                        DeliveryKind.MSK,
-                        self.key_domain,
-                        reg.key_group,
-                        rec.msk_id.key_number,
-                        reg.impi,
-                        reg.muk_id,
-                        reg.host,
-                        reg.port,
-                        csb_id,
-                        counter,
-                        ack,
-                        message,
-                        max(job.not_before, now),
-                    )
-                )
-        if items:
-            self.store.add_deliveries(items, now)
+            for rec in job.msks:
+                plan.append((reg, muk.key, rec, max(job.not_before, now)))
+        if not plan:
+            return 0
+        # Durable before any message exists (profile.md "T").
+        counters = allocate_muk_counters(self.keys, [p[0].muk_id for p in plan])
+        extras = self._csb_rand(len(plan))
+        by_msk: dict[tuple[int, MskId], list[int]] = {}
+        for i, (reg, _, rec, _) in enumerate(plan):
+            by_msk.setdefault((reg.key_group, rec.msk_id), []).append(i)
+        messages: list[bytes] = [b""] * len(plan)
+        for (key_group, _), idxs in by_msk.items():
+            rec = plan[idxs[0]][2]
+            built = self._build(
+                key_group,
+                rec,
+                [
+                    MskPushTarget(plan[i][0].muk_id, plan[i][1], counters[i], *extras[i])
+                    for i in idxs
+                ],
+            )
+            for i, m in zip(idxs, built, strict=True):
+                messages[i] = m
+        ack = {key_group: self.config.ack_required(key_group) for key_group, _ in by_msk}
+        items = [
+            NewDelivery(
+                DeliveryKind.MSK,
+                self.key_domain,
+                reg.key_group,
+                rec.msk_id.key_number,
+                reg.impi,
+                reg.muk_id,
+                reg.host,
+                reg.port,
+                extra[0],
+                counter,
+                ack[reg.key_group],
+                message,
+                not_before,
+            )
+            for (reg, _, rec, not_before), counter, extra, message in zip(
+                plan, counters, extras, messages, strict=True
+            )
+        ]
+        self.store.add_deliveries_bulk(items, now)
         return len(items)
+
+    def _build(
+        self,
+        key_group: int,
+        msk: MskRecord,
+        targets: Sequence[MskPushTarget],
+        *,
+        native: bool = True,
+    ) -> list[bytes]:
+        """MSK messages of ``msk`` for ``targets`` (native batch from NATIVE_BUILD_MIN on)."""
+        g = self._group_config(key_group)
+        return build_msk_messages(
+            targets,
+            key_domain_id=self.key_domain,
+            msk_id=msk.msk_id,
+            msk=msk.key,
+            valid_from=MtkId(msk.mtk_id_low),
+            valid_to=MtkId(msk.mtk_id_high),
+            ack=self.config.ack_required(key_group),
+            srtp_policy=g.policy(),
+            native=native and len(targets) >= NATIVE_BUILD_MIN,
+        )
 
     # --- rotation (6.3.2.3.1) ----------------------------------------------------------------
     def create_next(self, key_group: int, now: float) -> tuple[MskRecord, bool]:
@@ -414,76 +498,68 @@ class KeyManagement:
         """Push ``msk`` to every UE registered for the group (module docstring).
 
         ``fresh``: the MSK was just created, so no older delivery can be superseded."""
-        g = self._group_config(key_group)
         ack = self.config.ack_required(key_group)
-        policy = g.policy()
         report = PushReport(key_group, msk.msk_id)
         not_before = now  # a rotation push goes out at once (the lead time is the margin)
+        number = msk.msk_id.key_number
+        t_read = self._perf()
         for regs in self.store.iter_registrations(self.key_domain, key_group, chunk=chunk):
+            muks = self.keys.get_muks([reg.muk_id for reg in regs])
             live: list[tuple[Registration, Muk]] = []
+            expired: list[tuple[Registration, Muk]] = []
             for reg in regs:
-                try:
-                    muk = self.keys.get_muk(reg.muk_id)
-                except UnknownKey:
+                rec = muks.get(reg.muk_id)
+                if rec is None:
                     report.skipped_no_muk += 1
-                    continue
-                if muk.is_expired(int(now)):
-                    try:
-                        self._pull(reg, muk.key, now)
-                        report.pulled += 1
-                    except (MikeyError, ValueError) as exc:
-                        report.errors.append(f"pull {reg.impi}: {exc}")
-                    continue
-                live.append((reg, muk.key))
-            if not live:
-                continue
+                elif rec.is_expired(int(now)):
+                    expired.append((reg, rec.key))
+                else:
+                    live.append((reg, rec.key))
             t0 = self._perf()
-            counters = allocate_muk_counters(self.keys, [reg.muk_id for reg, _ in live])
-            t1 = self._perf()
-            extras = self._csb_rand(len(live))
-            targets = [
-                MskPushTarget(reg.muk_id, muk, counter, csb_id, rand)
-                for (reg, muk), counter, (csb_id, rand) in zip(live, counters, extras, strict=True)
-            ]
-            messages = build_msk_messages(
-                targets,
-                key_domain_id=self.key_domain,
-                msk_id=msk.msk_id,
-                msk=msk.key,
-                valid_from=MtkId(msk.mtk_id_low),
-                valid_to=MtkId(msk.mtk_id_high),
-                ack=ack,
-                srtp_policy=policy,
-                native=native,
-            )
-            t2 = self._perf()
-            self.store.add_deliveries_bulk(
-                [
-                    NewDelivery(
-                        DeliveryKind.MSK,
-                        self.key_domain,
-                        key_group,
-                        msk.msk_id.key_number,
-                        reg.impi,
-                        reg.muk_id,
-                        reg.host,
-                        reg.port,
-                        t.csb_id,
-                        t.counter,
-                        ack,
-                        m,
-                        not_before,
+            report.seconds_read += t0 - t_read
+            if expired:
+                report.pulled += self._pulls(expired, now, report)
+            if live:
+                t0 = self._perf()
+                counters = allocate_muk_counters(self.keys, [reg.muk_id for reg, _ in live])
+                t1 = self._perf()
+                extras = self._csb_rand(len(live))
+                targets = [
+                    MskPushTarget(reg.muk_id, muk, counter, csb_id, rand)
+                    for (reg, muk), counter, (csb_id, rand) in zip(
+                        live, counters, extras, strict=True
                     )
-                    for (reg, _), t, m in zip(live, targets, messages, strict=True)
-                ],
-                now,
-                supersede=not fresh,
-            )
-            t3 = self._perf()
-            report.seconds_counters += _ms(t0, t1)
-            report.seconds_build += _ms(t1, t2)
-            report.seconds_store += _ms(t2, t3)
-            report.pushed += len(live)
+                ]
+                messages = self._build(key_group, msk, targets, native=native)
+                t2 = self._perf()
+                self.store.add_deliveries_bulk(
+                    [
+                        NewDelivery(
+                            DeliveryKind.MSK,
+                            self.key_domain,
+                            key_group,
+                            number,
+                            reg.impi,
+                            reg.muk_id,
+                            reg.host,
+                            reg.port,
+                            t.csb_id,
+                            t.counter,
+                            ack,
+                            m,
+                            not_before,
+                        )
+                        for (reg, _), t, m in zip(live, targets, messages, strict=True)
+                    ],
+                    now,
+                    supersede=not fresh,
+                )
+                t3 = self._perf()
+                report.seconds_counters += _ms(t0, t1)
+                report.seconds_build += _ms(t1, t2)
+                report.seconds_store += _ms(t2, t3)
+                report.pushed += len(live)
+            t_read = self._perf()
         log.info(
             "Key Group %d: MSK %s pushed to %d UEs (%d solicited pulls, %d without MUK)",
             key_group,
@@ -550,19 +626,38 @@ class KeyManagement:
 
     # --- solicited pull (6.3.2.2.4) ----------------------------------------------------------
     def _pull(self, reg: Registration, muk: Muk, now: float) -> int:
-        (counter,) = allocate_muk_counters(self.keys, [reg.muk_id])
-        ((csb_id, rand),) = self._csb_rand(1)
-        message = build_solicited_pull(
-            muk=muk,
-            muk_id=reg.muk_id,
-            key_domain_id=self.key_domain,
-            key_group=reg.key_group,
-            counter=counter,
-            csb_id=csb_id,
-            rand=rand,
-        )
-        (delivery_id,) = self.store.add_deliveries(
-            [
+        (delivery_id,) = self._pull_deliveries([(reg, muk)], now, with_ids=True)
+        return delivery_id
+
+    def _pulls(
+        self, ues: Sequence[tuple[Registration, Muk]], now: float, report: PushReport
+    ) -> int:
+        """Solicited pulls to many UEs at once (their MUKs expired); returns how many."""
+        try:
+            self._pull_deliveries(ues, now, with_ids=False)
+        except (MikeyError, ValueError) as exc:
+            report.errors.append(f"pulls to {len(ues)} UEs: {exc}")
+            return 0
+        return len(ues)
+
+    def _pull_deliveries(
+        self, ues: Sequence[tuple[Registration, Muk]], now: float, *, with_ids: bool
+    ) -> list[int]:
+        counters = allocate_muk_counters(self.keys, [reg.muk_id for reg, _ in ues])
+        items: list[NewDelivery] = []
+        for (reg, muk), counter, (csb_id, rand) in zip(
+            ues, counters, self._csb_rand(len(ues)), strict=True
+        ):
+            message = build_solicited_pull(
+                muk=muk,
+                muk_id=reg.muk_id,
+                key_domain_id=self.key_domain,
+                key_group=reg.key_group,
+                counter=counter,
+                csb_id=csb_id,
+                rand=rand,
+            )
+            items.append(
                 NewDelivery(
                     DeliveryKind.PULL,
                     self.key_domain,
@@ -578,10 +673,11 @@ class KeyManagement:
                     message,
                     now,
                 )
-            ],
-            now,
-        )
-        return delivery_id
+            )
+        if with_ids:
+            return self.store.add_deliveries(items, now)
+        self.store.add_deliveries_bulk(items, now)
+        return []
 
     def solicited_pull(self, impi: str, key_group: int, now: float) -> int:
         """Send a solicited pull to a registered UE under its most recent MUK (even expired:

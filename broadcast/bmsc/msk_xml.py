@@ -20,6 +20,7 @@ DOCTYPE, no entities, bounded size/elements/depth); every malformed body raises
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -41,6 +42,9 @@ _RESPONSE_LIMITS: Final = XmlLimits(
     max_bytes=64 * 1024, max_elements=MAX_MSK_IDS + 1, max_depth=2, max_attributes=8
 )
 NS: Final = profile.MSK_XML_NAMESPACE
+#: Distinct request bodies whose parse is remembered: UEs send the same few bodies, and a parse
+#: is a pure function of the bytes (a refused body is never remembered).
+PARSE_CACHE: Final = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,15 @@ def _hex_id(text: str, size: int, what: str, offset: int) -> bytes:
 
 def parse_msk_request(data: bytes) -> MskRequest:
     """Parse an ``application/mbms-msk+xml`` body; MskRequestError (400, 413) if malformed."""
+    if not isinstance(data, bytes):
+        raise MskRequestError("the body must be bytes", field="body")
+    if len(data) > MAX_BODY:
+        _parse(data, _LIMITS, "mbms-msk")  # raises the 413
+    return _parse_msk_request_cached(bytes(data))
+
+
+@functools.lru_cache(maxsize=PARSE_CACHE)
+def _parse_msk_request_cached(data: bytes) -> MskRequest:
     root = _parse(data, _LIMITS, "mbms-msk")
     kdid_text = root.attribute("key-domain-id")
     if kdid_text is None:
@@ -129,6 +142,11 @@ def build_msk_request(key_domain: KeyDomainId, msk_ids: Sequence[MskId]) -> byte
 
 def build_msk_response(statuses: Sequence[MskStatus]) -> bytes:
     """The server's ``application/mbms-msk-response+xml`` body."""
+    return _build_msk_response(tuple(statuses))
+
+
+@functools.lru_cache(maxsize=PARSE_CACHE)
+def _build_msk_response(statuses: tuple[MskStatus, ...]) -> bytes:
     items = "".join(
         f'<msk-status msk-id={quoteattr(str(s.msk_id).upper())} code="{int(s.code)}"/>'
         for s in statuses

@@ -24,7 +24,7 @@ import enum
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from broadcast.bmsc._db import Database
 from broadcast.bmsc.errors import BmscStoreError, UnknownSubscriber
@@ -167,6 +167,29 @@ class Delivery:
     done_at: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class UeGroupState:
+    """What an MSK request needs to know about one UE (IMPI) and one Key Group, read at once:
+    its subscription (None: not subscribed), its registration (None: key management not yet
+    initiated) and whether a solicited pull to it may be pending."""
+
+    subscription: Subscription | None
+    registration: Registration | None
+    pull_pending: bool
+
+
+class DueDelivery(NamedTuple):
+    """The columns the push scheduler needs to send a due delivery (a light row)."""
+
+    id: int
+    kind: str
+    host: str
+    port: int
+    ack_required: int
+    attempts: int
+    message: bytes
+
+
 _DELIVERY_COLUMNS: Final = (
     "id, kind, domain_id, key_group, key_number, impi, idi, idr, host, port, csb_id, counter, "
     "ack_required, message, state, attempts, next_at, created_at, done_at"
@@ -272,6 +295,35 @@ class BmscStore:
             None if host is None else str(host),
             None if port is None else int(port),  # type: ignore[call-overload]
         )
+
+    def ue_group_state(self, impi: str, key_domain: KeyDomainId, key_group: int) -> UeGroupState:
+        """Subscription, registration and pending-pull flag of a UE for a group: ONE statement
+        (the per-request read of the MSK request path)."""
+        row = self._db.one(
+            "SELECT s.delivery_host, s.delivery_port, r.idi, r.idr, r.host, r.port, "
+            "r.registered_at, r.updated_at, EXISTS (SELECT 1 FROM bmsc_delivery d "
+            "WHERE d.impi = s.impi AND d.key_group = s.key_group AND d.state = 'pending' "
+            "AND d.kind = 'pull') FROM bmsc_subscription s LEFT JOIN bmsc_registration r "
+            "ON r.domain_id = s.domain_id AND r.key_group = s.key_group AND r.impi = s.impi "
+            "WHERE s.impi = ? AND s.domain_id = ? AND s.key_group = ?",
+            (impi, key_domain.value, key_group),
+        )
+        if row is None:
+            return UeGroupState(None, None, False)
+        d_host, d_port, idi, idr, host, port, reg_at, upd_at, pull = row
+        sub = Subscription(
+            impi,
+            key_domain,
+            key_group,
+            None if d_host is None else str(d_host),
+            None if d_port is None else int(d_port),  # type: ignore[call-overload]
+        )
+        reg = None
+        if idi is not None:
+            reg = _registration(
+                (key_domain.value, key_group, impi, idi, idr, host, port, reg_at, upd_at)
+            )
+        return UeGroupState(sub, reg, bool(pull))
 
     def list_subscriptions(self, impi: str | None = None) -> list[Subscription]:
         sql = (
@@ -498,6 +550,19 @@ class BmscStore:
                 (now, limit),
             ).fetchall()
         return [_delivery(r) for r in rows]
+
+    def due_for_send(self, now: float, limit: int) -> list[DueDelivery]:
+        """:meth:`due_deliveries` as light rows (what a send needs), same selection and order."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT id, kind, host, port, ack_required, attempts, message "
+                "FROM bmsc_delivery d WHERE state = 'pending' AND next_at <= ? AND NOT EXISTS ("
+                "SELECT 1 FROM bmsc_delivery e WHERE e.idi = d.idi AND e.idr = d.idr "
+                "AND e.state = 'pending' AND e.counter < d.counter) "
+                "ORDER BY next_at LIMIT ?",
+                (now, limit),
+            ).fetchall()
+        return list(map(DueDelivery._make, rows))
 
     def next_due_at(self) -> float | None:
         """When the next pending row that is not waiting behind another one is due."""
