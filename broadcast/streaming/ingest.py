@@ -1,11 +1,18 @@
 """Where the RTP comes from: a UDP socket, a pcap file or the built-in generator.
 
-Every source is an object with ``async start()`` (open what it needs, so that a bad address or
-file fails the service start with a clear error), ``async run(sink, clock)`` (deliver until the
-source ends or the task is cancelled) and ``close()``. It hands datagrams to the sink in batches:
+Every source implements :class:`IngestSource`: ``async start()`` (open what it needs, so that a
+bad address or file fails the service start with a clear error), ``async run(sink, clock)``
+(deliver until the source ends or the task is cancelled), ``close()`` and a ``stats``
+(:class:`IngestStats`) it keeps up to date. It hands datagrams to the sink in batches:
 ``sink.deliver(datagrams)`` for what may be RTP or RTCP (told apart per RFC 5761 §4) and
 ``sink.deliver_rtcp(datagrams)`` for what arrived on an RTCP port. Sources never interpret or
 judge the bytes: the sink (``ProtectPipeline``) checks and counts them.
+
+:class:`~broadcast.streaming.service.StreamService` builds one of the three sources below from
+its ``[ingest]`` configuration (:func:`make_ingest`), or runs any object implementing the
+protocol given as ``StreamService(config, ingest=...)`` — a program that produces RTP itself
+(an encoder in the same process, the demo's media source) feeds the service directly, without
+a loopback UDP hop.
 
 - :class:`UdpIngest` — what ffmpeg (``-f rtp udp://host:port``) or GStreamer (``udpsink``) send:
   a non-blocking socket drained in batches of up to ``max_batch`` datagrams per wake-up — with
@@ -62,9 +69,13 @@ _YIELD_EVERY: Final = 1024
 
 
 class IngestSink(Protocol):
-    def deliver(self, datagrams: list[bytes]) -> None: ...
+    """Where a source delivers (the stream service)."""
 
-    def deliver_rtcp(self, datagrams: list[bytes]) -> None: ...
+    def deliver(self, datagrams: list[bytes]) -> None:
+        """RTP datagrams, or RTP and RTCP multiplexed on one port (RFC 5761 §4)."""
+
+    def deliver_rtcp(self, datagrams: list[bytes]) -> None:
+        """Datagrams that arrived on an RTCP port (forwarded when ``[rtcp] mode = "forward"``)."""
 
 
 class IngestError(Exception):
@@ -100,6 +111,45 @@ class IngestStats:
     bytes: int = 0
     #: pcap only: records skipped by reason, and why the file ended early.
     pcap: PcapStats | None = None
+
+
+class IngestSource(Protocol):
+    """What the stream service runs as its ingest (the module doc; ``StreamService(ingest=)``).
+
+    The service calls :meth:`start` once while it starts (before the first MTK exists), then
+    runs :meth:`run` as a task once the first MTK message has left, and calls :meth:`close` when
+    it stops (also when the start failed after :meth:`start` was called). ``stop()`` cancels
+    :meth:`run`; when it returns by itself, the source is finished
+    (``StreamService.ingest_finished`` is set). A custom source feeding the service from the
+    same event loop::
+
+        class ListIngest:
+            def __init__(self, packets: list[bytes]) -> None:
+                self.packets, self.stats = packets, IngestStats()
+
+            async def start(self) -> None: ...
+
+            async def run(self, sink: IngestSink, clock: Clock) -> None:
+                self.stats.datagrams += len(self.packets)
+                sink.deliver(self.packets)
+
+            def close(self) -> None: ...
+    """
+
+    @property
+    def stats(self) -> IngestStats:
+        """Datagrams and bytes handed to the sink so far (``StreamStatus.ingest_datagrams``)."""
+        ...
+
+    async def start(self) -> None:
+        """Open what the source needs; :class:`IngestError` fails the service start cleanly."""
+
+    async def run(self, sink: IngestSink, clock: Clock) -> None:
+        """Deliver batches to ``sink`` (``clock``: the service's monotonic seconds) until the
+        source ends (return) or the task is cancelled. Never called twice."""
+
+    def close(self) -> None:
+        """Release what :meth:`start` opened (also after a failed :meth:`start`)."""
 
 
 class UdpIngest:
@@ -411,6 +461,7 @@ __all__ = [
     "IngestConfig",
     "IngestError",
     "IngestSink",
+    "IngestSource",
     "IngestStats",
     "PcapIngest",
     "PcapIngestConfig",

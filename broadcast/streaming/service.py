@@ -14,6 +14,13 @@ key store object)::
         ...
         print(service.status())
 
+The RTP comes from the source the ``[ingest]`` configuration names (UDP, pcap, generator), or
+from ``ingest=``: any object implementing
+:class:`~broadcast.streaming.ingest.IngestSource` (``start``, ``run(sink, clock)``, ``close``,
+``stats``) — a program producing RTP in the same event loop hands it to the service directly.
+The service then ignores ``config.ingest`` and drives the object's life cycle like its own
+(start, run as a task once the first MTK message has left, cancel and close on ``stop()``).
+
 ``start()`` fails with :class:`StreamStartError` when the session cannot run (no CURRENT MSK
 without ``standalone``, address in use, unreadable pcap). Once running, problems are reported in
 ``status()`` (``error``) and logged, never raised: a failed MTK creation keeps the last MTK and
@@ -45,7 +52,7 @@ from broadcast.sgimb.output import DatagramOutput
 from broadcast.srtp.sender import SrtpSender
 from broadcast.streaming.config import StreamConfig
 from broadcast.streaming.generator import GeneratorConfig
-from broadcast.streaming.ingest import Ingest, IngestError, make_ingest
+from broadcast.streaming.ingest import IngestError, IngestSource, make_ingest
 from broadcast.streaming.keying import (
     IssuedMtk,
     MtkIssuer,
@@ -121,6 +128,7 @@ class StreamService:
         rand: RandomSource = secrets.token_bytes,
         native: bool = True,
         issue_in_thread: bool = True,
+        ingest: IngestSource | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -135,7 +143,9 @@ class StreamService:
         self.schedule = MtkSchedule(config.mtk)
         self._pipeline: ProtectPipeline | None = None
         self._issuer: MtkIssuer | None = None
-        self._ingest: Ingest | None = None
+        #: The source given to the constructor (``None``: built from ``config.ingest``).
+        self._given_ingest = ingest
+        self._ingest: IngestSource | None = None
         self._ingest_task: asyncio.Task[None] | None = None
         self._issue_task: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -153,11 +163,15 @@ class StreamService:
         """The session's SRTP policy: the SP payload value of the group's MSK messages."""
         return srtp_policy(self.config.srtp)
 
+    def _configured_ssrcs(self) -> tuple[int, ...]:
+        """The SSRCs the configured generator will send (none known for any other source)."""
+        if self._given_ingest is None and isinstance(self.config.ingest, GeneratorConfig):
+            return self.config.ingest.ssrcs
+        return ()
+
     def sdp(self) -> str:
         s = self.config.session
-        ssrcs: tuple[int, ...] = ()
-        if isinstance(self.config.ingest, GeneratorConfig):
-            ssrcs = self.config.ingest.ssrcs
+        ssrcs = self._configured_ssrcs()
         return build_sdp(
             SdpSession(
                 name=s.name,
@@ -182,7 +196,8 @@ class StreamService:
         return self._pipeline
 
     @property
-    def ingest(self) -> Ingest:
+    def ingest(self) -> IngestSource:
+        """The running source (the one given as ``ingest=``, or built from the configuration)."""
         if self._ingest is None:
             raise RuntimeError("the service is not started")
         return self._ingest
@@ -239,7 +254,8 @@ class StreamService:
             forward_rtcp=cfg.rtcp.mode == "forward",
             native=self._native,
         )
-        self._ingest = make_ingest(cfg.ingest)
+        given = self._given_ingest
+        self._ingest = make_ingest(cfg.ingest) if given is None else given
         try:
             await self._ingest.start()
         except IngestError as exc:
@@ -316,10 +332,7 @@ class StreamService:
 
     # -- schedule ------------------------------------------------------------------------------
     def _expected_streams(self) -> list[tuple[int, int]]:
-        expected: tuple[int, ...] = ()
-        if isinstance(self.config.ingest, GeneratorConfig):
-            expected = self.config.ingest.ssrcs
-        return self.pipeline.streams(expected)
+        return self.pipeline.streams(self._configured_ssrcs())
 
     def _poll(self, now: float | None = None) -> None:
         if self._state not in ("running", "starting"):
