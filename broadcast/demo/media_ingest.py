@@ -7,19 +7,17 @@ presentation times.
 Encoding runs in a worker thread, a little ahead of time (``prefetch`` seconds of media), so the
 event loop only sleeps until each frame is due and hands its packets to the sink. A frame whose
 time has passed (the machine was busy) goes out at once: the stream falls behind, never skips.
+``delay`` holds the first frame back (the demo lets the first MTK message be sent and re-sent
+for one lead time before any media).
 
-:class:`StreamService` builds its ingest from its configuration and has no slot for another
-source object yet, so the demo runs :class:`MediaIngest` into a :class:`UdpForwarder` — a sink
-that sends the plain RTP to the stream's UDP ingest socket, exactly what ffmpeg or GStreamer
-would do (``source = "udp"``). Handing the ingest object to the service directly would save
-that loopback hop.
+The demo hands the object to the stream directly (``StreamService(config, ingest=media)``):
+the service starts it, runs it once the first MTK message has left and cancels it on ``stop()``
+— no UDP ingest socket, no plain RTP on the loopback.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
@@ -28,8 +26,6 @@ from broadcast.media import MediaGenerator, MediaGeneratorConfig, RtpOut
 from broadcast.streaming.ingest import IngestSink, IngestStats
 
 Clock = Callable[[], float]
-Address = tuple[str, int]
-Tap = Callable[[bytes, Address, Address], None]
 
 #: Seconds of media encoded ahead of its presentation time.
 PREFETCH_S: Final = 0.3
@@ -44,6 +40,8 @@ class MediaIngestConfig:
     media: MediaGeneratorConfig = field(default_factory=MediaGeneratorConfig)
     duration: float | None = None
     prefetch: float = PREFETCH_S
+    #: Seconds :meth:`MediaIngest.run` waits before the first frame (media time starts then).
+    delay: float = 0.0
 
 
 class MediaIngest:
@@ -71,6 +69,8 @@ class MediaIngest:
         return out
 
     async def run(self, sink: IngestSink, clock: Clock) -> None:
+        if self.config.delay > 0:
+            await asyncio.sleep(self.config.delay)
         start = clock()
         last_at = 0.0
         end = self.config.duration
@@ -97,45 +97,4 @@ class MediaIngest:
         """Nothing to close."""
 
 
-class UdpForwarder:
-    """An :class:`~broadcast.streaming.ingest.IngestSink` that sends every datagram from
-    ``source`` (host, port 0 = any) to ``destination`` over UDP; ``tap`` sees each one."""
-
-    def __init__(self, source: Address, destination: Address, *, tap: Tap | None = None) -> None:
-        self.destination = destination
-        self.tap = tap
-        self.sent = 0
-        self.errors = 0
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            self._sock.bind(source)
-            self._sock.setblocking(False)
-        except OSError:
-            self._sock.close()
-            raise
-        host, port = self._sock.getsockname()
-        self.local_address: Address = (str(host), int(port))
-
-    def _send(self, datagrams: list[bytes], destination: Address) -> None:
-        for d in datagrams:
-            try:
-                self._sock.sendto(d, destination)
-            except OSError:  # loopback buffer full: the datagram is lost, like on a network
-                self.errors += 1
-                continue
-            self.sent += 1
-            if self.tap is not None:
-                self.tap(d, self.local_address, destination)
-
-    def deliver(self, datagrams: list[bytes]) -> None:
-        self._send(datagrams, self.destination)
-
-    def deliver_rtcp(self, datagrams: list[bytes]) -> None:
-        self._send(datagrams, (self.destination[0], self.destination[1] + 1))
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._sock.close()
-
-
-__all__ = ["MediaIngest", "MediaIngestConfig", "UdpForwarder"]
+__all__ = ["MediaIngest", "MediaIngestConfig"]

@@ -1,12 +1,13 @@
 """``--pcap FILE``: the demo's UDP traffic as a classic libpcap file Wireshark opens.
 
 Every datagram the demo's UEs receive (before any simulated loss: it was on the wire) and send
-(MIKEY ACKs), and the plain RTP the media source sends to the stream's ingest, is written as one
-IPv4/UDP packet with its real addresses and ports (classic pcap, magic ``a1b2c3d4``, version 2.4,
-microsecond timestamps, LINKTYPE_RAW = 101: the packet starts with the IPv4 header). The headers
-are built by :class:`broadcast.sgimb.ipv4.UdpIpv4Builder` (RFC 791 header checksum, RFC 768 UDP
-checksum over the pseudo header). MIKEY on UDP 2269 is dissected by Wireshark as such; SRTP and
-FLUTE/ALC need "Decode As". The HTTP Digest exchange runs over TCP and is not in the file.
+(MIKEY ACKs) is written as one IPv4/UDP packet with its real addresses and ports (classic pcap,
+magic ``a1b2c3d4``, version 2.4, microsecond timestamps, LINKTYPE_RAW = 101: the packet starts
+with the IPv4 header). The headers are built by :class:`broadcast.sgimb.ipv4.UdpIpv4Builder`
+(RFC 791 header checksum, RFC 768 UDP checksum over the pseudo header). MIKEY on UDP 2269 is
+dissected by Wireshark as such; SRTP and FLUTE/ALC need "Decode As". The HTTP Digest exchange
+runs over TCP and is not in the file. The media source feeds the stream in-process, so no plain
+RTP is ever on the (captured) wire.
 
 A capture holds what the demo sent: SRTP, DCF and MIKEY messages — encrypted, no key in clear
 (the key log, ``--keylog``, is the separate file that would open them).

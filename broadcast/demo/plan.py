@@ -10,9 +10,8 @@ UDP 2269 "at the destination address of the RTP stream", per UE.
 Plan (the second octet keeps the demo apart from the tests' ranges):
 
 * BM-SC: ``127.100.0.1`` — the HTTP MSK request server (ephemeral port), the source of the MSK
-  pushes, of the stream and of the carousel;
-* the content provider's media source ``127.100.0.3`` sends plain RTP to the stream's ingest
-  socket on ``127.100.0.2`` (ephemeral port), as ffmpeg would;
+  pushes, of the stream and of the carousel (the media source feeds the stream in-process: no
+  ingest socket);
 * nominal stream destination ``127.100.1.1``, nominal carousel destination ``127.100.1.2``;
 * UE ``i`` (1-based): MSK pushes on ``127.100.2.i:2269`` (its MSK requests leave from there
   too); its copy of the stream and of the carousel on ``127.100.3.i`` (RTP port, RTCP port,
@@ -29,8 +28,6 @@ from broadcast import profile
 
 MAX_UES = 250
 BMSC_HOST = "127.100.0.1"
-INGEST_HOST = "127.100.0.2"
-MEDIA_SOURCE_HOST = "127.100.0.3"
 STREAM_NOMINAL = "127.100.1.1"
 CAROUSEL_NOMINAL = "127.100.1.2"
 RTP_PORT = 5004

@@ -13,9 +13,10 @@
    every UE holds both.
 4. **Senders**: the protected stream (:class:`~broadcast.streaming.service.StreamService`)
    carrying real media (:mod:`broadcast.demo.media_ingest`: VP8 + Opus, paced by presentation
-   time) and the protected carousel (:class:`~broadcast.download.service.CarouselService`) of
-   the sample files. Both send to a nominal destination; the fan-out replicates every datagram
-   to every UE's own address (:mod:`broadcast.demo.plan`), MTK messages included.
+   time, handed to the service as its ingest object) and the protected carousel
+   (:class:`~broadcast.download.service.CarouselService`) of the sample files. Both send to a
+   nominal destination; the fan-out replicates every datagram to every UE's own address
+   (:mod:`broadcast.demo.plan`), MTK messages included.
 5. **Run** for ``duration`` seconds (:mod:`broadcast.demo.timeline`): MTK switches, one MSK
    rotation of both Key Groups (NEXT pushed and ACKed, promoted later), a carousel MTK change.
    A live view shows each UE's progress.
@@ -53,7 +54,7 @@ from broadcast.demo import plan, scenario
 from broadcast.demo.fanout import FanOutOutput
 from broadcast.demo.link import DemoLink
 from broadcast.demo.live import LiveView, RunProgress, UeProgress
-from broadcast.demo.media_ingest import MediaIngest, MediaIngestConfig, UdpForwarder
+from broadcast.demo.media_ingest import MediaIngest, MediaIngestConfig
 from broadcast.demo.observe import SenderObserver
 from broadcast.demo.pcap import PcapWriter
 from broadcast.demo.report import Expectations, build_report, evaluate_ue
@@ -63,7 +64,6 @@ from broadcast.keys.errors import KeyModelError
 from broadcast.keys.ids import MskId
 from broadcast.keys.sqlite_store import SQLiteKeyStore
 from broadcast.media import MediaCheck, MediaGeneratorConfig
-from broadcast.streaming.ingest import UdpIngest
 from broadcast.streaming.service import StreamService
 from broadcast.ue.config import load_config
 from broadcast.ue.keylog import KeyLog
@@ -146,7 +146,8 @@ class _Demo:
         self.bmsc: BmscService | None = None
         self.stream: StreamService | None = None
         self.carousel: CarouselService | None = None
-        self.media_task: asyncio.Task[None] | None = None
+        #: True once the stream runs (the senders are stopped and judged at the end).
+        self.senders_started = False
         self.pcap: PcapWriter | None = None
         self.phase = "setup"
         self.t0 = time.monotonic()
@@ -200,7 +201,18 @@ class _Demo:
             {plan.STREAM_NOMINAL: hosts}, scfg.output, tap=self.observer.on_stream_datagram
         )
         self._closing(_sync(stream_out.close))
-        self.stream = StreamService(scfg, store=key_store, output=stream_out)
+        # The media source is the stream's ingest: the service starts it with the session and
+        # runs it once the first MTK message has left; the first frame waits one lead time more
+        # (the first MTK is current at once, with no earlier key: let its message be sent and
+        # re-sent for one lead, like every later MTK's, before the first media packet).
+        first_seq = random.Random(f"mbms-demo-media/{opts.seed}").randrange(1 << 16)
+        self.media = MediaIngest(
+            MediaIngestConfig(
+                MediaGeneratorConfig(first_sequence=first_seq),
+                delay=self.timeline.stream_mtk_lead,
+            )
+        )
+        self.stream = StreamService(scfg, store=key_store, output=stream_out, ingest=self.media)
         ccfg = scenario.carousel_config(
             store=db,
             key_domain=kd,
@@ -277,37 +289,15 @@ class _Demo:
         except Exception as exc:
             raise DemoError(f"the stream cannot start: {exc}") from exc
         self._closing(stream.stop)
-        ingest = stream.ingest
-        assert isinstance(ingest, UdpIngest)
-        pcap = self.pcap
-        forwarder = UdpForwarder(
-            (plan.MEDIA_SOURCE_HOST, 0),
-            ingest.local_address,
-            tap=None if pcap is None else pcap.write,
-        )
-        self._closing(_sync(forwarder.close))
-        # The first MTK is current at once (no earlier key): let its message be sent and re-sent
-        # for one lead time, like every later MTK, before the first media packet.
+        self.senders_started = True
+        # The carousel and the run's clock start with the first media frame (one lead later).
         await asyncio.sleep(self.timeline.stream_mtk_lead)
-        first_seq = random.Random(f"mbms-demo-media/{self.opts.seed}").randrange(1 << 16)
-        self.media = MediaIngest(MediaIngestConfig(MediaGeneratorConfig(first_sequence=first_seq)))
-        self.media_task = asyncio.get_running_loop().create_task(
-            self.media.run(forwarder, time.monotonic), name="demo-media"
-        )
-        self._closing(self._stop_media)
         try:
             await self.carousel.start()
         except Exception as exc:
             raise DemoError(f"the carousel cannot start: {exc}") from exc
         self._closing(self.carousel.stop)
         self.observer.sample(self.stream, self.carousel)
-
-    async def _stop_media(self) -> None:
-        task, self.media_task = self.media_task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     async def _rotate(self) -> None:
         """The MSK rotation of both Key Groups: NEXT created and pushed now, promoted later."""
@@ -352,9 +342,8 @@ class _Demo:
     async def _stop_senders(self) -> tuple[Json, Json]:
         assert self.stream is not None and self.carousel is not None
         self.phase = "drain"
-        await self._stop_media()
+        await self.stream.stop()  # the media source (its ingest) first, then the MTK timers
         self.observer.sample(self.stream, self.carousel)
-        await self.stream.stop()
         carousel_stats = self.carousel.stats
         await self.carousel.stop()
         status = self.stream.status()
@@ -490,7 +479,7 @@ class _Demo:
     async def _verdict(self, registered: bool) -> Json:
         stream_json: Json = {}
         carousel_json: Json = {}
-        if self.media_task is not None:
+        if self.senders_started:
             stream_json, carousel_json = await self._stop_senders()
         made, msk_info, rotations = self._msk_facts()
         status = self.stream.status() if self.stream is not None else None

@@ -40,7 +40,6 @@ from broadcast.download.sdp import carousel_sdp
 from broadcast.keys.ids import KeyDomainId
 from broadcast.sgimb import OutputConfig
 from broadcast.streaming.config import KeysConfig, RtcpConfig, SessionConfig, StreamConfig
-from broadcast.streaming.ingest import UdpIngestConfig
 from broadcast.streaming.policy import SrtpConfig, srtp_policy
 from broadcast.streaming.schedule import MtkTiming
 from broadcast.ue.gba_key import GbaCredentials, write_gba_key
@@ -130,7 +129,9 @@ def bmsc_config(store: Path) -> BmscConfig:
 
 def stream_config(store: Path, key_domain: KeyDomainId, timeline: Timeline) -> StreamConfig:
     """The protected stream: VP8 (+ the Opus tone, a second SSRC in the same RTP session) to the
-    nominal destination, keys from the BM-SC's store, MTK timing from the timeline."""
+    nominal destination, keys from the BM-SC's store, MTK timing from the timeline. The RTP comes
+    from the demo's media source, handed to the service as its ingest object
+    (``StreamService(config, ingest=...)``): ``ingest`` stays at its default, unused."""
     return StreamConfig(
         session=SessionConfig(
             name="mbms-demo-stream",
@@ -152,7 +153,6 @@ def stream_config(store: Path, key_domain: KeyDomainId, timeline: Timeline) -> S
             lead=timeline.stream_mtk_lead,
             interval=timeline.stream_mtk_interval,
         ),
-        ingest=UdpIngestConfig(listen=(plan.INGEST_HOST, 0)),
         rtcp=RtcpConfig(mode="generate", interval=min(5.0, timeline.duration / 4)),
     )
 

@@ -164,6 +164,35 @@ def test_media_ingest_plays_vp8_and_opus_paced_and_in_order() -> None:
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
 
 
+class _TimedSink(_Sink):
+    def __init__(self) -> None:
+        super().__init__()
+        self.first_at: float | None = None
+
+    def deliver(self, datagrams: list[bytes]) -> None:
+        if self.first_at is None:
+            self.first_at = asyncio.get_running_loop().time()
+        super().deliver(datagrams)
+
+
+def test_media_ingest_holds_the_first_frame_back_for_its_delay() -> None:
+    cfg = MediaIngestConfig(MediaGeneratorConfig(width=64, height=48), duration=0.1, delay=0.3)
+    ingest = MediaIngest(cfg)
+    sink = _TimedSink()
+
+    async def run() -> float:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        await asyncio.wait_for(ingest.run(sink, loop.time), 10)
+        assert sink.first_at is not None
+        return sink.first_at - t0
+
+    waited = asyncio.run(run())
+    assert waited >= 0.29  # (the loop may wake a clock tick early)
+    # Media time starts after the delay: 0.1 s of media still plays in full.
+    assert ingest.frames >= 3 and ingest.stats.datagrams == sum(map(len, sink.batches))
+
+
 # -- the verdict ---------------------------------------------------------------------------------
 
 FILES = (SampleFile("a.txt", 3, "md5a"), SampleFile("b.bin", 5, "md5b"))
