@@ -2,17 +2,21 @@
 
 It binds the session's destination (``m=application <port> FLUTE/UDP 0`` with its ``c=``; the
 group is joined when it is multicast) or ``listen_address`` for a unicast session, and feeds
-every ALC packet to :class:`broadcast.download.receiver.DownloadReceiver` (FLUTE objects, MIKEY
-MTK objects checked with the MSK they name, DCF files decrypted with their MTK — TS 33.246
-6.3.3.2.1). MSKs come from the UE's :class:`~broadcast.ue.service_keys.MskStore`. Received files
-are counted and, with ``output_dir``, written there under the last segment of their
-Content-Location (never outside the directory).
+every ALC packet to :class:`broadcast.download.receiver.DownloadReceiver` (FLUTE objects; MIKEY
+MTK objects through the MIKEY ``Verifier`` — MSK, COUNTER replay, MAC, MTK ID rules; DCF files
+decrypted with their MTK — TS 33.246 6.3.3.2.1). MSKs come from the UE's
+:class:`~broadcast.ue.service_keys.MskStore`. Received files are counted and, with
+``output_dir``, written there under the last segment of their Content-Location (never outside
+the directory).
 
-Before the download receiver opens a MIKEY MTK object, :class:`~broadcast.ue.download_guard.
-DownloadMtkGuard` checks its COUNTER against replays and raises the missed-MSK-update signal
-when it names an MSK the UE lacks (``on_missed_msk``). Every decrypted file is listed in the
-report with its size and the MD5 of its plaintext (the FLUTE layer has already checked the
-transport object's ``Content-MD5`` when the FDT carried one: ``content_md5_checked``).
+An MTK object refused because it names an MSK the UE lacks (``unknown_msk``, its Key Domain ID
+and MSK ID in the rejection) raises the missed-MSK-update signal (``on_missed_msk``, filtered and
+rate-limited by :class:`~broadcast.ue.download_guard.MissedMskSignal`); the receiver keeps the
+object and opens it when the MSK arrives. Replayed MTK objects are refused and counted
+(``mtk_replays``), re-sends of accepted ones counted apart (``mtk_resends``). Every decrypted
+file is listed in the report with its size and the MD5 of its plaintext (the FLUTE layer has
+already checked the transport object's ``Content-MD5`` when the FDT carried one:
+``content_md5_checked``).
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from types import TracebackType
 from broadcast.announce.sdp import FluteSession
 from broadcast.dcf import MbmsKeyId
 from broadcast.download.receiver import (
+    REPLAY,
+    UNKNOWN_MSK,
     DownloadEvent,
     DownloadReceiver,
     FileReceived,
@@ -41,13 +47,12 @@ from broadcast.download.receiver import (
     MtkReceived,
 )
 from broadcast.flute.ntp import ntp_seconds
-from broadcast.keys.ids import KeyDomainId
+from broadcast.keys.ids import KeyDomainId, MskId
 from broadcast.keys.material import Mtk
 from broadcast.ue.download_guard import (
     MISSED_SIGNAL_INTERVAL_S,
-    DownloadMtkGuard,
-    GuardedSessionReceiver,
     MissedMskHook,
+    MissedMskSignal,
 )
 from broadcast.ue.link import Link
 from broadcast.ue.report import JsonValue
@@ -131,19 +136,16 @@ class DownloadClient:
         self.on_mtk = on_mtk
         self.on_file = on_file
         self.wall_clock = wall_clock
+        self.clock = clock
         self.link = link
-        self.guard = DownloadMtkGuard(
-            keys,
+        self.missed_msk = MissedMskSignal(
             key_domain_id=key_domain_id,
             key_groups=key_groups,
             on_missed_msk=on_missed_msk,
-            signal_interval=missed_signal_interval,
+            interval=missed_signal_interval,
         )
         self.receiver = DownloadReceiver(
             config.session.tsi, accept_unprotected=config.accept_unprotected
-        )
-        self.receiver.flute = GuardedSessionReceiver(
-            config.session.tsi, self.guard, clock, self.receiver.flute.config
         )
         self.counters = DownloadCounters()
         #: The files received (most recent :data:`MAX_LISTED_FILES`): name, size, plaintext MD5.
@@ -179,7 +181,6 @@ class DownloadClient:
         for event in events:
             if isinstance(event, MtkReceived):
                 self.counters.mtks += 1
-                self.guard.accepted(event.key_id, event.counter)
                 self.mtk_ids.append(f"{event.key_id.msk_id}/{event.key_id.mtk_id}")
                 mtk = self.receiver.mtk(event.key_id)
                 log.info("download MTK %s received", event.key_id)
@@ -207,6 +208,16 @@ class DownloadClient:
             elif isinstance(event, FileRejected):
                 self.counters.rejected[event.reason] += 1
                 log.info("object %r rejected: %s", event.content_location, event.reason)
+                if event.reason == UNKNOWN_MSK and event.key_id is not None:
+                    self._missed(event.key_id.key_domain_id, event.key_id.msk_id)
+
+    def _missed(self, key_domain_id: KeyDomainId, msk_id: MskId) -> None:
+        if self.missed_msk.missed(key_domain_id, msk_id, self.clock()):
+            log.info(
+                "missed MSK update: a download MTK object names MSK %s/%s, which this UE lacks",
+                key_domain_id,
+                msk_id,
+            )
 
     def _write(self, event: FileReceived) -> None:
         out = self.config.output_dir
@@ -229,8 +240,9 @@ class DownloadClient:
         flute = self.receiver.flute.stats
         counters["flute_objects"] = flute.objects
         counters["flute_rejected"] = dict(sorted(flute.rejected.items()))
-        counters["mtk_replays"] = self.guard.stats["replay"]
-        counters["missed_msk_signals"] = self.guard.stats["missed_msk_signals"]
+        counters["mtk_replays"] = self.receiver.stats.rejected[REPLAY]
+        counters["mtk_resends"] = self.receiver.stats.resends
+        counters["missed_msk_signals"] = self.missed_msk.signals
         counters["content_md5_checked"] = sum(1 for f in self.files if f["content_md5_checked"])
         counters["mtk_ids"] = list(self.mtk_ids)
         counters["received_files"] = list(self.files)

@@ -1,5 +1,5 @@
 """The UE's MSK-client pieces without a BM-SC: the GBA key file, ``[msk_client]``, the
-re-request rate limit, and the download MTK guard (replay, missed-MSK signal)."""
+re-request rate limit, and the download session's replay counters and missed-MSK signal."""
 
 from __future__ import annotations
 
@@ -9,16 +9,30 @@ import stat
 from pathlib import Path
 
 import pytest
-from ue_support import KDID, MSK2_ID, MSK_ID, counter_rand, msk_entry
+from ue_support import (
+    KDID,
+    KEY_GROUP,
+    MSK2_BYTES,
+    MSK2_ID,
+    MSK_BYTES,
+    MSK_ID,
+    counter_rand,
+    msk_entry,
+)
 
 from broadcast.announce.protection import protection_description
+from broadcast.announce.sdp import FluteSession
 from broadcast.bmsc.gba import digest_password, muk_from_ks_naf
 from broadcast.dcf import MbmsKeyId
-from broadcast.flute import FdtFile, ReceivedObject
-from broadcast.keys import Msk, MskId, Mtk, MtkId, SessionKey
+from broadcast.download.keys import IssuedMtk
+from broadcast.download.objects import prepare_mikey
+from broadcast.download.scheduler import CarouselScheduler
+from broadcast.download.session import CarouselSession, SessionParams
+from broadcast.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, SessionKey
 from broadcast.mikey import build_mtk_message
 from broadcast.ue.config import config_from_dict
-from broadcast.ue.download_guard import DownloadMtkGuard
+from broadcast.ue.download import DownloadClient, DownloadConfig
+from broadcast.ue.download_guard import MissedMskSignal
 from broadcast.ue.errors import UeConfigError
 from broadcast.ue.gba_key import GbaCredentials, load_gba_key, parse_gba_key, write_gba_key
 from broadcast.ue.key_management import UeKeyManagement
@@ -155,57 +169,108 @@ def test_the_key_file_must_be_for_the_announced_bmsc(tmp_path: Path) -> None:
         UeKeyManagement(settings, other, MskStore())
 
 
-# -- download MTK guard -------------------------------------------------------------------------
+# -- download session: replay check (in the receiver) and missed-MSK signal ----------------------
+
+NOW = 1_800_000_000.0
+DL_TSI = 12
 
 
-def _mikey_object(
-    counter: int, mtk_id: int = 1, msk_id: MskId = MSK_ID, toi: int = 7
-) -> ReceivedObject:
-    rand = counter_rand(counter)
+def _mtk_object(counter: int, mtk_id: int = 1, msk_id: MskId = MSK_ID) -> IssuedMtk:
+    rand = counter_rand(counter * 100 + mtk_id)
+    mtk = Mtk(rand(16))
+    key = MSK2_BYTES if msk_id == MSK2_ID else MSK_BYTES
     message = build_mtk_message(
-        msk=Msk(bytes.fromhex("3a9e51c07b2d48f6a1e0c9d7b5f34a82")),
+        msk=Msk(key),
         key_domain_id=KDID,
         msk_id=msk_id,
         mtk_id=MtkId(mtk_id),
-        mtk=Mtk(rand(16)),
+        mtk=mtk,
         counter=counter,
         rand=rand(16),
     )
-    entry = FdtFile(toi=toi, content_location=f"mikey-{toi}", content_type="application/mikey")
-    return ReceivedObject(toi, message, entry, 1)
+    return IssuedMtk(MbmsKeyId(KDID, msk_id, MtkId(mtk_id)), mtk, message, counter)
 
 
-def test_guard_refuses_replays_and_passes_resends() -> None:
+class _Carousel:
+    """A carousel session whose packets go to a DownloadClient (its sans-IO entry point)."""
+
+    def __init__(self, client: DownloadClient) -> None:
+        self.client = client
+        self.session = CarouselSession(
+            SessionParams(tsi=DL_TSI, repeat_interval=1.0, fdt_expires=60),
+            CarouselScheduler(bitrate=None),
+            first_toi=10,
+        )
+        self.now = NOW
+
+    def send(self, mtk: IssuedMtk) -> None:
+        toi = self.session.allocate_toi()
+        obj = prepare_mikey(toi, mtk, symbol_length=1428, max_block_length=64)
+        self.session.publish([obj], self.now)
+        self.now += 1.0
+        self.session.update(self.now)
+        for packet in self.session.scheduler.poll(self.now).packets:
+            self.client.on_packet(packet, unix_time=self.now)
+
+
+def test_download_client_counts_replays_and_resends_and_signals_missed_msks() -> None:
     store = MskStore()
     store.add(msk_entry())
-    guard = DownloadMtkGuard(store, key_domain_id=KDID, key_groups=frozenset({MSK_ID.key_group}))
-    first = _mikey_object(5)
-    assert guard.check(first, 0.0)
-    guard.accepted(MbmsKeyId(KDID, MSK_ID, MtkId(1)), 5)
-    assert guard.check(first, 1.0)  # the same bytes again: a carousel re-send
-    assert not guard.check(_mikey_object(4, mtk_id=2, toi=8), 1.0)  # older COUNTER
-    assert not guard.check(_mikey_object(5, mtk_id=3, toi=9), 1.0)  # same COUNTER, new bytes
-    assert guard.check(_mikey_object(6, mtk_id=2, toi=10), 1.0)
-    assert guard.stats["replay"] == 2
-    plain = ReceivedObject(11, b"x", FdtFile(toi=11, content_location="a.txt"), 1)
-    assert guard.check(plain, 1.0)
-
-
-def test_guard_signals_a_missed_msk_once_per_interval() -> None:
-    store = MskStore()
-    store.add(msk_entry())
-    missed: list[tuple[object, MskId]] = []
-    guard = DownloadMtkGuard(
+    missed: list[tuple[KeyDomainId, MskId]] = []
+    clock = [100.0]
+    client = DownloadClient(
+        DownloadConfig(FluteSession("127.32.9.9", 4000, DL_TSI)),
         store,
         key_domain_id=KDID,
-        key_groups=frozenset({MSK_ID.key_group}),
+        key_groups=frozenset({KEY_GROUP}),
         on_missed_msk=lambda kd, m: missed.append((kd, m)),
-        signal_interval=5.0,
+        missed_signal_interval=5.0,
+        clock=lambda: clock[0],
     )
-    unknown = _mikey_object(1, msk_id=MSK2_ID)
-    assert guard.check(unknown, 10.0)  # still handed on: the receiver keeps it for later
-    assert guard.check(_mikey_object(2, msk_id=MSK2_ID, toi=8), 12.0)
-    assert guard.check(_mikey_object(3, msk_id=MSK2_ID, toi=9), 15.5)
-    assert guard.check(_mikey_object(1, msk_id=MskId(0x0777, 1), toi=10), 16.0)  # not ours
+    carousel = _Carousel(client)
+    first = _mtk_object(5)
+    carousel.send(first)
+    carousel.send(_mtk_object(4, mtk_id=2))  # older COUNTER, other bytes: a replay
+    carousel.send(_mtk_object(5, mtk_id=3))  # the same COUNTER, other bytes: a replay
+    carousel.send(first)  # the very bytes again (a new TOI): a re-send, not an error
+    carousel.send(_mtk_object(6, mtk_id=2))
+    counters = client.as_dict()
+    assert counters["mtks"] == 2 and counters["mtk_ids"] == [f"{MSK_ID}/0001", f"{MSK_ID}/0002"]
+    assert counters["mtk_replays"] == 2 and counters["mtk_resends"] == 1
+    assert counters["rejected"] == {"replay": 2}
+    assert missed == [] and counters["missed_msk_signals"] == 0
+
+    # MTK objects under an MSK this UE lacks: the missed update is signalled, rate-limited per
+    # Key Group; another Key Group (not announced for the session) never signals.
+    carousel.send(_mtk_object(1, msk_id=MSK2_ID))
+    clock[0] += 2.0
+    carousel.send(_mtk_object(2, mtk_id=2, msk_id=MSK2_ID))
+    carousel.send(_mtk_object(1, msk_id=MskId(0x0777, 1)))
+    clock[0] += 4.0
+    carousel.send(_mtk_object(3, mtk_id=3, msk_id=MSK2_ID))
     assert missed == [(KDID, MSK2_ID), (KDID, MSK2_ID)]
-    assert guard.stats["missed_msk_signals"] == 2
+    counters = client.as_dict()
+    assert counters["missed_msk_signals"] == 2
+    assert counters["rejected"] == {"replay": 2, "unknown_msk": 4}
+
+    # The MSK arrives (the re-request worked): the parked objects open, oldest COUNTER first.
+    store.add(msk_entry(MSK2_ID, MSK2_BYTES))
+    counters = client.as_dict()
+    assert counters["mtk_ids"][2:] == [f"{MSK2_ID}/0001", f"{MSK2_ID}/0002", f"{MSK2_ID}/0003"]
+    assert counters["mtk_replays"] == 2
+
+
+def test_missed_msk_signal_filters_and_rate_limits() -> None:
+    seen: list[MskId] = []
+    signal = MissedMskSignal(
+        key_domain_id=KDID,
+        key_groups=frozenset({MSK_ID.key_group}),
+        on_missed_msk=lambda _kd, m: seen.append(m),
+        interval=5.0,
+    )
+    assert signal.missed(KDID, MSK2_ID, 10.0)
+    assert not signal.missed(KDID, MSK2_ID, 14.9)  # the same Key Group, too soon
+    assert not signal.missed(KDID, MskId(0x0777, 1), 15.0)  # a Key Group not announced
+    assert not signal.missed(KeyDomainId.from_plmn("002", "02"), MSK2_ID, 30.0)  # other domain
+    assert signal.missed(KDID, MSK2_ID, 15.0)
+    assert seen == [MSK2_ID, MSK2_ID] and signal.signals == 2
