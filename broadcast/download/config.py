@@ -31,9 +31,11 @@ Example (``broadcast/download/example.toml`` is a complete one)::
     source = "10.0.0.1"              # local address = source of the SSM source-filter
 
     [keys]
-    store = "keys.sqlite"            # the BM-SC's SQLite key store
-    key_domain = "00f110"            # Key Domain ID hex (or mcc = "001", mnc = "01")
-    key_group = 256                  # download Key Group (streaming = false)
+    store = "keys.sqlite"            # the BM-SC's SQLite key store (its `store`)
+    mcc = "001"                      # Key Domain ID = MCC || MNC, as the BM-SC's [key_domain]
+    mnc = "01"                       # and the stream's [keys] say it (strings: leading zeros)
+    # key_domain = "00f110"          # or the Key Domain ID in hex — one of the two forms only
+    key_group = 1                    # download Key Group (streaming = false)
     bmsc_fqdn = "bmsc.example.org"   # DCF ContentID domain
     key_management_uri = "http://bmsc.example.org/keymanagement"  # DCF RightsIssuerURL
 
@@ -52,6 +54,15 @@ round; with ``send_source_every_round = false`` rounds after the first send K + 
 symbols instead — a receiver completes a block from any K or so symbols of any rounds. The SDP
 then says ``a=FEC-declaration:0 encoding-id=1``; files under 4 bytes, FDT Instances and MIKEY
 objects stay Compact No-Code (``max_source_block_length`` applies to those).
+
+The Key Domain (TS 33.246 6.3.2.1: Key Domain ID = MCC || MNC, 3 bytes) is spelt as everywhere
+else — ``mcc`` and ``mnc`` (strings of 3 and 2-3 digits, both required together), like the
+BM-SC's ``[key_domain]`` and the stream's ``[keys]`` — or, alternatively, ``key_domain``: its 6
+hex digits. Exactly one of the two forms; neither = MCC 001, MNC 01 (the test PLMN). The Key
+Group (``key_group``, default :data:`~broadcast.profile.DOWNLOAD_DEFAULT_KEY_GROUP`) must be a
+download group (``streaming = false``) of that Key Domain in the store: with a BM-SC, one of its
+``[[key_group]]`` tables; the carousel creates the Key Domain, the group and a CURRENT MSK when
+they are missing (a run without a BM-SC).
 
 Relative paths are relative to the configuration file. Unknown keys are errors (a typo must not
 silently fall back to a default). Defaults come from :mod:`broadcast.profile` ("Download
@@ -179,6 +190,35 @@ def _typed(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where
     return value
 
 
+def _key_domain(keys: dict[str, Any]) -> KeyDomainId | None:
+    """``[keys]`` ``mcc``/``mnc`` or ``key_domain`` (hex): exactly one form (None: neither)."""
+    plmn = [k for k in ("mcc", "mnc") if k in keys]
+    if "key_domain" in keys:
+        if plmn:
+            raise ConfigError(
+                "[keys]: the Key Domain is given twice — use mcc/mnc or key_domain (hex), not both"
+            )
+        try:
+            return KeyDomainId.from_hex(_typed(keys, "key_domain", str, "keys"))
+        except InvalidIdentifier as exc:
+            raise ConfigError(f"keys.key_domain: {exc}") from None
+    if not plmn:
+        return None
+    if len(plmn) == 1:
+        missing = "mnc" if plmn == ["mcc"] else "mcc"
+        raise ConfigError(f"keys.{missing} is missing: mcc and mnc go together")
+    for key in plmn:
+        if not isinstance(keys[key], str):
+            raise ConfigError(
+                f'keys.{key}: a string of digits (mcc = "001", mnc = "01"), '
+                f"got {type(keys[key]).__name__}: leading zeros matter"
+            )
+    try:
+        return KeyDomainId.from_plmn(keys["mcc"], keys["mnc"])
+    except InvalidIdentifier as exc:
+        raise ConfigError(f"keys.mcc/keys.mnc: {exc}") from None
+
+
 def load_config(path: str | Path) -> CarouselConfig:
     """Read and validate a carousel TOML file."""
     file = Path(path)
@@ -256,15 +296,9 @@ def config_from_mapping(data: dict[str, Any], *, base: Path = Path()) -> Carouse
         raise ConfigError(str(exc)) from None
     if "store" in keys:
         kwargs["store_path"] = path(keys["store"], "keys.store")
-    try:
-        if "key_domain" in keys:
-            kwargs["key_domain"] = KeyDomainId.from_hex(_typed(keys, "key_domain", str, "keys"))
-        elif "mcc" in keys or "mnc" in keys:
-            kwargs["key_domain"] = KeyDomainId.from_plmn(
-                str(keys.get("mcc", "")), str(keys.get("mnc", ""))
-            )
-    except InvalidIdentifier as exc:
-        raise ConfigError(f"keys.key_domain: {exc}") from None
+    key_domain = _key_domain(keys)
+    if key_domain is not None:
+        kwargs["key_domain"] = key_domain
     for key, kind in (("key_group", int), ("bmsc_fqdn", str), ("key_management_uri", str)):
         if key in keys:
             kwargs[key] = _typed(keys, key, kind, "keys")

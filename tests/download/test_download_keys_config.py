@@ -62,6 +62,47 @@ def test_example_config_loads() -> None:
     assert config.destination == ("127.23.0.1", 4000)
     assert config.confidentiality and config.store_path is not None
     assert config.bitrate == 2_000_000 and config.symbol_length == 1428
+    assert config.key_domain == KD and config.key_group == 1  # from mcc/mnc
+    # The BM-SC example's store (relative to this example file).
+    assert config.store_path.resolve() == EXAMPLE.parents[1] / "bmsc" / "bmsc.db"
+
+
+DEST = {"destination": {"address": "127.0.0.1", "port": 1}}
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        ({"mcc": "001", "mnc": "01"}, KD),
+        ({"mcc": "310", "mnc": "410"}, KeyDomainId.from_plmn("310", "410")),
+        ({"key_domain": "00f110"}, KD),
+        ({"key_domain": "00F110"}, KD),
+        ({}, KD),  # neither form: the test PLMN
+    ],
+)
+def test_key_domain_as_mcc_mnc_or_hex(keys: dict[str, str], expected: KeyDomainId) -> None:
+    config = config_from_mapping({**DEST, "keys": {"store": "k.sqlite", **keys}})
+    assert config.key_domain == expected
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ({"mcc": "001", "mnc": "01", "key_domain": "00f110"}, "given twice.*not both"),
+        ({"mnc": "01", "key_domain": "00f110"}, "not both"),
+        ({"mcc": "001"}, r"keys\.mnc is missing"),
+        ({"mnc": "01"}, r"keys\.mcc is missing"),
+        ({"mcc": 1, "mnc": "01"}, r"keys\.mcc: a string of digits.*got int"),
+        ({"mcc": "001", "mnc": 1}, r"keys\.mnc: a string"),
+        ({"mcc": "01", "mnc": "01"}, r"keys\.mcc/keys\.mnc"),
+        ({"mcc": "001", "mnc": "1"}, r"keys\.mcc/keys\.mnc"),
+        ({"key_domain": "00f11"}, r"keys\.key_domain"),
+        ({"key_domain": 0xF110}, r"keys\.key_domain: wrong type"),
+    ],
+)
+def test_key_domain_errors_are_clear(keys: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config_from_mapping({**DEST, "keys": {"store": "k.sqlite", **keys}})
 
 
 @pytest.mark.parametrize(

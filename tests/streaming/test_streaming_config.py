@@ -31,7 +31,9 @@ def base() -> dict[str, dict[str, Any]]:
 def test_example_loads_and_sets_every_documented_key(tmp_path: Path) -> None:
     cfg = load_config(EXAMPLE)
     assert cfg.session.name == "example" and cfg.session.port == 5004
-    assert cfg.keys.store == EXAMPLE.parent / "example-keys.sqlite"
+    # The BM-SC example's store and streaming Key Group (the three examples work together).
+    assert cfg.keys.store.resolve() == EXAMPLE.parents[1] / "bmsc" / "bmsc.db"
+    assert cfg.keys.key_group == 2
     assert cfg.session.sdp == EXAMPLE.parent / "example.sdp"
     assert str(cfg.keys.key_domain) == "00F110"
     assert isinstance(cfg.ingest, GeneratorConfig) and cfg.ingest.ssrcs == (0x4D424D53,)
