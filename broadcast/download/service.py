@@ -35,9 +35,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
+from broadcast.aio import AsyncService
 from broadcast.dcf import DcfError, Rand
 from broadcast.download.config import CarouselConfig
 from broadcast.download.keys import IssuedMtk, MtkIssuer
@@ -82,7 +81,7 @@ class _Published:
     input: InputFile
 
 
-class CarouselService:
+class CarouselService(AsyncService):
     """A FLUTE carousel of DCF-protected files with in-band MIKEY MTK objects."""
 
     def __init__(
@@ -133,18 +132,6 @@ class CarouselService:
         self._bytes_sent = 0
 
     # --- life cycle ------------------------------------------------------------------------------
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
     async def start(self) -> None:
         """Set up keys, spool and output, publish the first generation and start sending."""
         cfg = self.config

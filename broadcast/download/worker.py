@@ -25,9 +25,9 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 
+from broadcast.aio import AsyncService
 from broadcast.download.receiver import DownloadEvent, DownloadReceiver
 from broadcast.keys import KeyDomainId, Msk, MskId, MtkId
 
@@ -51,7 +51,7 @@ class WorkerStats:
     largest_batch: int = 0
 
 
-class ReceiveWorker:
+class ReceiveWorker(AsyncService):
     """Runs a :class:`DownloadReceiver` in a worker thread, batch by batch (module docstring).
 
     Use ``async with ReceiveWorker(receiver, on_event)`` (or :meth:`start` / :meth:`stop`);
@@ -138,18 +138,6 @@ class ReceiveWorker:
         if self._task is None and self._queue:
             raise RuntimeError("the receive worker is not running")
         await self._idle.wait()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # --- the worker ------------------------------------------------------------------------------
     async def _run(self) -> None:

@@ -41,9 +41,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 
+from broadcast.aio import AsyncService
 from broadcast.keys.errors import KeyModelError
 from broadcast.keys.sqlite_store import SQLiteKeyStore
 from broadcast.keys.store import KeyStore
@@ -114,7 +114,7 @@ class StreamStatus:
         return sum(self.bad.values())
 
 
-class StreamService:
+class StreamService(AsyncService):
     """One protected stream session (see the module doc)."""
 
     def __init__(
@@ -203,18 +203,6 @@ class StreamService:
         return self._ingest
 
     # -- life cycle ------------------------------------------------------------------------------
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
     async def start(self) -> None:
         """Open the store, output and ingest, make and send the first MTK, start streaming."""
         if self._state != "new":

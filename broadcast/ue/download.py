@@ -33,8 +33,8 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
+from broadcast.aio import AsyncService
 from broadcast.announce.sdp import FluteSession
 from broadcast.dcf import MbmsKeyId
 from broadcast.download.receiver import (
@@ -112,7 +112,7 @@ def file_name(content_location: str, toi: int) -> str:
     return f"toi-{toi}"
 
 
-class DownloadClient:
+class DownloadClient(AsyncService):
     """Receives one FLUTE download session (``async with`` or :meth:`start` / :meth:`stop`)."""
 
     def __init__(
@@ -281,15 +281,3 @@ class DownloadClient:
 
     def close(self) -> None:
         self._unsubscribe()
-
-    async def __aenter__(self) -> DownloadClient:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()

@@ -37,10 +37,10 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from types import TracebackType
 from typing import Final
 
 from broadcast import profile
+from broadcast.aio import AsyncService
 from broadcast.announce.announcement import ServiceAnnouncement, load_announcement
 from broadcast.announce.protection import ProtectionDescription
 from broadcast.dcf import MbmsKeyId
@@ -98,7 +98,7 @@ def default_srtp_policy(protection: ProtectionDescription, srtp: SrtpConfig | No
     return srtp_policy(srtp)
 
 
-class ReferenceUe:
+class ReferenceUe(AsyncService):
     """The UE of one User Service (see the module doc)."""
 
     def __init__(
@@ -310,18 +310,6 @@ class ReferenceUe:
             self._keylog = None
         if self._started is not None and self._stopped is None:
             self._stopped = self.clock()
-
-    async def __aenter__(self) -> ReferenceUe:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # -- report ----------------------------------------------------------------------------------
     def report(self) -> UeReport:

@@ -27,10 +27,10 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Final
 
 from broadcast import profile
+from broadcast.aio import AsyncService
 from broadcast.announce.sdp import SrtpStream
 from broadcast.ue.link import Link, peer
 from broadcast.ue.stream_receiver import StreamingStats, StreamReceiver
@@ -128,7 +128,7 @@ def listen_socket(host: str, port: int, interface: str | None, rcvbuf: int) -> s
     return sock
 
 
-class StreamingClient:
+class StreamingClient(AsyncService):
     """Receives one streaming session into a :class:`StreamReceiver` (``async with`` or
     :meth:`start` / :meth:`stop`)."""
 
@@ -224,15 +224,3 @@ class StreamingClient:
         self._transports.clear()
         self.listening.clear()
         await asyncio.sleep(0)  # let the transports finish closing
-
-    async def __aenter__(self) -> StreamingClient:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
