@@ -338,7 +338,10 @@ def _keys(t: _Table, base: Path) -> KeysConfig:
     return cfg
 
 
-def _srtp(t: _Table) -> SrtpConfig:
+def srtp_config(data: Any) -> SrtpConfig:
+    """``[srtp]`` -> :class:`~broadcast.streaming.policy.SrtpConfig` (keys in the module doc);
+    also the UE's ``[srtp]`` (``broadcast.ue.config``). :class:`ConfigError` names the key."""
+    t = _Table(data, "srtp")
     tag: int | None
     raw = t.data.get("auth_tag", 80)
     t.used.add("auth_tag")
@@ -448,7 +451,7 @@ def config_from_mapping(data: Mapping[str, Any], base_dir: Path = Path()) -> Str
         session=session,
         keys=_keys(_Table(data["keys"], "keys"), base_dir),
         output=output_config(data.get("output")),
-        srtp=_srtp(_Table(data.get("srtp", {}), "srtp")),
+        srtp=srtp_config(data.get("srtp", {})),
         mtk=_mtk(_Table(data.get("mtk", {}), "mtk")),
         ingest=_ingest(_Table(data.get("ingest", {}), "ingest"), base_dir, session),
         rtcp=_rtcp(_Table(data.get("rtcp", {}), "rtcp")),
@@ -481,4 +484,5 @@ __all__ = [
     "config_from_mapping",
     "load_config",
     "output_config",
+    "srtp_config",
 ]

@@ -72,6 +72,7 @@ from broadcast import profile
 from broadcast.keys.errors import InvalidIdentifier, InvalidKeyMaterial
 from broadcast.keys.ids import KeyDomainId, MskId, MtkId
 from broadcast.keys.material import Msk
+from broadcast.streaming.config import ConfigError, srtp_config
 from broadcast.streaming.policy import SrtpConfig
 from broadcast.ue.errors import UeConfigError
 from broadcast.ue.gba_key import GbaCredentials, load_gba_key
@@ -230,27 +231,12 @@ def _msk(t: _Table, base: Path) -> MskEntry:
         raise UeConfigError(f"{where}: {exc}") from None
 
 
-def _srtp(t: _Table) -> SrtpConfig:
-    t.used.add("auth_tag")
-    raw = t.data.get("auth_tag", 80)
-    tag: int | None
-    if raw == "null":
-        tag = None
-    elif isinstance(raw, int) and not isinstance(raw, bool) and raw in (80, 32):
-        tag = raw
-    else:
-        raise UeConfigError('srtp.auth_tag must be 80, 32 or "null"')
+def _srtp(data: object) -> SrtpConfig:
+    """``[srtp]``: the same keys and checks as ``[srtp]`` of ``mbms stream``."""
     try:
-        cfg = SrtpConfig(
-            cipher=t.text("cipher") or "aes-cm-128",
-            auth_tag=tag,
-            rcc=t.text("rcc") or profile.RCC_DEFAULT_MODE,
-            roc_rate=t.integer("roc_rate", profile.RCC_DEFAULT_RATE, 1, 0xFFFF),
-        )
-    except ValueError as exc:
+        return srtp_config(data)
+    except ConfigError as exc:
         raise UeConfigError(str(exc)) from None
-    t.done()
-    return cfg
 
 
 def _uri(text: str, where: str) -> str:
@@ -314,7 +300,7 @@ def config_from_dict(data: Mapping[str, Any], base: Path) -> UeConfig:
     dl_listen = dl.address("listen_address")
     dl_out = dl.path("output_dir", base)
     dl.done()
-    srtp = _srtp(_Table(data["srtp"], "srtp")) if "srtp" in data else None
+    srtp = _srtp(data["srtp"]) if "srtp" in data else None
     raw_msks = data.get("msk", [])
     if not isinstance(raw_msks, list):
         raise UeConfigError("msk must be an array of tables: [[msk]]")
