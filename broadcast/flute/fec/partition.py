@@ -6,6 +6,13 @@ have A_large symbols, the remaining N-I blocks A_small symbols; every symbol is 
 last symbol of the last block, which is L - floor((L-1)/E)*E bytes. This is the same partition as
 RFC 3926 §5.1.2.3 (there expressed with the fractional part of T/N), mandated for Compact No-Code
 by RFC 5445 §3.3 and for Raptor by RFC 5053 §4.2.
+
+Step 2 is the function Partition[I, J] that RFC 5053 §5.3.1.2 names (:func:`partition`). Raptor
+uses it twice: for its source blocks, (KL, KS, ZL, ZS) = Partition[Kt, Z], which is this layout
+with the number of blocks N = Z taken from the FEC OTI instead of ceil(T/B) (step 1), and for the
+sub-blocks of a block, Partition[T/Al, N]. A Raptor object's source blocks are therefore a
+:class:`BlockPartition` too (``broadcast.flute.fec.raptor_partition``); the sub-block structure
+is Raptor's own.
 """
 
 from __future__ import annotations
@@ -17,6 +24,18 @@ from broadcast.flute.errors import BadOti, BadSymbol
 
 def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
+
+
+def partition(i: int, j: int) -> tuple[int, int, int, int]:
+    """Partition[I, J] = (IL, IS, JL, JS): JL parts of IL = ceil(I/J), then JS = J - JL parts of
+    IS = floor(I/J), with JL = I - IS·J (RFC 5052 §9.1.2: A_large, A_small, I, N - I for T
+    symbols in N blocks; RFC 5053 §5.3.1.2)."""
+    if j <= 0 or i < 0:
+        raise ValueError("Partition[I, J] needs I >= 0 and J >= 1")
+    il = _ceil_div(i, j)
+    is_ = i // j
+    jl = i - is_ * j
+    return il, is_, jl, j - jl
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +71,7 @@ class BlockPartition:
             )
         t = _ceil_div(transfer_length, symbol_length)
         n = _ceil_div(t, max_block_length)
-        a_large = _ceil_div(t, n)
-        a_small = t // n
-        i = t - a_small * n
+        a_large, a_small, i, _ = partition(t, n)
         return cls(transfer_length, symbol_length, max_block_length, t, n, i, a_large, a_small)
 
     def block_symbols(self, sbn: int) -> int:

@@ -9,9 +9,12 @@ Common ‖ Scheme-Specific (§3.2.3), carried as EXT_FTI content; in the FDT, F 
 
 Partition (§5.3.1.2): Kt = ceil(F/T); (KL, KS, ZL, ZS) = Partition[Kt, Z];
 (TL, TS, NL, NS) = Partition[T/Al, N] where Partition[I, J] = (ceil(I/J), floor(I/J), JL, J - JL)
-with JL = I - floor(I/J)·J. The object, zero-padded to Kt·T bytes, is cut into ZL blocks of KL
-symbols then ZS blocks of KS symbols; each block into NL sub-blocks of sub-symbols TL·Al bytes
-then NS of TS·Al bytes; symbol m is sub-symbol m of every sub-block in order.
+with JL = I - floor(I/J)·J — the RFC 5052 §9.1.2 partition (:func:`partition` and
+:class:`~broadcast.flute.fec.partition.BlockPartition` of ``partition.py``, with the number of
+blocks Z from the OTI instead of ceil(Kt/B)). The object, zero-padded to Kt·T bytes, is cut into
+ZL blocks of KL symbols then ZS blocks of KS symbols; each block into NL sub-blocks of
+sub-symbols TL·Al bytes then NS of TS·Al bytes; symbol m is sub-symbol m of every sub-block in
+order.
 
 Receiver sanity checks [P, RFC 5053 digest §1.3]: Al >= 1 and T % Al == 0; 1 <= N <= T/Al;
 Z >= 1 when F > 0; every block has 4 <= K <= 8192 (J(K) is defined only there — the RFC leaves
@@ -24,9 +27,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from broadcast.flute.errors import BadOti, BadSymbol
+from broadcast.flute.errors import BadOti
 from broadcast.flute.fec import raptor_tables as tables
 from broadcast.flute.fec.base import Oti
+from broadcast.flute.fec.partition import BlockPartition, partition
 
 #: FEC Encoding ID of Raptor, "MBMS FEC" (RFC 5053 §3.2.1).
 RAPTOR: Final = 1
@@ -45,16 +49,6 @@ RECOMMENDED_ALIGNMENT: Final = 4
 
 def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
-
-
-def partition(i: int, j: int) -> tuple[int, int, int, int]:
-    """Partition[I, J] = (IL, IS, JL, JS) of §5.3.1.2: JL parts of IL, then JS parts of IS."""
-    if j <= 0 or i < 0:
-        raise ValueError("Partition[I, J] needs I >= 0 and J >= 1")
-    il = _ceil_div(i, j)
-    is_ = i // j
-    jl = i - is_ * j
-    return il, is_, jl, j - jl
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,11 +147,9 @@ class RaptorPartition:
     """Source blocks and sub-blocks of one object (§5.3.1.2). Pure arithmetic, validated."""
 
     oti: RaptorOti
-    source_symbols: int  # Kt
-    large_length: int  # KL
-    small_length: int  # KS
-    large_blocks: int  # ZL
-    small_blocks: int  # ZS
+    #: The source blocks: Partition[Kt, Z] of F bytes in T-byte symbols (the RFC 5052 §9.1.2
+    #: layout with N = Z; its ``max_block_length`` is KL).
+    source: BlockPartition
     large_sub_symbol: int  # TL·Al, bytes
     small_sub_symbol: int  # TS·Al, bytes
     large_sub_blocks: int  # NL
@@ -179,7 +171,7 @@ class RaptorPartition:
         if t % al:
             raise BadOti(f"T = {t} is not a multiple of Al = {al}", field="Encoding Symbol Length")
         if f == 0:
-            return cls(oti, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            return cls(oti, BlockPartition.compute(0, t, 0), 0, 0, 0, 0)
         if t == 0:
             raise BadOti("encoding symbol length 0 for a non-empty object", field="T")
         if z == 0:
@@ -199,12 +191,38 @@ class RaptorPartition:
                 field="Z",
             )
         tl, ts, nl, ns = partition(t // al, n)
-        return cls(oti, kt, kl, ks, zl, zs, tl * al, ts * al, nl, ns)
+        source = BlockPartition(f, t, kl, kt, z, zl, kl, ks)
+        return cls(oti, source, tl * al, ts * al, nl, ns)
+
+    @property
+    def source_symbols(self) -> int:
+        """Kt."""
+        return self.source.source_symbols
+
+    @property
+    def large_length(self) -> int:
+        """KL."""
+        return self.source.large_length
+
+    @property
+    def small_length(self) -> int:
+        """KS."""
+        return self.source.small_length
+
+    @property
+    def large_blocks(self) -> int:
+        """ZL."""
+        return self.source.large_blocks
+
+    @property
+    def small_blocks(self) -> int:
+        """ZS."""
+        return self.source.blocks - self.source.large_blocks
 
     @property
     def blocks(self) -> int:
         """Z, or 0 for an empty object."""
-        return self.large_blocks + self.small_blocks
+        return self.source.blocks
 
     @property
     def symbol_length(self) -> int:
@@ -218,25 +236,15 @@ class RaptorPartition:
 
     def block_symbols(self, sbn: int) -> int:
         """K of source block ``sbn``."""
-        self._check_sbn(sbn)
-        return self.large_length if sbn < self.large_blocks else self.small_length
+        return self.source.block_symbols(sbn)
 
     def block_offset(self, sbn: int) -> int:
         """Byte offset of source block ``sbn`` in the object."""
-        self._check_sbn(sbn)
-        if sbn < self.large_blocks:
-            symbols = sbn * self.large_length
-        else:
-            symbols = (
-                self.large_blocks * self.large_length
-                + (sbn - self.large_blocks) * self.small_length
-            )
-        return symbols * self.symbol_length
+        return self.source.block_offset(sbn)
 
     def block_data_length(self, sbn: int) -> int:
         """Object bytes in block ``sbn`` (K·T minus the padding of the last block)."""
-        offset = self.block_offset(sbn)
-        return min(self.block_symbols(sbn) * self.symbol_length, self.transfer_length - offset)
+        return self.source.block_bytes(sbn)
 
     def symbol_padding(self, sbn: int, esi: int) -> int:
         """Trailing padding bytes of source symbol ``esi`` of block ``sbn`` (§5.3.2).
@@ -266,10 +274,6 @@ class RaptorPartition:
                 break
             end = start_of_sub_block
         return pad
-
-    def _check_sbn(self, sbn: int) -> None:
-        if not 0 <= sbn < self.blocks:
-            raise BadSymbol(f"SBN {sbn} outside the object's {self.blocks} blocks", field="SBN")
 
 
 def raptor_parameters(
