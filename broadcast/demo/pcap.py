@@ -15,7 +15,6 @@ A capture holds what the demo sent: SRTP, DCF and MIKEY messages — encrypted, 
 
 from __future__ import annotations
 
-import os
 import struct
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Final
 
+from broadcast.files import open_public
 from broadcast.sgimb.ipv4 import MAX_UDP_PAYLOAD, Ipv4Error, UdpIpv4Builder
 
 PCAP_MAGIC: Final = 0xA1B2C3D4
@@ -44,15 +44,13 @@ class PcapWriter:
     """Appends IPv4/UDP packets to a new pcap file (``with PcapWriter(path) as w``).
 
     The file is created (replacing an older one; a symbolic link is refused) with mode 0644:
-    it holds protected traffic only.
+    it holds protected traffic only (:func:`broadcast.files.open_public`).
     """
 
     def __init__(self, path: str | Path, clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path)
         self.clock = clock
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
-        fd = os.open(self.path, flags, 0o644)
-        self._file: BinaryIO | None = os.fdopen(fd, "wb", buffering=1 << 20)
+        self._file: BinaryIO | None = open_public(self.path, buffering=1 << 20)
         self._file.write(global_header())
         self._builders: dict[Address, UdpIpv4Builder] = {}
         self.packets = 0

@@ -46,6 +46,7 @@ from broadcast.download.receiver import (
     FileRejected,
     MtkReceived,
 )
+from broadcast.files import open_public
 from broadcast.flute.ntp import ntp_seconds
 from broadcast.keys.ids import KeyDomainId, MskId
 from broadcast.keys.material import Mtk
@@ -227,8 +228,7 @@ class DownloadClient(AsyncService):
         tmp = path.with_name(path.name + ".part")
         try:
             out.mkdir(parents=True, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-            with os.fdopen(fd, "wb") as f:
+            with open_public(tmp) as f:
                 f.write(event.data)
             os.replace(tmp, path)
             self.counters.files_written += 1

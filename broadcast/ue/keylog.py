@@ -1,8 +1,9 @@
 """``--keylog FILE``: every MSK and MTK the UE learns, for debugging and for decrypting captures.
 
 This is the one deliberate place where key bytes are written. It is off by default. The file is
-created with mode 0600 (``os.open(..., 0o600)``; an existing file is reset to 0600 and appended
-to; a symbolic link is refused) and gets one line per key, lower-case hex, flushed at once::
+created with mode 0600 (:func:`broadcast.files.open_private`: an existing file is reset to 0600
+and appended to; a symbolic link is refused) and gets one line per key, lower-case hex, flushed
+at once::
 
     MSK <key-domain-id> <msk-id> <key>
     MTK <key-domain-id> <msk-id> <mtk-id> <key> <salt or ->
@@ -15,16 +16,16 @@ recent :data:`MAX_REMEMBERED` lines are remembered by their SHA-256, not their t
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import OrderedDict
 from pathlib import Path
 from types import TracebackType
 from typing import Final, TextIO
 
+from broadcast.files import PRIVATE_MODE, open_private
 from broadcast.keys.ids import KeyDomainId, MskId, MtkId
 from broadcast.keys.material import Msk, Mtk, SrtpSalt
 
-FILE_MODE: Final = 0o600
+FILE_MODE: Final = PRIVATE_MODE
 #: Lines remembered by a ``unique`` key log.
 MAX_REMEMBERED: Final = 4096
 
@@ -35,14 +36,7 @@ class KeyLog:
     def __init__(self, path: str | Path, *, unique: bool = False) -> None:
         self.path = Path(path)
         self._seen: OrderedDict[bytes, None] | None = OrderedDict() if unique else None
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW
-        fd = os.open(self.path, flags, FILE_MODE)
-        try:
-            os.fchmod(fd, FILE_MODE)
-            self._file: TextIO | None = os.fdopen(fd, "a", encoding="ascii")
-        except BaseException:
-            os.close(fd)
-            raise
+        self._file: TextIO | None = open_private(self.path, append=True, encoding="ascii")
         self.lines = 0
 
     def _write(self, line: str) -> None:
