@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 from typing import Any, Final
 
+from broadcast.cli.common import add_verbose, configure_logging, number_option, verbose_level
 from broadcast.demo import plan
 from broadcast.demo.report import dumps, final_table
 from broadcast.demo.runner import FEC_CHOICES, DemoError, DemoOptions, run_demo
@@ -43,48 +43,25 @@ EXIT_INTERRUPTED: Final = 130
 PROG: Final = "mbms demo"
 
 
-def _duration(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not MIN_DURATION <= value <= MAX_DURATION:
-        raise argparse.ArgumentTypeError(
-            f"the duration must be {MIN_DURATION:g}..{MAX_DURATION:g} seconds"
-        )
-    return value
-
-
-def _ues(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of UEs: {text!r}") from None
-    if not 1 <= value <= plan.MAX_UES:
-        raise argparse.ArgumentTypeError(f"the number of UEs must be 1..{plan.MAX_UES}")
-    return value
-
-
-def _loss(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a percentage: {text!r}") from None
-    if not 0 <= value <= 50:
-        raise argparse.ArgumentTypeError("the loss must be 0..50 %")
-    return value
+_duration = number_option(
+    float,
+    lambda v: MIN_DURATION <= v <= MAX_DURATION,
+    what="a number of seconds",
+    rule=f"the duration must be {MIN_DURATION:g}..{MAX_DURATION:g} seconds",
+)
+_ues = number_option(
+    int,
+    lambda v: 1 <= v <= plan.MAX_UES,
+    what="a number of UEs",
+    rule=f"the number of UEs must be 1..{plan.MAX_UES}",
+)
+_loss = number_option(
+    float, lambda v: 0 <= v <= 50, what="a percentage", rule="the loss must be 0..50 %"
+)
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=logging.DEBUG
-        if args.verbose > 1
-        else logging.INFO
-        if args.verbose
-        else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(verbose_level(args.verbose))
     options = DemoOptions(
         duration=args.duration,
         ues=args.ues,
@@ -161,9 +138,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         help="write every MSK and MTK learnt (key bytes, mode 0600)",
     )
     p.add_argument("--json", type=Path, metavar="FILE", help="write the report as JSON")
-    p.add_argument(
-        "-v", "--verbose", action="count", default=0, help="log to stderr (-v info, -vv debug)"
-    )
+    add_verbose(p)
     p.set_defaults(handler=run)
 
 

@@ -23,13 +23,13 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import logging
 import signal
 import sys
 from pathlib import Path
 from typing import Any, Final
 
 from broadcast.announce.errors import AnnouncementError
+from broadcast.cli.common import add_verbose, configure_logging, number_option, verbose_level
 from broadcast.ue.config import UeConfig, load_config
 from broadcast.ue.errors import UeConfigError, UiccKeyManagementRequired
 from broadcast.ue.report import STATUS_RAN, UeReport
@@ -42,14 +42,12 @@ EXIT_REFUSED: Final = 3
 PROG: Final = "mbms receive"
 
 
-def _duration(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 < value <= 10**7:
-        raise argparse.ArgumentTypeError("the duration must be > 0 seconds")
-    return value
+_duration = number_option(
+    float,
+    lambda v: 0 < v <= 10**7,
+    what="a number of seconds",
+    rule="the duration must be > 0 seconds",
+)
 
 
 def _write_report(report: UeReport, path: Path | None) -> None:
@@ -105,15 +103,7 @@ async def run(config: UeConfig, duration: float | None) -> tuple[int, UeReport]:
 
 
 def run_receive(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=logging.DEBUG
-        if args.verbose > 1
-        else logging.INFO
-        if args.verbose
-        else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(verbose_level(args.verbose))
     try:
         config = load_config(args.config)
     except UeConfigError as exc:
@@ -156,7 +146,5 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         metavar="FILE",
         help="write every MSK and MTK learnt to FILE (mode 0600; contains key bytes)",
     )
-    p.add_argument(
-        "-v", "--verbose", action="count", default=0, help="log to stderr (-v info, -vv debug)"
-    )
+    add_verbose(p)
     p.set_defaults(handler=run_receive)
