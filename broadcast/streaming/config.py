@@ -75,13 +75,13 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from broadcast import profile
+from broadcast.files import MAX_TOML_BYTES, TomlFileError, read_toml
 from broadcast.keys.errors import InvalidIdentifier
 from broadcast.keys.ids import KeyDomainId
 from broadcast.sgimb import OutputConfig, OutputConfigError, output_config_from_mapping
@@ -99,7 +99,7 @@ MEDIA_TYPES: Final = ("video", "audio")
 RTCP_MODES: Final = ("generate", "forward", "off")
 SOURCES: Final = ("generator", "udp", "pcap")
 #: Size cap of a configuration file.
-MAX_CONFIG_BYTES: Final = 1 << 20
+MAX_CONFIG_BYTES: Final = MAX_TOML_BYTES
 
 
 class ConfigError(ValueError):
@@ -462,16 +462,9 @@ def load_config(path: str | Path) -> StreamConfig:
     """Read and check a TOML session file (ConfigError with the key or line on any problem)."""
     p = Path(path)
     try:
-        with p.open("rb") as f:
-            raw = f.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"cannot read {p}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{p} is larger than {MAX_CONFIG_BYTES} bytes")
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{p}: {exc}") from None
+        data = read_toml(p, max_bytes=MAX_CONFIG_BYTES)
+    except TomlFileError as exc:
+        raise ConfigError(str(exc)) from None
     return config_from_mapping(data, p.resolve().parent)
 
 

@@ -61,7 +61,6 @@ from __future__ import annotations
 import ipaddress
 import math
 import string
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +68,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from broadcast import profile
+from broadcast.files import MAX_TOML_BYTES, TomlFileError, read_toml
 from broadcast.keys.errors import InvalidIdentifier, InvalidKeyMaterial
 from broadcast.keys.ids import KeyDomainId, MskId, MtkId
 from broadcast.keys.material import Msk
@@ -79,7 +79,7 @@ from broadcast.ue.gba_key import GbaCredentials, load_gba_key
 from broadcast.ue.service_keys import SOURCE_CONFIG, MskEntry
 
 #: Largest configuration file read [P].
-MAX_CONFIG_BYTES: Final = 1 << 20
+MAX_CONFIG_BYTES: Final = MAX_TOML_BYTES
 _SECTIONS: Final = ("announcement", "streaming", "download", "srtp", "msk", "output", "msk_client")
 _HEX: Final = frozenset(string.hexdigits)
 #: Default least time between two re-requests for one Key Group after missed updates [P].
@@ -338,16 +338,7 @@ def load_config(path: str | Path) -> UeConfig:
     """Read ``path`` (TOML, at most 1 MiB) into a :class:`UeConfig`."""
     file = Path(path)
     try:
-        with file.open("rb") as f:
-            raw = f.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise UeConfigError(f"cannot read {file}: {exc.strerror}") from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise UeConfigError(f"{file} is larger than {MAX_CONFIG_BYTES} bytes")
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise UeConfigError(f"{file} is not UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UeConfigError(f"{file}: {exc}") from None
+        data = read_toml(file, max_bytes=MAX_CONFIG_BYTES)
+    except TomlFileError as exc:
+        raise UeConfigError(str(exc)) from None
     return config_from_dict(data, file.parent)

@@ -1,4 +1,5 @@
-"""broadcast.files: key files are 0600 (even when they existed), nothing follows a symlink."""
+"""broadcast.files: key files are 0600 (even when they existed), nothing follows a symlink,
+configuration files are read within a size cap."""
 
 from __future__ import annotations
 
@@ -11,7 +12,17 @@ from typing import IO, Any
 
 import pytest
 
-from broadcast.files import PRIVATE_MODE, PUBLIC_MODE, open_private, open_public
+from broadcast.files import (
+    PRIVATE_MODE,
+    PUBLIC_MODE,
+    TomlFileError,
+    open_private,
+    open_public,
+    read_toml,
+)
+from broadcast.streaming.config import ConfigError, load_config
+from broadcast.ue.config import load_config as load_ue_config
+from broadcast.ue.errors import UeConfigError
 
 
 def _mode(path: Path) -> int:
@@ -65,3 +76,34 @@ def test_a_symlink_is_refused(tmp_path: Path, opener: Callable[[Path], IO[Any]])
 def test_descriptors_are_not_inherited(tmp_path: Path) -> None:
     with open_private(tmp_path / "a") as f, open_public(tmp_path / "b") as g:
         assert not os.get_inheritable(f.fileno()) and not os.get_inheritable(g.fileno())
+
+
+def test_read_toml_reads_a_bounded_utf8_document(tmp_path: Path) -> None:
+    good = tmp_path / "c.toml"
+    good.write_text('[session]\nname = "é"\n', encoding="utf-8")
+    assert read_toml(good) == {"session": {"name": "é"}}
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"# " + b"x" * 100 + b"\n")
+    assert read_toml(big, max_bytes=103) == {}
+    with pytest.raises(TomlFileError, match="is larger than 102 bytes"):
+        read_toml(big, max_bytes=102)
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b'name = "\xe9"\n')
+    with pytest.raises(TomlFileError, match="is not UTF-8"):
+        read_toml(latin)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[session\n")
+    with pytest.raises(TomlFileError, match=r"bad\.toml: "):
+        read_toml(bad)
+    with pytest.raises(TomlFileError, match=r"cannot read .*missing\.toml"):
+        read_toml(tmp_path / "missing.toml")
+    assert issubclass(TomlFileError, ValueError)
+
+
+def test_config_loaders_share_read_toml(tmp_path: Path) -> None:
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b'name = "\xe9"\n')
+    with pytest.raises(ConfigError, match="is not UTF-8"):
+        load_config(latin)
+    with pytest.raises(UeConfigError, match="is not UTF-8"):
+        load_ue_config(latin)
