@@ -71,12 +71,12 @@ defaults").
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from broadcast import profile
+from broadcast.files import TomlFileError, read_toml
 from broadcast.flute import FluteVersion
 from broadcast.flute.fec import COMPACT_NO_CODE, RAPTOR
 from broadcast.keys import InvalidIdentifier, KeyDomainId
@@ -223,12 +223,9 @@ def load_config(path: str | Path) -> CarouselConfig:
     """Read and validate a carousel TOML file."""
     file = Path(path)
     try:
-        with file.open("rb") as f:
-            data = tomllib.load(f)
-    except OSError as exc:
-        raise ConfigError(f"cannot read {file}: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: {exc}") from None
+        data = read_toml(file)
+    except TomlFileError as exc:
+        raise ConfigError(str(exc)) from None
     return config_from_mapping(data, base=file.parent)
 
 

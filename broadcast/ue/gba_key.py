@@ -31,6 +31,7 @@ from typing import Any, Final
 from broadcast import profile
 from broadcast.bmsc.errors import GbaError
 from broadcast.bmsc.gba import check_fqdn, check_nai, digest_password, muk_from_ks_naf
+from broadcast.files import open_private
 from broadcast.keys.material import SessionKey
 from broadcast.ue.errors import UeConfigError
 
@@ -142,10 +143,7 @@ def load_gba_key(path: str | Path) -> GbaCredentials:
 def write_gba_key(path: str | Path, credentials: GbaCredentials) -> None:
     """Write ``credentials`` as a key file, mode 0600 (an existing file is replaced; a symbolic
     link at ``path`` is refused)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
-    fd = os.open(path, flags, KEY_FILE_MODE)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        os.fchmod(f.fileno(), KEY_FILE_MODE)
+    with open_private(path) as f:
         json.dump(credentials.to_json(), f, indent=2)
         f.write("\n")
 
