@@ -29,7 +29,10 @@ class Database:
         *,
         error: type[Exception] = BmscStoreError,
         busy_timeout: float = _BUSY_TIMEOUT_S,
+        cache_kib: int = 0,
     ) -> None:
+        """Open ``path`` and run ``schema`` in one write transaction. ``cache_kib``: SQLite page
+        cache of this connection in KiB (0: SQLite's default)."""
         self._error = error
         self._lock = threading.RLock()
         self.path = os.fspath(path)
@@ -43,6 +46,8 @@ class Database:
         try:
             conn.execute("PRAGMA journal_mode=WAL").fetchone()
             conn.execute("PRAGMA synchronous=FULL")
+            if cache_kib > 0:
+                conn.execute(f"PRAGMA cache_size = -{int(cache_kib):d}")
             (sync,) = conn.execute("PRAGMA synchronous").fetchone()
             if sync != 2:  # 2 = FULL
                 raise error("the store needs synchronous=FULL")

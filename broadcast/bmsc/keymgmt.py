@@ -49,6 +49,7 @@ from broadcast.bmsc.store import (
     DeliveryKind,
     NewDelivery,
     Registration,
+    RegistrationRow,
     UeGroupState,
 )
 from broadcast.keys.errors import DuplicateKey, KeyStateError, UnknownKey
@@ -67,8 +68,10 @@ from broadcast.mikey.mbms import (
 
 log = logging.getLogger("broadcast.bmsc")
 
-#: UEs handled per chunk of a rotation push (bounds memory for a million UEs).
-PUSH_CHUNK = 20_000
+#: UEs handled per chunk of a rotation push: bounds memory for a million UEs (~1 kB per UE in a
+#: chunk), and each chunk is one transaction for its counters and one for its deliveries (fewer,
+#: larger transactions rewrite each index page less often).
+PUSH_CHUNK = 100_000
 #: B-TIDs whose Ks_(ext)_NAF (and MUK ID, MUK) the NAF keeps until the key lifetime ends
 #: (TS 33.220 4.5.3: the NAF stores the NAF-specific keys for their lifetime).
 NAF_KEY_CACHE = 100_000
@@ -175,6 +178,7 @@ class KeyManagement:
         self.store = store
         self.gba = gba
         self.naf = naf_id(config.fqdn)
+        self._idi = config.fqdn.encode()  # IDi of every MUK ID of this BM-SC
         self.key_domain: KeyDomainId = config.key_domain
         self._rand = rand
         self._groups: dict[int, _GroupView] = {}
@@ -437,6 +441,7 @@ class KeyManagement:
                 ack[reg.key_group],
                 message,
                 not_before,
+                reg.id,
             )
             for (reg, _, rec, not_before), counter, extra, message in zip(
                 plan, counters, extras, messages, strict=True
@@ -503,55 +508,52 @@ class KeyManagement:
         not_before = now  # a rotation push goes out at once (the lead time is the margin)
         number = msk.msk_id.key_number
         t_read = self._perf()
-        for regs in self.store.iter_registrations(self.key_domain, key_group, chunk=chunk):
-            muks = self.keys.get_muks([reg.muk_id for reg in regs])
-            live: list[tuple[Registration, Muk]] = []
+        rows_of = self.store.iter_registration_rows(self.key_domain, key_group, chunk=chunk)
+        for rows in rows_of:
+            muk_ids = [MukId(r.idi, r.idr) for r in rows]
+            muks = self.keys.get_muks(muk_ids)
+            live: list[tuple[RegistrationRow, MukId, Muk]] = []
             expired: list[tuple[Registration, Muk]] = []
-            for reg in regs:
-                rec = muks.get(reg.muk_id)
+            for r, muk_id in zip(rows, muk_ids, strict=True):
+                rec = muks.get(muk_id)
                 if rec is None:
                     report.skipped_no_muk += 1
                 elif rec.is_expired(int(now)):
+                    reg = Registration(
+                        self.key_domain, key_group, r.impi, muk_id, r.host, r.port, 0.0, 0.0, r.id
+                    )
                     expired.append((reg, rec.key))
                 else:
-                    live.append((reg, rec.key))
-            t0 = self._perf()
-            report.seconds_read += t0 - t_read
+                    live.append((r, muk_id, rec.key))
+            del muks
+            report.seconds_read += self._perf() - t_read
             if expired:
                 report.pulled += self._pulls(expired, now, report)
             if live:
                 t0 = self._perf()
-                counters = allocate_muk_counters(self.keys, [reg.muk_id for reg, _ in live])
+                counters = allocate_muk_counters(self.keys, [m for _, m, _ in live])
                 t1 = self._perf()
                 extras = self._csb_rand(len(live))
                 targets = [
-                    MskPushTarget(reg.muk_id, muk, counter, csb_id, rand)
-                    for (reg, muk), counter, (csb_id, rand) in zip(
+                    MskPushTarget(muk_id, muk, counter, csb_id, rand)
+                    for (_, muk_id, muk), counter, (csb_id, rand) in zip(
                         live, counters, extras, strict=True
                     )
                 ]
                 messages = self._build(key_group, msk, targets, native=native)
                 t2 = self._perf()
-                self.store.add_deliveries_bulk(
-                    [
-                        NewDelivery(
-                            DeliveryKind.MSK,
-                            self.key_domain,
-                            key_group,
-                            number,
-                            reg.impi,
-                            reg.muk_id,
-                            reg.host,
-                            reg.port,
-                            t.csb_id,
-                            t.counter,
-                            ack,
-                            m,
-                            not_before,
-                        )
-                        for (reg, _), t, m in zip(live, targets, messages, strict=True)
+                self.store.add_push_round(
+                    kind=DeliveryKind.MSK,
+                    key_domain=self.key_domain,
+                    key_group=key_group,
+                    key_number=number,
+                    ack_required=ack,
+                    next_at=not_before,
+                    now=now,
+                    rows=[
+                        (r, t.csb_id, t.counter, m)
+                        for (r, _, _), t, m in zip(live, targets, messages, strict=True)
                     ],
-                    now,
                     supersede=not fresh,
                 )
                 t3 = self._perf()
@@ -672,6 +674,7 @@ class KeyManagement:
                     True,  # re-sent until the UE's MSK request answers it
                     message,
                     now,
+                    reg.id,
                 )
             )
         if with_ids:
@@ -698,7 +701,7 @@ class KeyManagement:
             return None, "malformed"
         if ack.kind is not Kind.ACK or ack.idr is None:
             return None, "not-ack"
-        d = self.store.pending_for_ack(ack.idr, ack.counter, ack.csb_id)
+        d = self.store.pending_for_ack(ack.idr, ack.counter, ack.csb_id, idi=self._idi)
         if d is None:
             return None, "unknown"
         try:

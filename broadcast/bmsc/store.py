@@ -16,12 +16,21 @@ It may share the key store's file (own tables, own connection; WAL, synchronous=
   message for the same MSK and UE replaced it).
 * ``group_schedule`` — when the CURRENT MSK of a group became current and when the NEXT one is
   to be promoted.
+
+Delivery indexes are built for a million-UE push round: a row carries the id of the registration
+it goes to (``reg_id``: registration order, so a round appends to that index) and ``muk_tag``, a
+64-bit hash of the IDr (B-TID) that keys the per-MUK lookups (one message at a time per MUK; the
+MIKEY ACK) with a small integer instead of the identifiers; the index of due rows and the per-MUK
+index hold pending rows only, so a message that leaves is dropped from them instead of moved (a
+repeated ACK of a finished delivery is found through the UE's registrations).
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
 import os
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, NamedTuple
@@ -53,6 +62,9 @@ _SCHEMA: Final = (
         UNIQUE (domain_id, key_group, impi)
     )""",
     "CREATE INDEX IF NOT EXISTS bmsc_registration_muk ON bmsc_registration (idi, idr)",
+    # a group's registrations in id order, chunk by chunk (without it: a sort per chunk)
+    """CREATE INDEX IF NOT EXISTS bmsc_registration_group
+        ON bmsc_registration (domain_id, key_group, id)""",
     """CREATE TABLE IF NOT EXISTS bmsc_delivery (
         id INTEGER PRIMARY KEY,
         kind TEXT NOT NULL CHECK (kind IN ('msk', 'pull')),
@@ -73,12 +85,10 @@ _SCHEMA: Final = (
         attempts INTEGER NOT NULL DEFAULT 0,
         next_at REAL NOT NULL,
         created_at REAL NOT NULL,
-        done_at REAL
+        done_at REAL,
+        reg_id INTEGER,
+        muk_tag INTEGER NOT NULL DEFAULT 0
     )""",
-    "CREATE INDEX IF NOT EXISTS bmsc_delivery_due ON bmsc_delivery (state, next_at)",
-    "CREATE INDEX IF NOT EXISTS bmsc_delivery_muk ON bmsc_delivery (idi, idr, state, counter)",
-    "CREATE INDEX IF NOT EXISTS bmsc_delivery_ue ON bmsc_delivery (impi, key_group, state)",
-    "CREATE INDEX IF NOT EXISTS bmsc_delivery_ack ON bmsc_delivery (idr, counter)",
     """CREATE TABLE IF NOT EXISTS bmsc_group_schedule (
         domain_id BLOB NOT NULL,
         key_group INTEGER NOT NULL,
@@ -87,6 +97,52 @@ _SCHEMA: Final = (
         PRIMARY KEY (domain_id, key_group)
     ) WITHOUT ROWID""",
 )
+
+
+#: After the tables (and the migration of an older ``bmsc_delivery``): the indexes.
+_INDEXES: Final = (
+    # version 1 indexes, replaced by the ones below
+    "DROP INDEX IF EXISTS bmsc_delivery_due",
+    "DROP INDEX IF EXISTS bmsc_delivery_muk",
+    "DROP INDEX IF EXISTS bmsc_delivery_ue",
+    "DROP INDEX IF EXISTS bmsc_delivery_ack",
+    """CREATE INDEX IF NOT EXISTS bmsc_delivery_pending_due ON bmsc_delivery (next_at)
+        WHERE state = 'pending'""",
+    """CREATE INDEX IF NOT EXISTS bmsc_delivery_pending_muk ON bmsc_delivery (muk_tag, counter)
+        WHERE state = 'pending'""",
+    "CREATE INDEX IF NOT EXISTS bmsc_delivery_reg ON bmsc_delivery (reg_id, state)",
+)
+#: Pages of SQLite cache of the store's connection (negative: KiB): the delivery indexes of a
+#: million-UE round stay in memory.
+CACHE_KIB: Final = 128 * 1024
+
+
+def muk_tag(idr: bytes) -> int:
+    """The 64-bit (signed) key of per-MUK lookups: BLAKE2b-64 of the IDr (B-TID). Queries
+    compare the IDi and IDr themselves too, so a collision only costs a look at another row."""
+    return int.from_bytes(hashlib.blake2b(idr, digest_size=8).digest(), "big", signed=True)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a version 1 ``bmsc_delivery`` (no ``reg_id``/``muk_tag``) up to date, then the
+    indexes. Runs in the schema transaction of every open (idempotent)."""
+    cols = {str(r[1]) for r in conn.execute("PRAGMA table_info(bmsc_delivery)")}
+    if "reg_id" not in cols:
+        conn.execute("ALTER TABLE bmsc_delivery ADD COLUMN reg_id INTEGER")
+        conn.execute(
+            "UPDATE bmsc_delivery SET reg_id = (SELECT r.id FROM bmsc_registration r "
+            "WHERE r.domain_id = bmsc_delivery.domain_id AND r.key_group = bmsc_delivery.key_group "
+            "AND r.impi = bmsc_delivery.impi)"
+        )
+    if "muk_tag" not in cols:
+        conn.execute("ALTER TABLE bmsc_delivery ADD COLUMN muk_tag INTEGER NOT NULL DEFAULT 0")
+        rows = conn.execute("SELECT id, idr FROM bmsc_delivery").fetchall()
+        conn.executemany(
+            "UPDATE bmsc_delivery SET muk_tag = ? WHERE id = ?",
+            [(muk_tag(bytes(idr)), i) for i, idr in rows],
+        )
+    for statement in _INDEXES:
+        conn.execute(statement)
 
 
 class DeliveryState(enum.StrEnum):
@@ -124,6 +180,18 @@ class Registration:
     port: int
     registered_at: float
     updated_at: float
+    id: int = 0  # the row id (0: not known)
+
+
+class RegistrationRow(NamedTuple):
+    """A registration as a rotation push reads it (a light row): row id, IMPI, MUK ID, address."""
+
+    id: int
+    impi: str
+    idi: bytes
+    idr: bytes
+    host: str
+    port: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +211,7 @@ class NewDelivery:
     ack_required: bool
     message: bytes
     next_at: float
+    reg_id: int = 0  # the registration's row id (0: looked up by Key Group and IMPI)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +263,27 @@ _DELIVERY_COLUMNS: Final = (
     "id, kind, domain_id, key_group, key_number, impi, idi, idr, host, port, csb_id, counter, "
     "ack_required, message, state, attempts, next_at, created_at, done_at"
 )
-_REG_COLUMNS: Final = "domain_id, key_group, impi, idi, idr, host, port, registered_at, updated_at"
+_REG_COLUMNS: Final = (
+    "domain_id, key_group, impi, idi, idr, host, port, registered_at, updated_at, id"
+)
+_INSERT_DELIVERY: Final = (
+    "INSERT INTO bmsc_delivery (kind, domain_id, key_group, key_number, impi, idi, idr, host, "
+    "port, csb_id, counter, ack_required, message, state, attempts, next_at, created_at, reg_id, "
+    "muk_tag) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'pending', 0, ?14, "
+    "?15, coalesce(?16, (SELECT r.id FROM bmsc_registration r WHERE r.domain_id = ?2 "
+    "AND r.key_group = ?3 AND r.impi = ?5)), ?17)"
+)
+#: Older pending messages of the same kind and MSK to the same registration are superseded.
+_SUPERSEDE: Final = (
+    "UPDATE bmsc_delivery SET state = 'superseded', done_at = ?1 WHERE state = 'pending' "
+    "AND reg_id = coalesce(?2, (SELECT r.id FROM bmsc_registration r WHERE r.domain_id = ?3 "
+    "AND r.key_group = ?4 AND r.impi = ?5)) AND key_number = ?6 AND kind = ?7"
+)
+#: A due row waits while an earlier message (lower COUNTER) to the same MUK is pending.
+_NOT_BLOCKED: Final = (
+    "NOT EXISTS (SELECT 1 FROM bmsc_delivery e WHERE e.muk_tag = d.muk_tag "
+    "AND e.state = 'pending' AND e.counter < d.counter AND e.idr = d.idr AND e.idi = d.idi)"
+)
 
 
 def _delivery(row: Sequence[object]) -> Delivery:
@@ -226,7 +315,7 @@ def _delivery(row: Sequence[object]) -> Delivery:
 
 
 def _registration(row: Sequence[object]) -> Registration:
-    dom, grp, impi, idi, idr, host, port, reg, upd = row
+    dom, grp, impi, idi, idr, host, port, reg, upd, rid = row
     assert isinstance(dom, bytes) and isinstance(idi, bytes) and isinstance(idr, bytes)
     return Registration(
         KeyDomainId(dom),
@@ -237,6 +326,7 @@ def _registration(row: Sequence[object]) -> Registration:
         int(port),  # type: ignore[call-overload]
         float(reg),  # type: ignore[arg-type]
         float(upd),  # type: ignore[arg-type]
+        int(rid),  # type: ignore[call-overload]
     )
 
 
@@ -244,7 +334,13 @@ class BmscStore:
     """SQLite store of the BM-SC tables (module docstring). Thread-safe (one guarded connection)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._db = Database(path, _SCHEMA, error=BmscStoreError)
+        self._db = Database(path, _SCHEMA, error=BmscStoreError, cache_kib=CACHE_KIB)
+        try:
+            with self._db.write() as conn:
+                _migrate(conn)
+        except BaseException:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         self._db.close()
@@ -301,16 +397,16 @@ class BmscStore:
         (the per-request read of the MSK request path)."""
         row = self._db.one(
             "SELECT s.delivery_host, s.delivery_port, r.idi, r.idr, r.host, r.port, "
-            "r.registered_at, r.updated_at, EXISTS (SELECT 1 FROM bmsc_delivery d "
-            "WHERE d.impi = s.impi AND d.key_group = s.key_group AND d.state = 'pending' "
-            "AND d.kind = 'pull') FROM bmsc_subscription s LEFT JOIN bmsc_registration r "
+            "r.registered_at, r.updated_at, r.id, EXISTS (SELECT 1 FROM bmsc_delivery d "
+            "WHERE d.reg_id = r.id AND d.state = 'pending' AND d.kind = 'pull') "
+            "FROM bmsc_subscription s LEFT JOIN bmsc_registration r "
             "ON r.domain_id = s.domain_id AND r.key_group = s.key_group AND r.impi = s.impi "
             "WHERE s.impi = ? AND s.domain_id = ? AND s.key_group = ?",
             (impi, key_domain.value, key_group),
         )
         if row is None:
             return UeGroupState(None, None, False)
-        d_host, d_port, idi, idr, host, port, reg_at, upd_at, pull = row
+        d_host, d_port, idi, idr, host, port, reg_at, upd_at, rid, pull = row
         sub = Subscription(
             impi,
             key_domain,
@@ -321,7 +417,7 @@ class BmscStore:
         reg = None
         if idi is not None:
             reg = _registration(
-                (key_domain.value, key_group, impi, idi, idr, host, port, reg_at, upd_at)
+                (key_domain.value, key_group, impi, idi, idr, host, port, reg_at, upd_at, rid)
             )
         return UeGroupState(sub, reg, bool(pull))
 
@@ -424,14 +520,32 @@ class BmscStore:
         while True:
             with self._db.read() as conn:
                 rows = conn.execute(
-                    f"SELECT id, {_REG_COLUMNS} FROM bmsc_registration "  # noqa: S608
+                    f"SELECT {_REG_COLUMNS} FROM bmsc_registration "  # noqa: S608 - constant
+                    "WHERE domain_id = ? AND key_group = ? AND id > ? ORDER BY id LIMIT ?",
+                    (key_domain.value, key_group, last, chunk),
+                ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][-1]
+            yield [_registration(r) for r in rows]
+
+    def iter_registration_rows(
+        self, key_domain: KeyDomainId, key_group: int, *, chunk: int = 10_000
+    ) -> Iterator[list[RegistrationRow]]:
+        """The group's registrations as light rows in id order, ``chunk`` at a time (bounded
+        memory for a million UEs; each chunk is one consistent read)."""
+        last = 0
+        while True:
+            with self._db.read() as conn:
+                rows = conn.execute(
+                    "SELECT id, impi, idi, idr, host, port FROM bmsc_registration "
                     "WHERE domain_id = ? AND key_group = ? AND id > ? ORDER BY id LIMIT ?",
                     (key_domain.value, key_group, last, chunk),
                 ).fetchall()
             if not rows:
                 return
             last = rows[-1][0]
-            yield [_registration(r[1:]) for r in rows]
+            yield list(map(RegistrationRow._make, rows))
 
     def count_registrations(self, key_domain: KeyDomainId, key_group: int) -> int:
         with self._db.read() as conn:
@@ -453,41 +567,48 @@ class BmscStore:
             )
 
     # --- deliveries --------------------------------------------------------------------------
+    @staticmethod
+    def _delivery_row(d: NewDelivery, now: float) -> tuple[object, ...]:
+        return (
+            d.kind.value,
+            d.key_domain.value,
+            d.key_group,
+            d.key_number,
+            d.impi,
+            d.muk_id.idi,
+            d.muk_id.idr,
+            d.host,
+            d.port,
+            d.csb_id,
+            d.counter,
+            int(d.ack_required),
+            d.message,
+            d.next_at,
+            now,
+            d.reg_id or None,
+            muk_tag(d.muk_id.idr),
+        )
+
+    @staticmethod
+    def _supersede_row(d: NewDelivery, now: float) -> tuple[object, ...]:
+        return (
+            now,
+            d.reg_id or None,
+            d.key_domain.value,
+            d.key_group,
+            d.impi,
+            d.key_number,
+            d.kind.value,
+        )
+
     def add_deliveries(self, items: Sequence[NewDelivery], now: float) -> list[int]:
         """Record messages (one transaction); older pending rows for the same UE (IMPI) and
         the same MSK / pull are superseded. Returns the new row ids in order."""
         ids: list[int] = []
         with self._db.write() as conn:
             for d in items:
-                conn.execute(
-                    "UPDATE bmsc_delivery SET state = 'superseded', done_at = ? "
-                    "WHERE state = 'pending' AND impi = ? AND domain_id = ? AND key_group = ? "
-                    "AND key_number = ? AND kind = ?",
-                    (now, d.impi, d.key_domain.value, d.key_group, d.key_number, d.kind.value),
-                )
-                cur = conn.execute(
-                    "INSERT INTO bmsc_delivery (kind, domain_id, key_group, key_number, impi, "
-                    "idi, idr, host, port, csb_id, counter, ack_required, message, state, "
-                    "attempts, next_at, created_at) VALUES "
-                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
-                    (
-                        d.kind.value,
-                        d.key_domain.value,
-                        d.key_group,
-                        d.key_number,
-                        d.impi,
-                        d.muk_id.idi,
-                        d.muk_id.idr,
-                        d.host,
-                        d.port,
-                        d.csb_id,
-                        d.counter,
-                        int(d.ack_required),
-                        d.message,
-                        d.next_at,
-                        now,
-                    ),
-                )
+                conn.execute(_SUPERSEDE, self._supersede_row(d, now))
+                cur = conn.execute(_INSERT_DELIVERY, self._delivery_row(d, now))
                 assert cur.lastrowid is not None
                 ids.append(cur.lastrowid)
         return ids
@@ -495,45 +616,62 @@ class BmscStore:
     def add_deliveries_bulk(
         self, items: Sequence[NewDelivery], now: float, *, supersede: bool = True
     ) -> None:
-        """Record many messages in one transaction (a rotation push). With ``supersede``, older
-        pending rows for the same UE and MSK are superseded first (a re-pushed NEXT MSK)."""
-        rows = [
-            (
-                d.kind.value,
-                d.key_domain.value,
-                d.key_group,
-                d.key_number,
-                d.impi,
-                d.muk_id.idi,
-                d.muk_id.idr,
-                d.host,
-                d.port,
-                d.csb_id,
-                d.counter,
-                int(d.ack_required),
-                d.message,
-                d.next_at,
-                now,
-            )
-            for d in items
-        ]
+        """Record many messages in one transaction. With ``supersede``, older pending rows for
+        the same UE and MSK are superseded first (a re-pushed NEXT MSK)."""
+        rows = [self._delivery_row(d, now) for d in items]
+        with self._db.write() as conn:
+            if supersede:
+                conn.executemany(_SUPERSEDE, [self._supersede_row(d, now) for d in items])
+            conn.executemany(_INSERT_DELIVERY, rows)
+
+    def add_push_round(
+        self,
+        *,
+        kind: DeliveryKind,
+        key_domain: KeyDomainId,
+        key_group: int,
+        key_number: int,
+        ack_required: bool,
+        next_at: float,
+        now: float,
+        rows: Sequence[tuple[RegistrationRow, int, int, bytes]],
+        supersede: bool,
+    ) -> None:
+        """Record one message per UE of a push round in ONE transaction (the lean path of a
+        rotation): ``rows`` = (registration, CSB ID, COUNTER, message)."""
+        dom = key_domain.value
+        k = kind.value
+        ack = int(ack_required)
         with self._db.write() as conn:
             if supersede:
                 conn.executemany(
-                    "UPDATE bmsc_delivery SET state = 'superseded', done_at = ? "
-                    "WHERE state = 'pending' AND impi = ? AND domain_id = ? AND key_group = ? "
-                    "AND key_number = ? AND kind = ?",
-                    [
-                        (now, d.impi, d.key_domain.value, d.key_group, d.key_number, d.kind.value)
-                        for d in items
-                    ],
+                    _SUPERSEDE,
+                    [(now, r.id, dom, key_group, r.impi, key_number, k) for r, _, _, _ in rows],
                 )
             conn.executemany(
-                "INSERT INTO bmsc_delivery (kind, domain_id, key_group, key_number, impi, idi, "
-                "idr, host, port, csb_id, counter, ack_required, message, state, attempts, "
-                "next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', "
-                "0, ?, ?)",
-                rows,
+                _INSERT_DELIVERY,
+                [
+                    (
+                        k,
+                        dom,
+                        key_group,
+                        key_number,
+                        r.impi,
+                        r.idi,
+                        r.idr,
+                        r.host,
+                        r.port,
+                        csb_id,
+                        counter,
+                        ack,
+                        message,
+                        next_at,
+                        now,
+                        r.id,
+                        muk_tag(r.idr),
+                    )
+                    for r, csb_id, counter, message in rows
+                ],
             )
 
     def due_deliveries(self, now: float, limit: int) -> list[Delivery]:
@@ -543,9 +681,7 @@ class BmscStore:
         with self._db.read() as conn:
             rows = conn.execute(
                 f"SELECT {_DELIVERY_COLUMNS} FROM bmsc_delivery d "  # noqa: S608 - constant
-                "WHERE state = 'pending' AND next_at <= ? AND NOT EXISTS ("
-                "SELECT 1 FROM bmsc_delivery e WHERE e.idi = d.idi AND e.idr = d.idr "
-                "AND e.state = 'pending' AND e.counter < d.counter) "
+                f"WHERE state = 'pending' AND next_at <= ? AND {_NOT_BLOCKED} "
                 "ORDER BY next_at LIMIT ?",
                 (now, limit),
             ).fetchall()
@@ -555,10 +691,8 @@ class BmscStore:
         """:meth:`due_deliveries` as light rows (what a send needs), same selection and order."""
         with self._db.read() as conn:
             rows = conn.execute(
-                "SELECT id, kind, host, port, ack_required, attempts, message "
-                "FROM bmsc_delivery d WHERE state = 'pending' AND next_at <= ? AND NOT EXISTS ("
-                "SELECT 1 FROM bmsc_delivery e WHERE e.idi = d.idi AND e.idr = d.idr "
-                "AND e.state = 'pending' AND e.counter < d.counter) "
+                "SELECT id, kind, host, port, ack_required, attempts, message "  # noqa: S608
+                f"FROM bmsc_delivery d WHERE state = 'pending' AND next_at <= ? AND {_NOT_BLOCKED} "
                 "ORDER BY next_at LIMIT ?",
                 (now, limit),
             ).fetchall()
@@ -568,9 +702,8 @@ class BmscStore:
         """When the next pending row that is not waiting behind another one is due."""
         with self._db.read() as conn:
             row = conn.execute(
-                "SELECT next_at FROM bmsc_delivery d WHERE state = 'pending' AND NOT EXISTS ("
-                "SELECT 1 FROM bmsc_delivery e WHERE e.idi = d.idi AND e.idr = d.idr "
-                "AND e.state = 'pending' AND e.counter < d.counter) ORDER BY next_at LIMIT 1"
+                "SELECT next_at FROM bmsc_delivery d "  # noqa: S608 - constant
+                f"WHERE state = 'pending' AND {_NOT_BLOCKED} ORDER BY next_at LIMIT 1"
             ).fetchone()
         return None if row is None else float(row[0])
 
@@ -582,27 +715,53 @@ class BmscStore:
     ) -> None:
         """One transaction: ``sent`` = (id, attempts, next_at); ``finished`` = (id, final state)
         for rows still pending (an ACK that raced with the retransmission wins)."""
-        with self._db.write() as conn:
+        done = {i: st.value for i, st in finished}
+        sent_and_done: list[tuple[object, ...]] = []
+        sent_only: list[tuple[object, ...]] = []
+        for i, attempts, next_at in sent:
+            st = done.pop(i, None)
+            if st is None:
+                sent_only.append((attempts, next_at, i))
+            else:
+                sent_and_done.append((attempts, next_at, st, now, i))
+        with self._db.write() as conn:  # one UPDATE per row
             conn.executemany(
                 "UPDATE bmsc_delivery SET attempts = ?, next_at = ? WHERE id = ? "
                 "AND state = 'pending'",
-                [(a, nxt, i) for i, a, nxt in sent],
+                sent_only,
+            )
+            conn.executemany(
+                "UPDATE bmsc_delivery SET attempts = ?, next_at = ?, state = ?, done_at = ? "
+                "WHERE id = ? AND state = 'pending'",
+                sent_and_done,
             )
             conn.executemany(
                 "UPDATE bmsc_delivery SET state = ?, done_at = ? WHERE id = ? "
                 "AND state = 'pending'",
-                [(st.value, now, i) for i, st in finished],
+                [(st, now, i) for i, st in done.items()],
             )
 
-    def pending_for_ack(self, idr: bytes, counter: int, csb_id: int) -> Delivery | None:
-        """The pending MSK delivery a MIKEY ACK (IDr, COUNTER, CSB ID) may answer."""
+    def pending_for_ack(
+        self, idr: bytes, counter: int, csb_id: int, *, idi: bytes | None = None
+    ) -> Delivery | None:
+        """The MSK delivery a MIKEY ACK (IDr, COUNTER, CSB ID) may answer: the pending one, else
+        (an ACK repeated after its delivery was done) the latest one of the UE's registrations
+        under the MUK ID ``idi`` || ``idr`` (looked for only when ``idi`` is given)."""
         with self._db.read() as conn:
             row = conn.execute(
                 f"SELECT {_DELIVERY_COLUMNS} FROM bmsc_delivery "  # noqa: S608 - constant
-                "WHERE idr = ? AND counter = ? AND csb_id = ? AND kind = 'msk' "
-                "AND ack_required = 1 ORDER BY id DESC LIMIT 1",
-                (idr, counter, csb_id),
+                "WHERE muk_tag = ? AND state = 'pending' AND counter = ? AND kind = 'msk' "
+                "AND ack_required = 1 AND idr = ? AND csb_id = ? ORDER BY id DESC LIMIT 1",
+                (muk_tag(idr), counter, idr, csb_id),
             ).fetchone()
+            if row is None and idi is not None:
+                row = conn.execute(
+                    f"SELECT {_DELIVERY_COLUMNS} FROM bmsc_delivery "  # noqa: S608 - constant
+                    "WHERE reg_id IN (SELECT id FROM bmsc_registration WHERE idi = ? AND idr = ?) "
+                    "AND counter = ? AND kind = 'msk' AND ack_required = 1 AND idr = ? "
+                    "AND csb_id = ? ORDER BY id DESC LIMIT 1",
+                    (idi, idr, counter, idr, csb_id),
+                ).fetchone()
         return None if row is None else _delivery(row)
 
     def mark_acked(self, ids: Sequence[int], now: float) -> int:
@@ -617,17 +776,21 @@ class BmscStore:
     def mark_pulls_answered(
         self, key_domain: KeyDomainId, key_group: int, impi: str, now: float
     ) -> int:
+        reg = (
+            "(SELECT id FROM bmsc_registration WHERE domain_id = ? AND key_group = ? AND impi = ?)"
+        )
+        args = (key_domain.value, key_group, impi)
         if not self._db.one(  # the common case: nothing to answer, no write
-            "SELECT 1 FROM bmsc_delivery WHERE impi = ? AND key_group = ? "
+            f"SELECT 1 FROM bmsc_delivery WHERE reg_id = {reg} "  # noqa: S608 - constant
             "AND state = 'pending' AND kind = 'pull' LIMIT 1",
-            (impi, key_group),
+            args,
         ):
             return 0
         with self._db.write() as conn:
             return conn.execute(
-                "UPDATE bmsc_delivery SET state = 'answered', done_at = ? WHERE kind = 'pull' "
-                "AND state = 'pending' AND domain_id = ? AND key_group = ? AND impi = ?",
-                (now, key_domain.value, key_group, impi),
+                "UPDATE bmsc_delivery SET state = 'answered', done_at = ? "  # noqa: S608
+                f"WHERE reg_id = {reg} AND state = 'pending' AND kind = 'pull'",
+                (now, *args),
             ).rowcount
 
     def delivery(self, delivery_id: int) -> Delivery:

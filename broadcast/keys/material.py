@@ -22,9 +22,12 @@ class SecretBytes:
     lengths: ClassVar[tuple[int, ...]] = ()
 
     def __init__(self, secret: bytes) -> None:
-        if not isinstance(secret, bytes | bytearray | memoryview):
+        if type(secret) is bytes:  # the common case, without a copy (bytes are immutable)
+            raw = secret
+        elif isinstance(secret, bytes | bytearray | memoryview):
+            raw = bytes(secret)
+        else:
             raise InvalidKeyMaterial(f"{self.kind} must be bytes")
-        raw = bytes(secret)
         if self.lengths and len(raw) not in self.lengths:
             allowed = " or ".join(str(n) for n in self.lengths)
             raise InvalidKeyMaterial(f"{self.kind} must be {allowed} bytes, got {len(raw)}")

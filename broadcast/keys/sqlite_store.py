@@ -46,7 +46,18 @@ from broadcast.keys.store import (
 )
 
 #: ``PRAGMA user_version`` of the schema below; bump it with a migration step.
-SCHEMA_VERSION: Final = 1
+#: 2: ``muk_counter`` is a rowid table with a unique (idi, idr) index (version 1: WITHOUT ROWID
+#: keyed by (idi, idr)), so that a push round updates its rows in creation order, not in the
+#: random order of the B-TIDs.
+SCHEMA_VERSION: Final = 2
+
+_MUK_COUNTER_TABLE: Final = """CREATE TABLE IF NOT EXISTS muk_counter (
+        id INTEGER PRIMARY KEY,
+        idi BLOB NOT NULL,
+        idr BLOB NOT NULL,
+        last INTEGER NOT NULL CHECK (last BETWEEN 1 AND 4294967295),
+        UNIQUE (idi, idr)
+    )"""
 
 _SCHEMA: Final = (
     """CREATE TABLE IF NOT EXISTS key_domain (
@@ -87,17 +98,15 @@ _SCHEMA: Final = (
     ) WITHOUT ROWID""",
     # Separate from ``muk`` on purpose: a counter outlives its MUK (replace, purge) so that a
     # re-stored MUK ID can never restart at 1 [replay protection at the UE].
-    """CREATE TABLE IF NOT EXISTS muk_counter (
-        idi BLOB NOT NULL,
-        idr BLOB NOT NULL,
-        last INTEGER NOT NULL CHECK (last BETWEEN 1 AND 4294967295),
-        PRIMARY KEY (idi, idr)
-    ) WITHOUT ROWID""",
+    _MUK_COUNTER_TABLE,
 )
 
 _MSK_COLUMNS: Final = "key_group, key_number, key, mtk_id_low, mtk_id_high, state"
 _Row = tuple[object, ...]
 
+#: SQLite page cache of a store connection, KiB: the MUK and counter tables of a million UEs
+#: (random keys) stay in memory during a push round.
+DEFAULT_CACHE_KIB: Final = 128 * 1024
 #: MUK IDs per bulk statement (3 SQL variables each: far below SQLite's 32766-variable limit).
 BULK_CHUNK: Final = 2000
 
@@ -137,11 +146,18 @@ def _muk_ids(muk_ids: Iterable[MukId]) -> list[MukId]:
 class SQLiteKeyStore(KeyStore):
     """A :class:`KeyStore` in one SQLite file (or ``":memory:"`` for tests)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 30.0,
+        cache_kib: int = DEFAULT_CACHE_KIB,
+    ) -> None:
         """Open (creating if needed) the store at ``path``.
 
         ``busy_timeout``: seconds to wait for another process's write lock before failing with
-        :class:`KeyStoreError`.
+        :class:`KeyStoreError`. ``cache_kib``: SQLite page cache of this connection (KiB; pages
+        are allocated only as used).
         """
         self._lock = threading.RLock()
         target = os.fspath(path)
@@ -153,7 +169,7 @@ class SQLiteKeyStore(KeyStore):
             raise KeyStoreError(f"cannot open key store {target!r}: {exc}") from exc
         self._conn: sqlite3.Connection | None = conn
         try:
-            self._configure(conn)
+            self._configure(conn, cache_kib)
             self._migrate()
         except BaseException:
             self.close()
@@ -161,8 +177,10 @@ class SQLiteKeyStore(KeyStore):
 
     # --- connection and transactions -------------------------------------------------------------
     @staticmethod
-    def _configure(conn: sqlite3.Connection) -> None:
+    def _configure(conn: sqlite3.Connection, cache_kib: int) -> None:
         try:
+            if cache_kib > 0:
+                conn.execute(f"PRAGMA cache_size = -{int(cache_kib):d}")
             conn.execute("PRAGMA journal_mode=WAL").fetchone()
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
@@ -182,8 +200,24 @@ class SQLiteKeyStore(KeyStore):
                 )
             for statement in _SCHEMA:
                 conn.execute(statement)
+            if version == 1:
+                self._migrate_counters_v1(conn)
             if version < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+
+    @staticmethod
+    def _migrate_counters_v1(conn: sqlite3.Connection) -> None:
+        """Version 1 -> 2: copy the counters into the rowid form of ``muk_counter`` (same
+        values, inside the migration transaction: a crash leaves version 1 intact)."""
+        cols = {str(r[1]) for r in conn.execute("PRAGMA table_info(muk_counter)")}
+        if "id" in cols:
+            return
+        conn.execute("ALTER TABLE muk_counter RENAME TO muk_counter_v1")
+        conn.execute(_MUK_COUNTER_TABLE)
+        conn.execute(
+            "INSERT INTO muk_counter (idi, idr, last) SELECT idi, idr, last FROM muk_counter_v1"
+        )
+        conn.execute("DROP TABLE muk_counter_v1")
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:

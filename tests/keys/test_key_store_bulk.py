@@ -222,3 +222,31 @@ def test_sigkill_during_bulk_never_causes_reuse(tmp_path: Path, lines_before_kil
     with SQLiteKeyStore(path) as store:
         after = store.next_counters_for_muks(IDS)
     assert all(a > h for a, h in zip(after, highest, strict=True))
+
+
+# --- schema version 1 -> 2 (muk_counter as a rowid table) -----------------------------------
+def test_version_1_counters_are_migrated_and_continue(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    raw = sqlite3.connect(path)
+    raw.execute(
+        """CREATE TABLE muk_counter (idi BLOB NOT NULL, idr BLOB NOT NULL,
+        last INTEGER NOT NULL CHECK (last BETWEEN 1 AND 4294967295),
+        PRIMARY KEY (idi, idr)) WITHOUT ROWID"""
+    )
+    m = muk_id(1)
+    raw.execute("INSERT INTO muk_counter VALUES (?, ?, 41)", (m.idi, m.idr))
+    raw.execute("PRAGMA user_version = 1")
+    raw.commit()
+    raw.close()
+    with SQLiteKeyStore(path) as store:
+        assert store.next_counters_for_muks([m, muk_id(2)]) == [42, 1]
+        assert store.next_counter_for_muk(m) == 43
+    check = sqlite3.connect(path)
+    try:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == 2
+        cols = [r[1] for r in check.execute("PRAGMA table_info(muk_counter)")]
+        assert cols == ["id", "idi", "idr", "last"]
+    finally:
+        check.close()
+    with SQLiteKeyStore(path) as store:  # reopening a version 2 store changes nothing
+        assert store.next_counter_for_muk(m) == 44
