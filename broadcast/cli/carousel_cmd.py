@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from broadcast.cli.common import configure_logging, number_option
 from broadcast.download import CarouselService, CarouselStats, ConfigError, load_config
 from broadcast.download.keys import KeySetupError
 from broadcast.keys import KeyModelError, KeyStoreError
@@ -94,11 +95,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if args.sdp is not None:
         config = type(config)(**{**_fields(config), "sdp_path": Path(args.sdp)})
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(logging.WARNING if args.quiet else logging.INFO)
     service = CarouselService(config)
     try:
         stats = asyncio.run(
@@ -123,18 +120,11 @@ def _fields(config: Any) -> dict[str, Any]:
     return {name: getattr(config, name) for name in config.__dataclass_fields__}
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be positive")
-    return value
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be positive")
-    return value
+
+_POSITIVE_FLOAT = number_option(float, lambda v: v > 0, what="a number", rule="must be > 0")
+_POSITIVE_INT = number_option(int, lambda v: v > 0, what="an integer", rule="must be > 0")
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
@@ -146,10 +136,10 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument("--config", required=True, metavar="FILE", help="carousel TOML file")
     parser.add_argument(
-        "--duration", type=_positive_float, metavar="S", help="stop after S seconds"
+        "--duration", type=_POSITIVE_FLOAT, metavar="S", help="stop after S seconds"
     )
     parser.add_argument(
-        "--rounds", type=_positive_int, metavar="N", help="stop after N complete rounds"
+        "--rounds", type=_POSITIVE_INT, metavar="N", help="stop after N complete rounds"
     )
     parser.add_argument("--sdp", metavar="PATH", help="write the SDP here (overrides session.sdp)")
     parser.add_argument("--quiet", action="store_true", help="log warnings only")

@@ -24,6 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from broadcast.cli.common import configure_logging, number_option
 from broadcast.streaming.config import ConfigError, load_config
 from broadcast.streaming.service import StreamService, StreamStartError, StreamStatus
 
@@ -141,11 +142,7 @@ def run(args: argparse.Namespace) -> int:
         session = replace(config.session, sdp=None if args.sdp == "" else Path(args.sdp))
         config = replace(config, session=session)
     if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.WARNING if args.quiet else logging.INFO,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+        configure_logging(logging.WARNING if args.quiet else logging.INFO)
     out = sys.stdout
     tty = out.isatty()
     return asyncio.run(
@@ -159,14 +156,8 @@ def run(args: argparse.Namespace) -> int:
     )
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be > 0")
-    return value
+
+_POSITIVE = number_option(float, lambda v: v > 0, what="a number", rule="must be > 0")
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
@@ -184,14 +175,14 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--config", required=True, metavar="FILE", help="the session's TOML file")
     p.add_argument(
-        "--duration", type=_positive, metavar="S", help="stop after S seconds (default: run on)"
+        "--duration", type=_POSITIVE, metavar="S", help="stop after S seconds (default: run on)"
     )
     p.add_argument(
         "--sdp", metavar="PATH", help='write the SDP here instead ("" = do not write it)'
     )
     p.add_argument(
         "--status-every",
-        type=_positive,
+        type=_POSITIVE,
         default=LOG_EVERY,
         metavar="S",
         help=f"status log period when not on a terminal (default {LOG_EVERY:g} s)",
