@@ -382,11 +382,11 @@ def cmd_rotation(args: argparse.Namespace) -> None:
     pushed = report.pushed
     print(f"rotation push of MSK {report.msk_id} to {fmt(pushed)} UEs: {total:.2f} s")
     print(
-        f"  reading registrations + MUKs (bulk):       {report.seconds_read:6.2f} s "
+        f"  reading registrations (chunks by index):    {report.seconds_read:6.2f} s "
         f"({fmt(pushed / max(report.seconds_read, 1e-9))}/s)"
     )
     print(
-        f"  MUK counters (one transaction per chunk):  {report.seconds_counters:6.2f} s "
+        f"  MUK counters + MUKs (one tx per chunk):     {report.seconds_counters:6.2f} s "
         f"({fmt(pushed / max(report.seconds_counters, 1e-9))}/s)"
     )
     print(
@@ -394,7 +394,7 @@ def cmd_rotation(args: argparse.Namespace) -> None:
         f"({fmt(pushed / max(report.seconds_build, 1e-9))} msg/s)"
     )
     print(f"  deliveries recorded (one tx per chunk):     {report.seconds_store:6.2f} s")
-    print(f"  other (NEXT MSK, schedule):                 {other:6.2f} s")
+    print(f"  other (NEXT MSK, sorting UEs, schedule):    {other:6.2f} s")
     print(
         f"sending {fmt(sent)} datagrams to a local UDP sink (due rows read, sendmmsg, "
         f"attempts recorded durably): {send_s:.2f} s ({fmt(sent / max(send_s, 1e-9))}/s)"

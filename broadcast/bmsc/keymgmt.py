@@ -511,34 +511,35 @@ class KeyManagement:
         rows_of = self.store.iter_registration_rows(self.key_domain, key_group, chunk=chunk)
         for rows in rows_of:
             muk_ids = [MukId(r.idi, r.idr) for r in rows]
-            muks = self.keys.get_muks(muk_ids)
-            live: list[tuple[RegistrationRow, MukId, Muk]] = []
+            t0 = self._perf()
+            report.seconds_read += t0 - t_read
+            # One pass over the key store: each UE's next counter (durable) and its MUK.
+            got = self.keys.next_counters_with_muks(muk_ids)
+            report.seconds_counters += self._perf() - t0
+            live: list[tuple[RegistrationRow, MukId, Muk, int]] = []
             expired: list[tuple[Registration, Muk]] = []
-            for r, muk_id in zip(rows, muk_ids, strict=True):
-                rec = muks.get(muk_id)
+            expired_counters: list[int] = []
+            at = int(now)
+            for r, muk_id, (counter, rec) in zip(rows, muk_ids, got, strict=True):
                 if rec is None:
-                    report.skipped_no_muk += 1
-                elif rec.is_expired(int(now)):
+                    report.skipped_no_muk += 1  # its counter is simply never used
+                elif rec.is_expired(at):
                     reg = Registration(
                         self.key_domain, key_group, r.impi, muk_id, r.host, r.port, 0.0, 0.0, r.id
                     )
                     expired.append((reg, rec.key))
+                    expired_counters.append(counter)
                 else:
-                    live.append((r, muk_id, rec.key))
-            del muks
-            report.seconds_read += self._perf() - t_read
+                    live.append((r, muk_id, rec.key, counter))
+            del got
             if expired:
-                report.pulled += self._pulls(expired, now, report)
+                report.pulled += self._pulls(expired, now, report, expired_counters)
             if live:
-                t0 = self._perf()
-                counters = allocate_muk_counters(self.keys, [m for _, m, _ in live])
                 t1 = self._perf()
                 extras = self._csb_rand(len(live))
                 targets = [
                     MskPushTarget(muk_id, muk, counter, csb_id, rand)
-                    for (_, muk_id, muk), counter, (csb_id, rand) in zip(
-                        live, counters, extras, strict=True
-                    )
+                    for (_, muk_id, muk, counter), (csb_id, rand) in zip(live, extras, strict=True)
                 ]
                 messages = self._build(key_group, msk, targets, native=native)
                 t2 = self._perf()
@@ -552,12 +553,11 @@ class KeyManagement:
                     now=now,
                     rows=[
                         (r, t.csb_id, t.counter, m)
-                        for (r, _, _), t, m in zip(live, targets, messages, strict=True)
+                        for (r, _, _, _), t, m in zip(live, targets, messages, strict=True)
                     ],
                     supersede=not fresh,
                 )
                 t3 = self._perf()
-                report.seconds_counters += _ms(t0, t1)
                 report.seconds_build += _ms(t1, t2)
                 report.seconds_store += _ms(t2, t3)
                 report.pushed += len(live)
@@ -632,20 +632,31 @@ class KeyManagement:
         return delivery_id
 
     def _pulls(
-        self, ues: Sequence[tuple[Registration, Muk]], now: float, report: PushReport
+        self,
+        ues: Sequence[tuple[Registration, Muk]],
+        now: float,
+        report: PushReport,
+        counters: Sequence[int] | None = None,
     ) -> int:
-        """Solicited pulls to many UEs at once (their MUKs expired); returns how many."""
+        """Solicited pulls to many UEs at once (their MUKs expired); returns how many.
+        ``counters``: already allocated (durable) for them, else allocated here."""
         try:
-            self._pull_deliveries(ues, now, with_ids=False)
+            self._pull_deliveries(ues, now, with_ids=False, counters=counters)
         except (MikeyError, ValueError) as exc:
             report.errors.append(f"pulls to {len(ues)} UEs: {exc}")
             return 0
         return len(ues)
 
     def _pull_deliveries(
-        self, ues: Sequence[tuple[Registration, Muk]], now: float, *, with_ids: bool
+        self,
+        ues: Sequence[tuple[Registration, Muk]],
+        now: float,
+        *,
+        with_ids: bool,
+        counters: Sequence[int] | None = None,
     ) -> list[int]:
-        counters = allocate_muk_counters(self.keys, [reg.muk_id for reg, _ in ues])
+        if counters is None:
+            counters = allocate_muk_counters(self.keys, [reg.muk_id for reg, _ in ues])
         items: list[NewDelivery] = []
         for (reg, muk), counter, (csb_id, rand) in zip(
             ues, counters, self._csb_rand(len(ues)), strict=True

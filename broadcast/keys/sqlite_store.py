@@ -46,17 +46,20 @@ from broadcast.keys.store import (
 )
 
 #: ``PRAGMA user_version`` of the schema below; bump it with a migration step.
-#: 2: ``muk_counter`` is a rowid table with a unique (idi, idr) index (version 1: WITHOUT ROWID
-#: keyed by (idi, idr)), so that a push round updates its rows in creation order, not in the
-#: random order of the B-TIDs.
-SCHEMA_VERSION: Final = 2
+#: 3: one ``muk_entry`` row per MUK ID holds its TS counter and, while one is stored, its MUK
+#: (versions 1-2: tables ``muk`` and ``muk_counter`` keyed by (idi, idr)): a push round takes each
+#: UE's new counter and its MUK with ONE index lookup, and updates the rows in creation order.
+SCHEMA_VERSION: Final = 3
 
-_MUK_COUNTER_TABLE: Final = """CREATE TABLE IF NOT EXISTS muk_counter (
+_MUK_ENTRY_TABLE: Final = """CREATE TABLE IF NOT EXISTS muk_entry (
         id INTEGER PRIMARY KEY,
         idi BLOB NOT NULL,
         idr BLOB NOT NULL,
-        last INTEGER NOT NULL CHECK (last BETWEEN 1 AND 4294967295),
-        UNIQUE (idi, idr)
+        last INTEGER NOT NULL DEFAULT 0 CHECK (last BETWEEN 0 AND 4294967295),
+        key BLOB CHECK (key IS NULL OR length(key) = 16),
+        expires_at INTEGER,
+        UNIQUE (idi, idr),
+        CHECK ((key IS NULL) = (expires_at IS NULL))
     )"""
 
 _SCHEMA: Final = (
@@ -89,21 +92,19 @@ _SCHEMA: Final = (
         ON msk (domain_id, key_group) WHERE state = 'current'""",
     """CREATE UNIQUE INDEX IF NOT EXISTS msk_one_next
         ON msk (domain_id, key_group) WHERE state = 'next'""",
-    """CREATE TABLE IF NOT EXISTS muk (
-        idi BLOB NOT NULL,
-        idr BLOB NOT NULL,
-        key BLOB NOT NULL,
-        expires_at INTEGER NOT NULL,
-        PRIMARY KEY (idi, idr)
-    ) WITHOUT ROWID""",
-    # Separate from ``muk`` on purpose: a counter outlives its MUK (replace, purge) so that a
-    # re-stored MUK ID can never restart at 1 [replay protection at the UE].
-    _MUK_COUNTER_TABLE,
+    # The counter (``last``, 0 = none handed out yet) outlives the MUK (replace, purge: key and
+    # expires_at become NULL), so that a re-stored MUK ID can never restart at 1 [replay
+    # protection at the UE].
+    _MUK_ENTRY_TABLE,
 )
 
 _MSK_COLUMNS: Final = "key_group, key_number, key, mtk_id_low, mtk_id_high, state"
 _Row = tuple[object, ...]
 
+_PUT_MUK: Final = (
+    "INSERT INTO muk_entry (idi, idr, key, expires_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (idi, idr) DO UPDATE SET key = excluded.key, expires_at = excluded.expires_at"
+)
 #: SQLite page cache of a store connection, KiB: the MUK and counter tables of a million UEs
 #: (random keys) stay in memory during a push round.
 DEFAULT_CACHE_KIB: Final = 128 * 1024
@@ -117,10 +118,10 @@ def _bulk_counter_sql(n: int) -> str:
     last values: an UPSERT over a VALUES list (SQLite >= 3.35 for RETURNING)."""
     values = ",".join(["(?,?,?)"] * n)
     return (
-        "INSERT INTO muk_counter (idi, idr, last) "  # noqa: S608 - placeholders only
+        "INSERT INTO muk_entry (idi, idr, last) "  # noqa: S608 - placeholders only
         f"WITH want(idi, idr, n) AS (VALUES {values}) SELECT idi, idr, n FROM want WHERE true "
         "ON CONFLICT (idi, idr) DO UPDATE SET last = last + excluded.last "
-        "RETURNING idi, idr, last"
+        "RETURNING idi, idr, last, key, expires_at"
     )
 
 
@@ -130,8 +131,8 @@ def _bulk_muk_sql(n: int) -> str:
     values = ",".join(["(?,?)"] * n)
     return (
         f"WITH want(idi, idr) AS (VALUES {values}) "  # noqa: S608 - placeholders only
-        "SELECT m.idi, m.idr, m.key, m.expires_at FROM want CROSS JOIN muk m "
-        "ON m.idi = want.idi AND m.idr = want.idr"
+        "SELECT m.idi, m.idr, m.key, m.expires_at FROM want CROSS JOIN muk_entry m "
+        "ON m.idi = want.idi AND m.idr = want.idr WHERE m.key IS NOT NULL"
     )
 
 
@@ -200,24 +201,31 @@ class SQLiteKeyStore(KeyStore):
                 )
             for statement in _SCHEMA:
                 conn.execute(statement)
-            if version == 1:
-                self._migrate_counters_v1(conn)
+            if 0 < version < 3:
+                self._migrate_muks_v2(conn)
             if version < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
 
     @staticmethod
-    def _migrate_counters_v1(conn: sqlite3.Connection) -> None:
-        """Version 1 -> 2: copy the counters into the rowid form of ``muk_counter`` (same
-        values, inside the migration transaction: a crash leaves version 1 intact)."""
-        cols = {str(r[1]) for r in conn.execute("PRAGMA table_info(muk_counter)")}
-        if "id" in cols:
-            return
-        conn.execute("ALTER TABLE muk_counter RENAME TO muk_counter_v1")
-        conn.execute(_MUK_COUNTER_TABLE)
-        conn.execute(
-            "INSERT INTO muk_counter (idi, idr, last) SELECT idi, idr, last FROM muk_counter_v1"
-        )
-        conn.execute("DROP TABLE muk_counter_v1")
+    def _migrate_muks_v2(conn: sqlite3.Connection) -> None:
+        """Versions 1-2 -> 3: move ``muk_counter`` and ``muk`` into ``muk_entry`` (same values,
+        inside the migration transaction: a crash leaves the old version intact)."""
+        tables = {
+            str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if "muk_counter" in tables:
+            conn.execute(
+                "INSERT INTO muk_entry (idi, idr, last) SELECT idi, idr, last FROM muk_counter "
+                "WHERE true ON CONFLICT (idi, idr) DO UPDATE SET last = max(last, excluded.last)"
+            )
+            conn.execute("DROP TABLE muk_counter")
+        if "muk" in tables:
+            conn.execute(
+                "INSERT INTO muk_entry (idi, idr, key, expires_at) "
+                "SELECT idi, idr, key, expires_at FROM muk WHERE true ON CONFLICT (idi, idr) "
+                "DO UPDATE SET key = excluded.key, expires_at = excluded.expires_at"
+            )
+            conn.execute("DROP TABLE muk")
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -522,18 +530,29 @@ class SQLiteKeyStore(KeyStore):
     def next_counter_for_muk(self, muk_id: MukId) -> int:
         with self._write() as conn:
             row = conn.execute(
-                "SELECT last FROM muk_counter WHERE idi = ? AND idr = ?",
+                "SELECT last FROM muk_entry WHERE idi = ? AND idr = ?",
                 (muk_id.idi, muk_id.idr),
             ).fetchone()
             value = self._next_counter(0 if row is None else row[0], f"MUK {muk_id}")
             conn.execute(
-                "INSERT INTO muk_counter (idi, idr, last) VALUES (?, ?, ?) "
+                "INSERT INTO muk_entry (idi, idr, last) VALUES (?, ?, ?) "
                 "ON CONFLICT (idi, idr) DO UPDATE SET last = excluded.last",
                 (muk_id.idi, muk_id.idr, value),
             )
         return value
 
     def next_counters_for_muks(self, muk_ids: Sequence[MukId]) -> list[int]:
+        return [counter for counter, _ in self._bulk_counters(muk_ids, with_muks=False)]
+
+    def next_counters_with_muks(
+        self, muk_ids: Sequence[MukId]
+    ) -> list[tuple[int, MukRecord | None]]:
+        return self._bulk_counters(muk_ids, with_muks=True)
+
+    def _bulk_counters(
+        self, muk_ids: Sequence[MukId], *, with_muks: bool
+    ) -> list[tuple[int, MukRecord | None]]:
+        """One UPSERT ... RETURNING per BULK_CHUNK distinct MUK IDs, all in one transaction."""
         ids = _muk_ids(muk_ids)
         wanted: dict[tuple[bytes, bytes], int] = {}
         for m in ids:
@@ -541,20 +560,21 @@ class SQLiteKeyStore(KeyStore):
             wanted[key] = wanted.get(key, 0) + 1
         if not wanted:
             return []
-        last: dict[tuple[bytes, bytes], int] = {}
+        last: dict[tuple[bytes, bytes], tuple[int, bytes | None, int | None]] = {}
         items = list(wanted.items())
         try:
             with self._write() as conn:
                 for start in range(0, len(items), BULK_CHUNK):
                     part = items[start : start + BULK_CHUNK]
                     args = [v for (idi, idr), n in part for v in (idi, idr, n)]
-                    for idi, idr, value in conn.execute(_bulk_counter_sql(len(part)), args):
+                    sql = _bulk_counter_sql(len(part))
+                    for idi, idr, value, key, expires_at in conn.execute(sql, args):
                         if value > profile.COUNTER_MAX:  # the schema's CHECK refuses it first
                             raise CounterExhausted(
                                 f"the TS counter of MUK {MukId(idi, idr)} is exhausted: "
                                 "replace the key"
                             )
-                        last[(idi, idr)] = value
+                        last[(idi, idr)] = (value, key, expires_at)
                 if len(last) != len(wanted):
                     raise KeyStoreError("bulk counter allocation returned the wrong rows")
         except KeyStoreError as exc:
@@ -563,12 +583,22 @@ class SQLiteKeyStore(KeyStore):
                 self._raise_exhausted(wanted)
             raise
         # The COMMIT returned: every value below is durable before it leaves the store.
-        nxt = {key: value - wanted[key] for key, value in last.items()}
-        out: list[int] = []
+        nxt = {key: v[0] - wanted[key] for key, v in last.items()}
+        records: dict[tuple[bytes, bytes], MukRecord | None] = {}
+        out: list[tuple[int, MukRecord | None]] = []
         for m in ids:
-            key = (m.idi, m.idr)
-            nxt[key] += 1
-            out.append(nxt[key])
+            k = (m.idi, m.idr)
+            nxt[k] += 1
+            rec: MukRecord | None = None
+            if with_muks:
+                if k in records:
+                    rec = records[k]
+                else:
+                    _, secret, expires_at = last[k]
+                    if secret is not None and expires_at is not None:
+                        rec = MukRecord(m, Muk(secret), expires_at)
+                    records[k] = rec
+            out.append((nxt[k], rec))
         return out
 
     def _raise_exhausted(self, wanted: dict[tuple[bytes, bytes], int]) -> None:
@@ -577,7 +607,7 @@ class SQLiteKeyStore(KeyStore):
         with self._read() as conn:
             for (idi, idr), n in wanted.items():
                 row = conn.execute(
-                    "SELECT last FROM muk_counter WHERE idi = ? AND idr = ?", (idi, idr)
+                    "SELECT last FROM muk_entry WHERE idi = ? AND idr = ?", (idi, idr)
                 ).fetchone()
                 if row is not None and row[0] + n > profile.COUNTER_MAX:
                     raise CounterExhausted(
@@ -604,18 +634,14 @@ class SQLiteKeyStore(KeyStore):
     def put_muk(self, muk_id: MukId, key: Muk, *, expires_at: int) -> MukRecord:
         record = MukRecord(muk_id, key, expires_at)
         with self._write() as conn:
-            conn.execute(
-                "INSERT INTO muk (idi, idr, key, expires_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (idi, idr) DO UPDATE SET key = excluded.key, "
-                "expires_at = excluded.expires_at",
-                (muk_id.idi, muk_id.idr, key.secret, expires_at),
-            )
+            conn.execute(_PUT_MUK, (muk_id.idi, muk_id.idr, key.secret, expires_at))
         return record
 
     def get_muk(self, muk_id: MukId) -> MukRecord:
         with self._read() as conn:
             row = conn.execute(
-                "SELECT key, expires_at FROM muk WHERE idi = ? AND idr = ?",
+                "SELECT key, expires_at FROM muk_entry WHERE idi = ? AND idr = ? "
+                "AND key IS NOT NULL",
                 (muk_id.idi, muk_id.idr),
             ).fetchone()
         if row is None:
@@ -629,12 +655,7 @@ class SQLiteKeyStore(KeyStore):
                 raise TypeError(f"expected MukRecord, got {type(r).__name__}")
             rows.append((r.muk_id.idi, r.muk_id.idr, r.key.secret, r.expires_at))
         with self._write() as conn:
-            conn.executemany(
-                "INSERT INTO muk (idi, idr, key, expires_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (idi, idr) DO UPDATE SET key = excluded.key, "
-                "expires_at = excluded.expires_at",
-                rows,
-            )
+            conn.executemany(_PUT_MUK, rows)
         return len(rows)
 
     def get_muks(self, muk_ids: Iterable[MukId]) -> dict[MukId, MukRecord]:
@@ -652,5 +673,7 @@ class SQLiteKeyStore(KeyStore):
 
     def purge_expired_muks(self, now: int) -> int:
         with self._write() as conn:
-            cursor = conn.execute("DELETE FROM muk WHERE expires_at <= ?", (now,))
+            cursor = conn.execute(  # the counter stays (module docstring)
+                "UPDATE muk_entry SET key = NULL, expires_at = NULL WHERE expires_at <= ?", (now,)
+            )
             return cursor.rowcount

@@ -244,6 +244,14 @@ class KeyStore(Protocol):
         """
         ...
 
+    def next_counters_with_muks(
+        self, muk_ids: Sequence[MukId]
+    ) -> list[tuple[int, MukRecord | None]]:
+        """:meth:`next_counters_for_muks` (same values, guarantees and errors) that also returns,
+        per entry, the MUK stored for that MUK ID at that moment (expired or not), or None when
+        none is stored (the counter is then simply never used): a push round's one pass."""
+        ...
+
     def next_counter_for_msk(self, key_domain: KeyDomainId, msk_id: MskId) -> int:
         """Next TS counter for an MTK message under this MSK, durable before it returns.
 

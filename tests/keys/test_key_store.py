@@ -357,7 +357,7 @@ def test_counters_exhaust_at_32_bits(tmp_path: Path) -> None:
     # Jump to just below the limit (the store has no public setter, on purpose).
     raw = sqlite3.connect(path)
     with raw:
-        raw.execute("UPDATE muk_counter SET last = ?", (profile.COUNTER_MAX - 2,))
+        raw.execute("UPDATE muk_entry SET last = ?", (profile.COUNTER_MAX - 2,))
         raw.execute("UPDATE msk SET ts_counter = ?", (profile.COUNTER_MAX - 2,))
     raw.close()
     with SQLiteKeyStore(path) as s:

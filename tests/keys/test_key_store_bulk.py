@@ -82,7 +82,7 @@ def test_bulk_counters_survive_muk_replacement_and_purge(store: SQLiteKeyStore) 
 def _set_counter(path: Path, m: MukId, last: int) -> None:
     with sqlite3.connect(path) as conn:
         conn.execute(
-            "INSERT INTO muk_counter (idi, idr, last) VALUES (?, ?, ?) "
+            "INSERT INTO muk_entry (idi, idr, last) VALUES (?, ?, ?) "
             "ON CONFLICT (idi, idr) DO UPDATE SET last = excluded.last",
             (m.idi, m.idr, last),
         )
@@ -224,29 +224,65 @@ def test_sigkill_during_bulk_never_causes_reuse(tmp_path: Path, lines_before_kil
     assert all(a > h for a, h in zip(after, highest, strict=True))
 
 
-# --- schema version 1 -> 2 (muk_counter as a rowid table) -----------------------------------
-def test_version_1_counters_are_migrated_and_continue(tmp_path: Path) -> None:
-    path = tmp_path / "v1.db"
+# --- next_counters_with_muks -----------------------------------------------------------
+def test_counters_with_muks(store: SQLiteKeyStore) -> None:
+    a, b, c = muk_id(1), muk_id(2), muk_id(3)
+    store.put_muks([MukRecord(a, Muk(b"\x01" * 16), 100), MukRecord(b, Muk(b"\x02" * 16), 5)])
+    store.next_counter_for_muk(b)
+    got = store.next_counters_with_muks([a, b, c, a])
+    assert [counter for counter, _ in got] == [1, 2, 1, 2]
+    assert got[0][1] == MukRecord(a, Muk(b"\x01" * 16), 100) and got[3][1] == got[0][1]
+    assert got[1][1] is not None and got[1][1].is_expired(5)  # expired MUKs are returned
+    assert got[2][1] is None  # no MUK stored: the counter is allocated and simply never used
+    store.purge_expired_muks(50)
+    assert [(n, r is None) for n, r in store.next_counters_with_muks([b, a])] == [
+        (3, True),
+        (3, False),
+    ]
+    assert store.next_counters_for_muks([c]) == [2]  # one counter sequence per MUK ID
+
+
+# --- schema versions 1 and 2 -> 3 (muk_entry) -------------------------------------------------
+_V1_TABLES = (
+    """CREATE TABLE muk (idi BLOB NOT NULL, idr BLOB NOT NULL, key BLOB NOT NULL,
+    expires_at INTEGER NOT NULL, PRIMARY KEY (idi, idr)) WITHOUT ROWID""",
+    """CREATE TABLE muk_counter (idi BLOB NOT NULL, idr BLOB NOT NULL,
+    last INTEGER NOT NULL CHECK (last BETWEEN 1 AND 4294967295),
+    PRIMARY KEY (idi, idr)) WITHOUT ROWID""",
+)
+_V2_COUNTER = """CREATE TABLE muk_counter (id INTEGER PRIMARY KEY, idi BLOB NOT NULL,
+    idr BLOB NOT NULL, last INTEGER NOT NULL, UNIQUE (idi, idr))"""
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_old_muk_tables_are_migrated_and_counters_continue(tmp_path: Path, version: int) -> None:
+    path = tmp_path / f"v{version}.db"
     raw = sqlite3.connect(path)
+    raw.execute(_V1_TABLES[0])
+    raw.execute(_V1_TABLES[1] if version == 1 else _V2_COUNTER)
+    with_key, counter_only, key_only = muk_id(1), muk_id(2), muk_id(3)
+    raw.execute("INSERT INTO muk VALUES (?, ?, ?, 77)", (with_key.idi, with_key.idr, b"\x05" * 16))
+    raw.execute("INSERT INTO muk VALUES (?, ?, ?, 88)", (key_only.idi, key_only.idr, b"\x06" * 16))
     raw.execute(
-        """CREATE TABLE muk_counter (idi BLOB NOT NULL, idr BLOB NOT NULL,
-        last INTEGER NOT NULL CHECK (last BETWEEN 1 AND 4294967295),
-        PRIMARY KEY (idi, idr)) WITHOUT ROWID"""
+        "INSERT INTO muk_counter (idi, idr, last) VALUES (?, ?, 41)", (with_key.idi, with_key.idr)
     )
-    m = muk_id(1)
-    raw.execute("INSERT INTO muk_counter VALUES (?, ?, 41)", (m.idi, m.idr))
-    raw.execute("PRAGMA user_version = 1")
+    raw.execute(
+        "INSERT INTO muk_counter (idi, idr, last) VALUES (?, ?, 9)",
+        (counter_only.idi, counter_only.idr),
+    )
+    raw.execute(f"PRAGMA user_version = {version}")
     raw.commit()
     raw.close()
     with SQLiteKeyStore(path) as store:
-        assert store.next_counters_for_muks([m, muk_id(2)]) == [42, 1]
-        assert store.next_counter_for_muk(m) == 43
+        assert store.get_muk(with_key) == MukRecord(with_key, Muk(b"\x05" * 16), 77)
+        assert store.get_muk(key_only).expires_at == 88
+        assert store.next_counters_for_muks([with_key, counter_only, key_only]) == [42, 10, 1]
     check = sqlite3.connect(path)
     try:
-        assert check.execute("PRAGMA user_version").fetchone()[0] == 2
-        cols = [r[1] for r in check.execute("PRAGMA table_info(muk_counter)")]
-        assert cols == ["id", "idi", "idr", "last"]
+        assert check.execute("PRAGMA user_version").fetchone()[0] == 3
+        tables = {r[0] for r in check.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert "muk" not in tables and "muk_counter" not in tables and "muk_entry" in tables
     finally:
         check.close()
-    with SQLiteKeyStore(path) as store:  # reopening a version 2 store changes nothing
-        assert store.next_counter_for_muk(m) == 44
+    with SQLiteKeyStore(path) as store:  # reopening a version 3 store changes nothing
+        assert store.next_counter_for_muk(with_key) == 43
