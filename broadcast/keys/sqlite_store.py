@@ -554,51 +554,68 @@ class SQLiteKeyStore(KeyStore):
     ) -> list[tuple[int, MukRecord | None]]:
         """One UPSERT ... RETURNING per BULK_CHUNK distinct MUK IDs, all in one transaction."""
         ids = _muk_ids(muk_ids)
-        wanted: dict[tuple[bytes, bytes], int] = {}
+        pos: dict[tuple[bytes, bytes], int] = {}  # distinct MUK ID -> its index below
+        distinct: list[tuple[bytes, bytes, int]] = []  # (IDi, IDr, values wanted)
         for m in ids:
-            key = (m.idi, m.idr)
-            wanted[key] = wanted.get(key, 0) + 1
-        if not wanted:
+            k = (m.idi, m.idr)
+            j = pos.get(k)
+            if j is None:
+                pos[k] = len(distinct)
+                distinct.append((m.idi, m.idr, 1))
+            else:
+                idi, idr, n = distinct[j]
+                distinct[j] = (idi, idr, n + 1)
+        if not distinct:
             return []
-        last: dict[tuple[bytes, bytes], tuple[int, bytes | None, int | None]] = {}
-        items = list(wanted.items())
+        got: list[tuple[int, bytes | None, int | None] | None] = [None] * len(distinct)
         try:
             with self._write() as conn:
-                for start in range(0, len(items), BULK_CHUNK):
-                    part = items[start : start + BULK_CHUNK]
-                    args = [v for (idi, idr), n in part for v in (idi, idr, n)]
+                for start in range(0, len(distinct), BULK_CHUNK):
+                    part = distinct[start : start + BULK_CHUNK]
+                    args = [v for row in part for v in row]
                     sql = _bulk_counter_sql(len(part))
-                    for idi, idr, value, key, expires_at in conn.execute(sql, args):
+                    for idi, idr, value, secret, expires_at in conn.execute(sql, args):
                         if value > profile.COUNTER_MAX:  # the schema's CHECK refuses it first
                             raise CounterExhausted(
                                 f"the TS counter of MUK {MukId(idi, idr)} is exhausted: "
                                 "replace the key"
                             )
-                        last[(idi, idr)] = (value, key, expires_at)
-                if len(last) != len(wanted):
+                        got[pos[(idi, idr)]] = (value, secret, expires_at)
+                if any(g is None for g in got):
                     raise KeyStoreError("bulk counter allocation returned the wrong rows")
         except KeyStoreError as exc:
             # Rolled back: no value was handed out. Name the exhausted MUK if that was the cause.
             if isinstance(exc.__cause__, sqlite3.IntegrityError):
-                self._raise_exhausted(wanted)
+                self._raise_exhausted({(i, r): n for i, r, n in distinct})
             raise
         # The COMMIT returned: every value below is durable before it leaves the store.
-        nxt = {key: v[0] - wanted[key] for key, v in last.items()}
-        records: dict[tuple[bytes, bytes], MukRecord | None] = {}
         out: list[tuple[int, MukRecord | None]] = []
+        if len(distinct) == len(ids):  # every MUK ID once: the common case
+            for m, g in zip(ids, got, strict=True):
+                assert g is not None
+                value, secret, expires_at = g
+                rec = None
+                if with_muks and secret is not None and expires_at is not None:
+                    rec = MukRecord(m, Muk(secret), expires_at)
+                out.append((value, rec))
+            return out
+        nxt = [g[0] - d[2] for g, d in zip(got, distinct, strict=True) if g is not None]
+        records: dict[int, MukRecord | None] = {}
         for m in ids:
-            k = (m.idi, m.idr)
-            nxt[k] += 1
-            rec: MukRecord | None = None
+            j = pos[(m.idi, m.idr)]
+            nxt[j] += 1
+            rec = None
             if with_muks:
-                if k in records:
-                    rec = records[k]
-                else:
-                    _, secret, expires_at = last[k]
+                if j not in records:
+                    g = got[j]
+                    assert g is not None
+                    _, secret, expires_at = g
                     if secret is not None and expires_at is not None:
-                        rec = MukRecord(m, Muk(secret), expires_at)
-                    records[k] = rec
-            out.append((nxt[k], rec))
+                        records[j] = MukRecord(m, Muk(secret), expires_at)
+                    else:
+                        records[j] = None
+                rec = records[j]
+            out.append((nxt[j], rec))
         return out
 
     def _raise_exhausted(self, wanted: dict[tuple[bytes, bytes], int]) -> None:
