@@ -17,6 +17,7 @@ from broadcast.bmsc.store import BmscStore
 from broadcast.keys.ids import KeyDomainId, MskId
 from broadcast.keys.material import Muk
 from broadcast.keys.sqlite_store import SQLiteKeyStore
+from broadcast.keys.store import MukRecord
 
 KDID = KeyDomainId.from_plmn("001", "01")
 FQDN = "bmsc.example.org"
@@ -71,14 +72,32 @@ def test_bench_rotation_push_500_ues(benchmark: Any, tmp_path: Path) -> None:
     keys, store, gba = SQLiteKeyStore(path), BmscStore(path), SQLiteGbaStore(path)
     km = KeyManagement(cfg, keys, store, gba)
     km.ensure_groups(time.time())
-    ues = []
-    for i in range(500):
-        mid = muk_id_for(FQDN, f"b{i}@bsf")
-        keys.put_muk(mid, Muk(i.to_bytes(16, "big")), expires_at=2**40)
-        ues.append((f"u{i}", mid, "127.24.9.9", 2269))
-    store.register_many(KDID, 1, ues, time.time())
+    records = [
+        MukRecord(muk_id_for(FQDN, f"b{i}@bsf"), Muk(i.to_bytes(16, "big")), 2**40)
+        for i in range(500)
+    ]
+    keys.put_muks(records)
+    store.register_many(
+        KDID,
+        1,
+        [(f"u{i}", r.muk_id, "127.29.9.9", 2269) for i, r in enumerate(records)],
+        time.time(),
+    )
     msk = km.group_view(1, time.time(), refresh=True).current
     assert msk is not None
     report = benchmark(km.push_to_group, 1, msk, time.time())
     assert report.pushed == 500
     keys.close(), store.close(), gba.close()
+
+
+def test_bench_counters_with_muks_2000(benchmark: Any, tmp_path: Path) -> None:
+    keys = SQLiteKeyStore(str(tmp_path / "k.db"))
+    records = [
+        MukRecord(muk_id_for(FQDN, f"b{i}@bsf"), Muk(i.to_bytes(16, "big")), 2**40)
+        for i in range(2000)
+    ]
+    keys.put_muks(records)
+    ids = [r.muk_id for r in records]
+    got = benchmark(keys.next_counters_with_muks, ids)
+    assert len(got) == 2000 and all(rec is not None for _, rec in got)
+    keys.close()
