@@ -87,7 +87,9 @@ def test_bench_rotation_push_500_ues(benchmark: Any, tmp_path: Path) -> None:
     assert msk is not None
     report = benchmark(km.push_to_group, 1, msk, time.time())
     assert report.pushed == 500
-    keys.close(), store.close(), gba.close()
+    keys.close()
+    store.close()
+    gba.close()
 
 
 def test_bench_counters_with_muks_2000(benchmark: Any, tmp_path: Path) -> None:
