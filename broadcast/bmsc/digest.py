@@ -465,7 +465,9 @@ class NonceManager:
         self._opaque = base64.urlsafe_b64encode(raw).decode("ascii")
 
     def _mac(self, body: bytes) -> bytes:
-        return hmac.digest(self._secret, b"nonce" + body, "sha256")[:_NONCE_MAC_LEN]
+        # hmac.new, not the one-shot hmac.digest: it keeps the GIL for a 25-byte input instead
+        # of handing the event loop thread's turn to another thread.
+        return hmac.new(self._secret, b"nonce" + body, hashlib.sha256).digest()[:_NONCE_MAC_LEN]
 
     def _random_part(self) -> bytes:
         at = self._pool_at
