@@ -78,8 +78,11 @@ def _config(store: str, http_port: int = 0, ack: bool = False) -> BmscConfig:
     )
 
 
-def _b_tid(i: int) -> str:
-    """A B-TID as GBA makes them: base64(RAND) @ BSF (random order, as in real stores)."""
+def _b_tid(i: int, sequential: bool = False) -> str:
+    """A B-TID as GBA makes them: base64(RAND) @ BSF (random order, as in real stores), or
+    ``btid<i>@bsf.example`` in registration order (the earlier benchmark's keys)."""
+    if sequential:
+        return f"btid{i:07d}@bsf.example"
     rand = hashlib.sha256(i.to_bytes(4, "big")).digest()[:16]
     return f"{base64.b64encode(rand).decode('ascii')}@bsf.mnc001.mcc001.pub.3gppnetwork.org"
 
@@ -332,7 +335,7 @@ def cmd_rotation(args: argparse.Namespace) -> None:
         rnd = os.urandom(16 * len(part))
         records = [
             MukRecord(
-                muk_id_for(FQDN, _b_tid(i)),
+                muk_id_for(FQDN, _b_tid(i, args.sequential_btids)),
                 Muk(rnd[16 * (i - start) : 16 * (i - start) + 16]),
                 expires,
             )
@@ -420,6 +423,11 @@ def main() -> None:
     r = sub.add_parser("rotation")
     r.add_argument("--ues", type=int, default=100_000)
     r.add_argument("--store-dir", default="/dev/shm")
+    r.add_argument(
+        "--sequential-btids",
+        action="store_true",
+        help="B-TIDs in registration order (default: random, as GBA makes them)",
+    )
     args = p.parse_args()
     cmd_http(args) if args.cmd == "http" else cmd_rotation(args)
 

@@ -21,13 +21,15 @@ current time and sends what this module records.
 * :meth:`check_ack` — a MIKEY ACK: find the delivery it answers (IDr, COUNTER, CSB ID), verify
   the V payload with the MUK (``verify_ack``).
 
-Bulk work: MUK counters come from ``KeyStore.next_counters_for_muks`` (one durable transaction
-for a whole batch of messages; :func:`allocate_muk_counters` falls back to one transaction per
-MUK for a store without it), MUKs from ``get_muks``, messages from the native batch builder
-(one call per MSK when a batch has :data:`NATIVE_BUILD_MIN` messages or more), delivery rows
-from one ``executemany`` transaction per batch. The MSK request path keeps what TS 33.220 lets
-a NAF keep — Ks_(ext)_NAF per B-TID until its lifetime ends (:data:`NAF_KEY_CACHE` entries) —
-and reads the UE's subscription, registration and pending pulls in one statement.
+Bulk work: the MUK counters of a batch of messages come from ONE durable transaction
+(``KeyStore.next_counters_for_muks``; :func:`allocate_muk_counters` falls back to one transaction
+per MUK for a store without it), a rotation chunk's counters and MUKs from one pass
+(``next_counters_with_muks``), messages from the native batch builder (one call per MSK when a
+batch has :data:`NATIVE_BUILD_MIN` messages or more), delivery rows from one ``executemany``
+transaction per batch or chunk; a round reads registrations as light rows, :data:`PUSH_CHUNK` at
+a time. The MSK request path keeps what TS 33.220 lets a NAF keep — Ks_(ext)_NAF per B-TID until
+its lifetime ends (:data:`NAF_KEY_CACHE` entries) — and reads the UE's subscription,
+registration and pending pulls in one statement (so a removed subscription counts at once).
 """
 
 from __future__ import annotations
