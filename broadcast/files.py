@@ -57,7 +57,7 @@ def read_toml(path: str | Path, *, max_bytes: int = MAX_TOML_BYTES) -> dict[str,
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise TomlFileError(f"{file}: {exc}") from None
+        raise TomlFileError(f"{file}: not valid TOML: {exc}") from None
 
 
 def _open_fd(path: str | Path, mode: int, *, append: bool) -> int:

@@ -67,7 +67,6 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -76,6 +75,7 @@ from broadcast import profile
 from broadcast.bmsc.errors import ConfigError, GbaError
 from broadcast.bmsc.gba import check_fqdn
 from broadcast.bmsc.gba_sim import DEFAULT_BSF_DOMAIN
+from broadcast.files import TomlFileError, read_toml
 from broadcast.keys.errors import InvalidIdentifier
 from broadcast.keys.ids import KeyDomainId
 from broadcast.mikey.constants import SrtpAuthAlg, SrtpEncrAlg
@@ -361,9 +361,7 @@ def load(path: str | Path) -> BmscConfig:
     """Read a TOML file (module docstring); ConfigError for a bad file or setting."""
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read {p}: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+        data = read_toml(p)
+    except TomlFileError as exc:
+        raise ConfigError(str(exc)) from None
     return from_dict(data, base_dir=p.parent)

@@ -32,12 +32,12 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
 from broadcast import profile
+from broadcast.aio import AsyncService
 from broadcast.bmsc.config import BmscConfig
 from broadcast.bmsc.digest import DigestServer, NonceManager
 from broadcast.bmsc.errors import BmscError, DigestError, MskRequestError
@@ -48,6 +48,7 @@ from broadcast.bmsc.msk_xml import build_msk_response, parse_msk_request
 from broadcast.bmsc.push import PushScheduler
 from broadcast.bmsc.ratelimit import RateLimiter
 from broadcast.bmsc.store import BmscStore, Delivery
+from broadcast.files import open_private
 from broadcast.keys.errors import KeyModelError
 from broadcast.keys.ids import MskId
 from broadcast.keys.sqlite_store import SQLiteKeyStore
@@ -67,7 +68,7 @@ class Refusal:
     reason: str
 
 
-class BmscService:
+class BmscService(AsyncService):
     """HTTP MSK request server + push + rotation (module docstring)."""
 
     def __init__(
@@ -156,18 +157,6 @@ class BmscService:
         for obj in reversed(self._own):
             obj.close()
         self._own = []
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     @property
     def url(self) -> str:
@@ -352,9 +341,7 @@ class BmscService:
     async def _start_admin(self) -> None:
         self._admin_token = secrets.token_hex(32)
         path = self.config.admin_token_path
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            os.fchmod(f.fileno(), 0o600)
+        with open_private(path) as f:
             f.write(self._admin_token + "\n")
         app = web.Application(client_max_size=4096)
         app.router.add_post("/admin/rotate", self._admin_rotate)

@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import signal
 import sys
 import time
@@ -44,6 +43,7 @@ from broadcast.bmsc.keymgmt import KeyManagement
 from broadcast.bmsc.push import PushScheduler
 from broadcast.bmsc.service import BmscService
 from broadcast.bmsc.store import BmscStore, DeliveryState, Subscription
+from broadcast.files import open_private
 from broadcast.keys.errors import KeyModelError
 from broadcast.keys.sqlite_store import SQLiteKeyStore
 
@@ -124,9 +124,7 @@ def cmd_gba_add(args: argparse.Namespace) -> int:
         "muk": key.muk.secret.hex(),
     }
     if args.key_file:
-        fd = os.open(args.key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            os.fchmod(f.fileno(), 0o600)
+        with open_private(args.key_file) as f:
             json.dump(material, f, indent=2)
             f.write("\n")
         print(f"UE key material written to {args.key_file} (mode 0600)")

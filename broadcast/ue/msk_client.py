@@ -29,13 +29,13 @@ import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Literal, Self
+from typing import Literal
 
 import aiohttp
 from yarl import URL
 
 from broadcast import profile
+from broadcast.aio import AsyncService
 from broadcast.bmsc.errors import DigestError, MskRequestError
 from broadcast.bmsc.gba import digest_password, muk_from_ks_naf, muk_id_for
 from broadcast.bmsc.msk_xml import MskStatus, build_msk_request, parse_msk_response
@@ -104,7 +104,7 @@ class _Protocol(asyncio.DatagramProtocol):
         self.owner.stats["udp_errors"] += 1
 
 
-class MskClient:
+class MskClient(AsyncService):
     """HTTP Digest MSK requests + MIKEY MSK push receiver of one UE (module docstring)."""
 
     def __init__(
@@ -158,18 +158,6 @@ class MskClient:
         if self._transport is not None:
             self._transport.close()
             self._transport = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     @property
     def udp_address(self) -> tuple[str, int]:
