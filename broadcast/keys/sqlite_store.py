@@ -18,13 +18,13 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Final, Self
 
 from broadcast import profile
+from broadcast.durable_sqlite import DurableSqlite
 from broadcast.keys.errors import (
     CounterExhausted,
     DuplicateKey,
@@ -160,38 +160,21 @@ class SQLiteKeyStore(KeyStore):
         :class:`KeyStoreError`. ``cache_kib``: SQLite page cache of this connection (KiB; pages
         are allocated only as used).
         """
-        self._lock = threading.RLock()
-        target = os.fspath(path)
+        self._db = DurableSqlite(
+            path,
+            error=KeyStoreError,
+            label="key store",
+            busy_timeout=busy_timeout,
+            cache_kib=cache_kib,
+            foreign_keys=True,
+        )
         try:
-            conn = sqlite3.connect(
-                target, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
-            raise KeyStoreError(f"cannot open key store {target!r}: {exc}") from exc
-        self._conn: sqlite3.Connection | None = conn
-        try:
-            self._configure(conn, cache_kib)
             self._migrate()
         except BaseException:
             self.close()
             raise
 
-    # --- connection and transactions -------------------------------------------------------------
-    @staticmethod
-    def _configure(conn: sqlite3.Connection, cache_kib: int) -> None:
-        try:
-            if cache_kib > 0:
-                conn.execute(f"PRAGMA cache_size = -{int(cache_kib):d}")
-            conn.execute("PRAGMA journal_mode=WAL").fetchone()
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            (sync,) = conn.execute("PRAGMA synchronous").fetchone()
-            (fks,) = conn.execute("PRAGMA foreign_keys").fetchone()
-        except sqlite3.Error as exc:
-            raise KeyStoreError(f"cannot configure key store: {exc}") from exc
-        if sync != 2 or fks != 1:  # 2 = FULL
-            raise KeyStoreError("key store needs synchronous=FULL and foreign_keys=ON")
-
+    # --- schema migration (PRAGMA user_version) -------------------------------------------------
     def _migrate(self) -> None:
         with self._write() as conn:
             (version,) = conn.execute("PRAGMA user_version").fetchone()
@@ -227,47 +210,20 @@ class SQLiteKeyStore(KeyStore):
             )
             conn.execute("DROP TABLE muk")
 
+    # --- connection and transactions (broadcast.durable_sqlite) ---------------------------------
     def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise KeyStoreError("key store is closed")
-        return self._conn
+        return self._db.connection()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction, committed (durably) on normal exit."""
-        with self._lock:
-            conn = self._connection()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                if conn.in_transaction:
-                    with suppress(sqlite3.Error):  # the original error is the one to report
-                        conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise KeyStoreError(f"key store failure: {exc}") from exc
-                raise
+        return self._db.write()
 
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
+    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
         """A read-only transaction: a consistent snapshot for multi-statement reads."""
-        with self._lock:
-            conn = self._connection()
-            try:
-                conn.execute("BEGIN")
-                yield conn
-            except sqlite3.Error as exc:
-                raise KeyStoreError(f"key store failure: {exc}") from exc
-            finally:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+        return self._db.read()
 
     def close(self) -> None:
-        with self._lock:
-            conn, self._conn = self._conn, None
-            if conn is not None:
-                conn.close()
+        self._db.close()
 
     def __enter__(self) -> Self:
         return self
