@@ -1,21 +1,22 @@
 """``mbms demo``: every procedure end to end on loopback (:mod:`broadcast.demo.runner`).
 
 ``mbms demo [--duration S] [--ues N] [--loss P] [--seed N] [--fec compact-no-code|raptor]
-[--decode-media] [--pcap FILE] [--keylog FILE] [--json FILE] [-v]``
+[--decode-media] [--pcap FILE] [--keylog FILE] [--json FILE] [--net N] [-v]``
 
-Starts, in one process on 127.100.0.0/16: the BM-SC (HTTP Digest MSK requests, MSK push with
-MIKEY ACK), a protected stream of real media (VP8 test pattern + Opus tone under SRTP), a
-protected carousel of sample files (DCF under download MTKs, FLUTE), and N reference UEs with
-their own GBA credentials. The UEs register, get their MSKs, receive the MTKs of both sessions,
-decrypt the media and the files; during the run the stream switches MTKs, the BM-SC rotates the
-MSKs and the carousel changes MTK. A live view shows each UE's progress; the end prints the
-table of checks per UE.
+Starts, in one process on 127.N.0.0/16 (default N = 100): the BM-SC (HTTP Digest MSK requests,
+MSK push with MIKEY ACK), a protected stream of real media (VP8 test pattern + Opus tone under
+SRTP), a protected carousel of sample files (DCF under download MTKs, FLUTE), and ``--ues``
+reference UEs with their own GBA credentials. The UEs register, get their MSKs, receive the
+MTKs of both sessions, decrypt the media and the files; during the run the stream switches MTKs,
+the BM-SC rotates the MSKs and the carousel changes MTK. A live view shows each UE's progress;
+the end prints the table of checks per UE.
 
 ``--loss P`` drops P % of the datagrams reaching every UE socket (seeded by ``--seed``);
 ``--pcap FILE`` writes the UDP traffic as a pcap file (Wireshark dissects MIKEY on 2269);
 ``--keylog FILE`` writes every MSK and MTK with its IDs (and SRTP salt) — key bytes, mode 0600;
 ``--decode-media`` decodes the decrypted video and audio on every UE; ``--json FILE`` writes the
-report (schema ``mbms-demo-report/1``, see :mod:`broadcast.demo.report`).
+report (schema ``mbms-demo-report/1``, see :mod:`broadcast.demo.report`); ``--net N`` runs on
+127.N.0.0/16 (:mod:`broadcast.demo.plan`), so demos with different N run side by side.
 
 Exit codes: 0 every UE passed every check; 1 a UE (or the run) failed a check; 2 the demo could
 not be set up (an address in use, ...); 64 usage error; 130 interrupted (SIGINT/SIGTERM end
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from broadcast.cli.common import add_verbose, configure_logging, number_option, verbose_level
-from broadcast.demo import plan
+from broadcast.demo.plan import DEFAULT_NET, MAX_NET, MAX_UES, MIN_NET
 from broadcast.demo.report import dumps, final_table
 from broadcast.demo.runner import FEC_CHOICES, DemoError, DemoOptions, run_demo
 from broadcast.demo.timeline import DEFAULT_DURATION, MAX_DURATION, MIN_DURATION
@@ -51,9 +52,15 @@ _duration = number_option(
 )
 _ues = number_option(
     int,
-    lambda v: 1 <= v <= plan.MAX_UES,
+    lambda v: 1 <= v <= MAX_UES,
     what="a number of UEs",
-    rule=f"the number of UEs must be 1..{plan.MAX_UES}",
+    rule=f"the number of UEs must be 1..{MAX_UES}",
+)
+_net = number_option(
+    int,
+    lambda v: MIN_NET <= v <= MAX_NET,
+    what="a network number",
+    rule=f"the network must be {MIN_NET}..{MAX_NET} (127.N.0.0/16)",
 )
 _loss = number_option(
     float, lambda v: 0 <= v <= 50, what="a percentage", rule="the loss must be 0..50 %"
@@ -71,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         decode_media=args.decode_media,
         pcap=args.pcap,
         keylog=args.keylog,
+        net=args.net,
     )
     out = sys.stdout
     try:
@@ -138,6 +146,14 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         help="write every MSK and MTK learnt (key bytes, mode 0600)",
     )
     p.add_argument("--json", type=Path, metavar="FILE", help="write the report as JSON")
+    p.add_argument(
+        "--net",
+        type=_net,
+        default=DEFAULT_NET,
+        metavar="N",
+        help=f"run on 127.N.0.0/16, N in {MIN_NET}..{MAX_NET} (default {DEFAULT_NET}); "
+        "another N lets a second demo run at the same time",
+    )
     add_verbose(p)
     p.set_defaults(handler=run)
 

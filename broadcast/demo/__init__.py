@@ -1,2 +1,3 @@
-"""``mbms demo``: the BM-SC, a protected stream with real media, a protected carousel and N
-reference UEs in one process on 127.0.0.0/8 — every procedure end to end, with a report."""
+"""``mbms demo``: the BM-SC, a protected stream with real media, a protected carousel and the
+reference UEs in one process on 127.N.0.0/16 (default N = 100, :mod:`broadcast.demo.plan`) —
+every procedure end to end, with a report."""

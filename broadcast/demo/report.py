@@ -7,7 +7,7 @@ JSON schema ``mbms-demo-report/1`` (``--json FILE``; every list of MTKs names th
       "schema": "mbms-demo-report/1",
       "ok": bool,                      # every UE passed and the run checks passed
       "options": {"duration_s", "ues", "loss_percent", "seed", "fec", "decode_media",
-                  "pcap", "keylog"},
+                  "pcap", "keylog", "net"},     # net: the plan's 127.net.0.0/16
       "timeline": {...},               # broadcast.demo.timeline.Timeline, seconds
       "summary": {
         "ues": int, "ues_ok": int, "failed_ues": [int],

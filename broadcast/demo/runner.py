@@ -1,4 +1,5 @@
-"""``mbms demo``: every procedure end to end, in one process and one event loop on 127.0.0.0/8.
+"""``mbms demo``: every procedure end to end, in one process and one event loop on 127.N.0.0/16
+(default N = 100; ``--net N``, :class:`broadcast.demo.plan.Plan`).
 
 1. **Setup** (fresh temporary directory, removed at the end): sample files, one SQLite store
    for the BM-SC's key store, its tables and the GBA simulator; per UE a GBA bootstrap (B-TID,
@@ -50,13 +51,14 @@ from broadcast.bmsc.gba_sim import SQLiteGbaStore
 from broadcast.bmsc.keymgmt import PushReport
 from broadcast.bmsc.service import BmscService
 from broadcast.bmsc.store import BmscStore
-from broadcast.demo import plan, scenario
+from broadcast.demo import scenario
 from broadcast.demo.fanout import FanOutOutput
 from broadcast.demo.link import DemoLink
 from broadcast.demo.live import LiveView, RunProgress, UeProgress
 from broadcast.demo.media_ingest import MediaIngest, MediaIngestConfig
 from broadcast.demo.observe import SenderObserver
 from broadcast.demo.pcap import PcapWriter
+from broadcast.demo.plan import DEFAULT_NET, DOWNLOAD_KEY_GROUP, MAX_UES, STREAM_KEY_GROUP, Plan
 from broadcast.demo.report import Expectations, build_report, evaluate_ue
 from broadcast.demo.timeline import Timeline
 from broadcast.download.service import CarouselService
@@ -78,7 +80,7 @@ DRAIN_S: Final = 1.0
 #: How often the senders' MTKs are sampled (an MTK lasts seconds).
 SAMPLE_S: Final = 0.1
 FEC_CHOICES: Final = ("compact-no-code", "raptor")
-GROUPS: Final = (plan.STREAM_KEY_GROUP, plan.DOWNLOAD_KEY_GROUP)
+GROUPS: Final = (STREAM_KEY_GROUP, DOWNLOAD_KEY_GROUP)
 
 Json = dict[str, Any]
 
@@ -97,12 +99,15 @@ class DemoOptions:
     decode_media: bool = False
     pcap: Path | None = None
     keylog: Path | None = None
+    #: The second octet of the address plan: the demo runs on 127.net.0.0/16.
+    net: int = DEFAULT_NET
     registration_timeout: float = REGISTRATION_TIMEOUT_S
     drain: float = DRAIN_S
 
     def __post_init__(self) -> None:
-        if not 1 <= self.ues <= plan.MAX_UES:
-            raise ValueError(f"the number of UEs must be 1..{plan.MAX_UES}")
+        if not 1 <= self.ues <= MAX_UES:
+            raise ValueError(f"the number of UEs must be 1..{MAX_UES}")
+        Plan(self.net)  # ValueError when out of range
         if not 0 <= self.loss < 100:
             raise ValueError("the loss must be 0..100 % (exclusive)")
         if self.fec not in FEC_CHOICES:
@@ -118,7 +123,13 @@ class DemoOptions:
             "decode_media": self.decode_media,
             "pcap": None if self.pcap is None else str(self.pcap),
             "keylog": None if self.keylog is None else str(self.keylog),
+            "net": self.net,
         }
+
+    @property
+    def plan(self) -> Plan:
+        """The run's address plan (127.net.0.0/16)."""
+        return Plan(self.net)
 
 
 @dataclass
@@ -137,6 +148,7 @@ class _Demo:
         self.timeline = timeline
         self.workdir = workdir
         self.view = view
+        self.plan = options.plan
         self.observer = SenderObserver()
         self.ues: list[_Ue] = []
         self.files: list[scenario.SampleFile] = []
@@ -170,10 +182,10 @@ class _Demo:
 
     # -- setup -----------------------------------------------------------------------------------
     async def _setup(self) -> None:
-        opts, wd = self.opts, self.workdir
+        opts, wd, plan = self.opts, self.workdir, self.plan
         self.files = scenario.make_sample_files(wd / "outbox", opts.seed)
         db = wd / "bmsc.db"
-        bcfg = scenario.bmsc_config(db)
+        bcfg = scenario.bmsc_config(db, plan=plan)
         key_store = SQLiteKeyStore(db)
         self.key_store = key_store
         self._closing(_sync(key_store.close))
@@ -182,23 +194,26 @@ class _Demo:
         gba = SQLiteGbaStore(db, bsf_domain=bcfg.gba.bsf_domain)
         self._closing(_sync(gba.close))
         setups = scenario.enrol_ues(
-            opts.ues, workdir=wd, gba=gba, store=bstore, config=bcfg, now=time.time()
+            opts.ues, workdir=wd, gba=gba, store=bstore, config=bcfg, now=time.time(), plan=plan
         )
         bmsc = BmscService(bcfg, key_store=key_store, store=bstore, gba=gba)
         try:
             await bmsc.start()
         except OSError as exc:
             await bmsc.stop()
-            raise DemoError(f"the BM-SC cannot listen on {plan.BMSC_HOST}: {exc}") from exc
+            raise DemoError(
+                f"the BM-SC cannot listen on {plan.bmsc_host}: {exc} (is another demo running on "
+                f"{plan.network}? choose another --net)"
+            ) from exc
         self.bmsc = bmsc
         self._closing(bmsc.stop)
         self.view.note(f"BM-SC key management URI {bmsc.url}; {opts.ues} UEs enrolled")
 
         kd = bcfg.key_domain
         hosts = plan.ue_hosts(opts.ues)
-        scfg = scenario.stream_config(db, kd, self.timeline)
+        scfg = scenario.stream_config(db, kd, self.timeline, plan=plan)
         stream_out = FanOutOutput(
-            {plan.STREAM_NOMINAL: hosts}, scfg.output, tap=self.observer.on_stream_datagram
+            {plan.stream_nominal: hosts}, scfg.output, tap=self.observer.on_stream_datagram
         )
         self._closing(_sync(stream_out.close))
         # The media source is the stream's ingest: the service starts it with the session and
@@ -222,8 +237,9 @@ class _Demo:
             spool=wd / "spool",
             timeline=self.timeline,
             fec=opts.fec,
+            plan=plan,
         )
-        carousel_out = FanOutOutput({plan.CAROUSEL_NOMINAL: hosts}, ccfg.output)
+        carousel_out = FanOutOutput({plan.carousel_nominal: hosts}, ccfg.output)
         self._closing(_sync(carousel_out.close))
         self.carousel = CarouselService(ccfg, store=key_store, output=carousel_out)
         scenario.write_announcement(
@@ -233,6 +249,7 @@ class _Demo:
             bmsc_fqdn=bcfg.fqdn,
             key_domain=kd,
             key_management_uri=bmsc.url,
+            plan=plan,
         )
 
         if opts.pcap is not None:
@@ -243,7 +260,9 @@ class _Demo:
             keylog = KeyLog(opts.keylog, unique=True)
             self._closing(_sync(keylog.close))
         for s in setups:
-            link = DemoLink(s.index, loss_percent=opts.loss, seed=opts.seed, pcap=self.pcap)
+            link = DemoLink(
+                s.index, loss_percent=opts.loss, seed=opts.seed, pcap=self.pcap, plan=plan
+            )
             check = MediaCheck(scenario.VIDEO_PT, scenario.AUDIO_PT) if opts.decode_media else None
             ue = ReferenceUe(
                 load_config(s.config_file),
@@ -256,7 +275,10 @@ class _Demo:
                 await ue.start()
             except OSError as exc:
                 await ue.stop()
-                raise DemoError(f"UE {s.index} cannot open its sockets: {exc}") from exc
+                raise DemoError(
+                    f"UE {s.index} cannot open its sockets: {exc} (is another demo running on "
+                    f"{plan.network}? choose another --net)"
+                ) from exc
             self._closing(ue.stop)
 
     # -- phases ----------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from broadcast.bmsc.config import (
 from broadcast.bmsc.gba import naf_id
 from broadcast.bmsc.gba_sim import SQLiteGbaStore
 from broadcast.bmsc.store import BmscStore, Subscription
-from broadcast.demo import plan
+from broadcast.demo.plan import DOWNLOAD_KEY_GROUP, FLUTE_PORT, RTP_PORT, STREAM_KEY_GROUP, Plan
 from broadcast.demo.timeline import Timeline
 from broadcast.download.config import CarouselConfig
 from broadcast.download.sdp import carousel_sdp
@@ -110,24 +110,26 @@ def make_sample_files(directory: Path, seed: int) -> list[SampleFile]:
     return out
 
 
-def bmsc_config(store: Path) -> BmscConfig:
+def bmsc_config(store: Path, *, plan: Plan) -> BmscConfig:
     """The BM-SC: HTTP on the plan's address (ephemeral port), pushes from the same address
     (ACK timeout 1 s, doubling, 6 attempts), two Key Groups rotated on demand by the demo."""
     return BmscConfig(
         store=str(store),
         key_groups=(
-            KeyGroupConfig(plan.STREAM_KEY_GROUP, streaming=True, srtp_policy=srtp_policy(SRTP)),
-            KeyGroupConfig(plan.DOWNLOAD_KEY_GROUP),
+            KeyGroupConfig(STREAM_KEY_GROUP, streaming=True, srtp_policy=srtp_policy(SRTP)),
+            KeyGroupConfig(DOWNLOAD_KEY_GROUP),
         ),
-        http=HttpConfig(listen=plan.BMSC_HOST, port=0),
+        http=HttpConfig(listen=plan.bmsc_host, port=0),
         rate_limit=RateLimitConfig(rate=50.0, burst=100),
         push=PushConfig(
-            source=plan.BMSC_HOST, delay=0.2, ack_timeout=1.0, backoff=2.0, max_attempts=6
+            source=plan.bmsc_host, delay=0.2, ack_timeout=1.0, backoff=2.0, max_attempts=6
         ),
     )
 
 
-def stream_config(store: Path, key_domain: KeyDomainId, timeline: Timeline) -> StreamConfig:
+def stream_config(
+    store: Path, key_domain: KeyDomainId, timeline: Timeline, *, plan: Plan
+) -> StreamConfig:
     """The protected stream: VP8 (+ the Opus tone, a second SSRC in the same RTP session) to the
     nominal destination, keys from the BM-SC's store, MTK timing from the timeline. The RTP comes
     from the demo's media source, handed to the service as its ingest object
@@ -135,8 +137,8 @@ def stream_config(store: Path, key_domain: KeyDomainId, timeline: Timeline) -> S
     return StreamConfig(
         session=SessionConfig(
             name="mbms-demo-stream",
-            destination=plan.STREAM_NOMINAL,
-            port=plan.RTP_PORT,
+            destination=plan.stream_nominal,
+            port=RTP_PORT,
             media="video",
             payload_type=VIDEO_PT,
             encoding="VP8",
@@ -144,9 +146,9 @@ def stream_config(store: Path, key_domain: KeyDomainId, timeline: Timeline) -> S
             sdp=None,
         ),
         keys=KeysConfig(
-            store=store, key_domain=key_domain, key_group=plan.STREAM_KEY_GROUP, standalone=False
+            store=store, key_domain=key_domain, key_group=STREAM_KEY_GROUP, standalone=False
         ),
-        output=OutputConfig(source=plan.BMSC_HOST),
+        output=OutputConfig(source=plan.bmsc_host),
         srtp=SRTP,
         mtk=MtkTiming(
             period=timeline.stream_mtk_period,
@@ -167,10 +169,11 @@ def carousel_config(
     spool: Path,
     timeline: Timeline,
     fec: str,
+    plan: Plan,
 ) -> CarouselConfig:
     """The protected carousel: the sample files, back to back at the timeline's bitrate."""
     return CarouselConfig(
-        destination=(plan.CAROUSEL_NOMINAL, plan.FLUTE_PORT),
+        destination=(plan.carousel_nominal, FLUTE_PORT),
         tsi=CAROUSEL_TSI,
         name="mbms-demo-carousel",
         fec=fec,
@@ -181,13 +184,13 @@ def carousel_config(
         mtk_period=timeline.carousel_mtk_period,
         store_path=store,
         key_domain=key_domain,
-        key_group=plan.DOWNLOAD_KEY_GROUP,
+        key_group=DOWNLOAD_KEY_GROUP,
         bmsc_fqdn=bmsc_fqdn,
         key_management_uri=key_management_uri,
         input_directory=inputs,
         watch_interval=timeline.watch_interval,
         spool_directory=spool,
-        output=OutputConfig(source=plan.BMSC_HOST),
+        output=OutputConfig(source=plan.bmsc_host),
     )
 
 
@@ -199,6 +202,7 @@ def write_announcement(
     bmsc_fqdn: str,
     key_domain: KeyDomainId,
     key_management_uri: str,
+    plan: Plan,
 ) -> None:
     """protection.xml, stream.sdp and carousel.sdp in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -208,7 +212,7 @@ def write_announcement(
             name=carousel.name,
             tsi=carousel.tsi,
             destination=carousel.destination,
-            source=plan.BMSC_HOST,
+            source=plan.bmsc_host,
             session_id=int(time.time()),
             fec_encoding_id=carousel.fec_encoding_id,
         ),
@@ -218,7 +222,7 @@ def write_announcement(
     description = protection_description(
         bmsc_fqdn=bmsc_fqdn,
         key_domain_id=key_domain,
-        sessions=[(STREAM_SDP, plan.STREAM_KEY_GROUP), (CAROUSEL_SDP, plan.DOWNLOAD_KEY_GROUP)],
+        sessions=[(STREAM_SDP, STREAM_KEY_GROUP), (CAROUSEL_SDP, DOWNLOAD_KEY_GROUP)],
         key_management_uri=key_management_uri,
     )
     (directory / "protection.xml").write_bytes(description.to_xml())
@@ -255,8 +259,10 @@ def enrol_ues(
     store: BmscStore,
     config: BmscConfig,
     now: float,
+    plan: Plan,
 ) -> list[UeSetup]:
-    """Bootstrap, subscribe and configure UEs 1..count (see the module doc)."""
+    """Bootstrap, subscribe and configure UEs 1..count at their ``plan`` addresses (see the
+    module doc)."""
     ues = []
     naf = naf_id(config.fqdn)
     for i in range(1, count + 1):
@@ -270,7 +276,7 @@ def enrol_ues(
             directory / "gba.json",
             GbaCredentials(impi, boot.b_tid, config.fqdn, key.expires_at, key.ks_naf),
         )
-        for group in (plan.STREAM_KEY_GROUP, plan.DOWNLOAD_KEY_GROUP):
+        for group in (STREAM_KEY_GROUP, DOWNLOAD_KEY_GROUP):
             store.add_subscription(
                 Subscription(impi, config.key_domain, group, addr.push[0], addr.push[1])
             )

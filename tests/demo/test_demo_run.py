@@ -1,5 +1,7 @@
 """``mbms demo`` as a user runs it: ``.venv/bin/mbms demo ... --json F`` in a subprocess, twice
-in a row (the second run must find every port free again), and the JSON report checked.
+in a row, and the JSON report checked. The runs use ``--net 101`` and ``--net 102`` (never the
+default 127.100.0.0/16 a user's own demo runs on); after the first, every UE address and port it
+used must be free again.
 
 Run 1, no loss, with ``--pcap``, ``--keylog`` and ``--decode-media``: every UE got its MSKs over
 HTTP Digest and ACKed every push, received every MTK of both paths, decrypted every SRTP/SRTCP
@@ -17,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import stat
 import subprocess
 import sys
@@ -26,8 +29,14 @@ from typing import Any
 
 import pytest
 
+from broadcast.demo.plan import FLUTE_PORT, RTCP_PORT, RTP_PORT, Plan
+from broadcast.profile import MIKEY_UDP_PORT
+
 MBMS = str(Path(sys.executable).with_name("mbms"))
-ARGS = ["--duration", "20", "--ues", "3", "--seed", "11"]
+UES = 3
+ARGS = ["--duration", "20", "--ues", str(UES), "--seed", "11"]
+#: The plans of the two runs (127.N.0.0/16): apart from the default (100) and from each other.
+NETS = (101, 102)
 
 
 @dataclass
@@ -39,13 +48,13 @@ class Run:
     tmp: Path
 
 
-def _run(directory: Path, *extra: str) -> Run:
+def _run(directory: Path, net: int, *extra: str) -> Run:
     directory.mkdir()
     scratch = directory / "tmp"
     scratch.mkdir()
     report = directory / "report.json"
     proc = subprocess.run(
-        [MBMS, "demo", *ARGS, "--json", str(report), *extra],
+        [MBMS, "demo", *ARGS, "--net", str(net), "--json", str(report), *extra],
         capture_output=True,
         text=True,
         timeout=150,
@@ -56,18 +65,38 @@ def _run(directory: Path, *extra: str) -> Run:
     return Run(proc.returncode, proc.stdout, proc.stderr, data, scratch)
 
 
+def _ports_free(net: int) -> list[tuple[str, int]]:
+    """Every UE address and port of plan ``net`` that cannot be bound (should be none)."""
+    plan = Plan(net)
+    taken = []
+    for i in range(1, UES + 1):
+        addr = plan.ue_addresses(i)
+        wanted = [addr.push] + [
+            (addr.media_host, p) for p in (RTP_PORT, RTCP_PORT, MIKEY_UDP_PORT, FLUTE_PORT)
+        ]
+        for where in wanted:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                try:
+                    s.bind(where)
+                except OSError:
+                    taken.append(where)
+    return taken
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Run, Path]:
     base = tmp_path_factory.mktemp("demo")
     first = _run(
         base / "lossless",
+        NETS[0],
         "--pcap",
         str(base / "demo.pcap"),
         "--keylog",
         str(base / "keys.log"),
         "--decode-media",
     )
-    second = _run(base / "lossy", "--loss", "5")
+    assert _ports_free(NETS[0]) == []  # the first run released every UE socket
+    second = _run(base / "lossy", NETS[1], "--loss", "5")
     return first, second, base
 
 
@@ -76,6 +105,7 @@ def test_lossless_run_passes_every_check(runs: tuple[Run, Run, Path]) -> None:
     assert run.code == 0, run.stdout[-3000:] + run.stderr[-3000:]
     r = run.report
     assert r["schema"] == "mbms-demo-report/1" and r["ok"]
+    assert r["options"]["net"] == NETS[0]
     s = r["summary"]
     assert s["mtk_switches"] >= 3 and s["msk_rotations"] >= 1
     assert s["ues"] == s["ues_ok"] == 3 and s["failed_ues"] == []
@@ -111,7 +141,7 @@ def test_second_run_with_loss_still_recovers_every_file(runs: tuple[Run, Run, Pa
     run = runs[1]
     assert run.code == 0, run.stdout[-3000:] + run.stderr[-3000:]
     r = run.report
-    assert r["ok"] and r["options"]["loss_percent"] == 5
+    assert r["ok"] and r["options"]["loss_percent"] == 5 and r["options"]["net"] == NETS[1]
     for ue in r["ues"]:
         assert ue["download"]["files_ok"] == ue["download"]["files_expected"] == 4
         assert ue["streaming"]["decrypted_percent"] >= 99.0
@@ -149,9 +179,11 @@ def test_pcap_opens_in_tshark_with_mikey_dissected(runs: tuple[Run, Run, Path]) 
         check=True,
     ).stdout
     rows = [line.split("\t") for line in out.splitlines() if line.strip()]
-    pushes = [r for r in rows if r[1].startswith("127.100.2.") and r[2] == "2269"]
-    acks = [r for r in rows if r[0].startswith("127.100.2.") and r[1] == "127.100.0.1"]
-    mtks = [r for r in rows if r[1].startswith("127.100.3.") and r[2] == "2269"]
+    plan = Plan(NETS[0])
+    assert rows and all(r[0].startswith(f"127.{plan.net}.") for r in rows)
+    pushes = [r for r in rows if r[1].startswith(plan.push_prefix) and r[2] == "2269"]
+    acks = [r for r in rows if r[0].startswith(plan.push_prefix) and r[1] == plan.bmsc_host]
+    mtks = [r for r in rows if r[1].startswith(plan.media_prefix) and r[2] == "2269"]
     assert len(pushes) == len(acks) == 12
     assert {r[3] for r in acks} == {"1"}  # MIKEY verification message: the ACK
     assert {r[3] for r in pushes} == {r[3] for r in mtks} == {"0"}  # pre-shared key messages

@@ -1,5 +1,5 @@
-"""The demo's parts on their own: timeline, pcap writer, link model, fan-out, media ingest,
-the verdict and the live view (sockets on 127.100.210.x only)."""
+"""The demo's parts on their own: address plan, timeline, pcap writer, link model, fan-out,
+media ingest, the verdict and the live view (sockets on 127.100.210.x and 127.103.x.x only)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from broadcast.cli.main import EXIT_USAGE
+from broadcast.cli.main import main as mbms_main
 from broadcast.demo import plan
 from broadcast.demo.fanout import FanOutOutput
 from broadcast.demo.link import DemoLink, kind_of
@@ -21,10 +23,86 @@ from broadcast.demo.live import LiveView, RunProgress, UeProgress, line, table
 from broadcast.demo.media_ingest import MediaIngest, MediaIngestConfig
 from broadcast.demo.pcap import LINKTYPE_RAW, PcapWriter
 from broadcast.demo.report import Expectations, build_report, evaluate_ue, final_table
+from broadcast.demo.runner import DemoError, DemoOptions, run_demo
 from broadcast.demo.scenario import SampleFile, make_sample_files
 from broadcast.demo.timeline import Timeline
 from broadcast.media import MediaGeneratorConfig
 from broadcast.sgimb.ipv4 import parse_udp_ipv4
+
+# A network of their own: the clash test binds an address of it.
+CLASH_NET = 103
+
+
+def test_plan_second_octet_chooses_the_network_and_the_default_is_127_100() -> None:
+    default = plan.Plan()
+    assert default == plan.DEFAULT_PLAN and default.net == plan.DEFAULT_NET == 100
+    assert (plan.BMSC_HOST, plan.STREAM_NOMINAL, plan.CAROUSEL_NOMINAL) == (
+        "127.100.0.1",
+        "127.100.1.1",
+        "127.100.1.2",
+    )
+    assert plan.ue_addresses(7) == default.ue_addresses(7)
+    assert plan.ue_hosts(2) == ["127.100.3.1", "127.100.3.2"]
+    p = plan.Plan(42)
+    assert p.network == "127.42.0.0/16"
+    assert (p.bmsc_host, p.stream_nominal, p.carousel_nominal) == (
+        "127.42.0.1",
+        "127.42.1.1",
+        "127.42.1.2",
+    )
+    ue = p.ue_addresses(plan.MAX_UES)
+    assert ue.push == ("127.42.2.250", 2269) and ue.media_host == "127.42.3.250"
+    assert p.ue_hosts(3) == ["127.42.3.1", "127.42.3.2", "127.42.3.3"]
+    assert p.is_push_host("127.42.2.9") and not p.is_push_host("127.100.2.9")
+    assert not p.is_push_host("127.42.3.9")
+    for bad in (0, 255, -1, 100000):
+        with pytest.raises(ValueError, match=r"1\.\.254"):
+            plan.Plan(bad)
+    with pytest.raises(TypeError):
+        plan.Plan(True)
+    with pytest.raises(ValueError, match="UE index"):
+        p.ue_addresses(plan.MAX_UES + 1)
+    assert plan.Plan(1).bmsc_host == "127.1.0.1" and plan.Plan(254).bmsc_host == "127.254.0.1"
+
+
+def test_demo_options_carry_the_net_into_the_plan_and_the_report() -> None:
+    assert DemoOptions().plan == plan.DEFAULT_PLAN and DemoOptions().to_json()["net"] == 100
+    o = DemoOptions(net=77)
+    assert o.plan == plan.Plan(77) and o.to_json()["net"] == 77
+    with pytest.raises(ValueError, match="network"):
+        DemoOptions(net=0)
+
+
+def test_demo_on_a_busy_network_fails_setup_and_names_the_net_option() -> None:
+    """An address of the plan in use (another demo on the same N): a DemoError that says which
+    network and how to move, raised during setup (before any sender starts)."""
+    busy = plan.Plan(CLASH_NET).ue_addresses(1).push
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(busy)
+        with pytest.raises(DemoError, match=r"127\.103\.0\.0/16\? choose another --net"):
+            asyncio.run(
+                asyncio.wait_for(
+                    run_demo(
+                        DemoOptions(duration=10, ues=1, net=CLASH_NET), io.StringIO(), tty=False
+                    ),
+                    timeout=30,
+                )
+            )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["demo", "--net", "0"], "the network must be 1..254"),
+        (["demo", "--net", "255"], "the network must be 1..254"),
+        (["demo", "--net", "x"], "not a network number: 'x'"),
+    ],
+)
+def test_demo_cli_refuses_a_bad_net(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert mbms_main(argv) == EXIT_USAGE
+    assert message in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("duration", [10.0, 20.0, 60.0, 600.0])
@@ -100,6 +178,13 @@ def test_link_loss_is_seeded_per_ue_and_captures_what_it_drops(tmp_path: Path) -
     assert kind_of(("127.100.2.7", 2269)) == "msk" and kind_of(("127.100.3.7", 2269)) == "mtk"
     assert kind_of(("127.100.3.7", plan.RTP_PORT)) == "srtp"
     assert kind_of(("127.100.3.7", plan.RTCP_PORT)) == "srtcp"
+    other = plan.Plan(42)  # another network: its own push addresses are the MSK ones
+    assert kind_of(("127.42.2.7", 2269), other) == "msk"
+    assert kind_of(("127.100.2.7", 2269), other) == "mtk"
+    link42 = DemoLink(1, plan=other)
+    link42.incoming(b"push", src, ("127.42.2.1", 2269))
+    link42.incoming(b"mtk", src, ("127.42.3.1", 2269))
+    assert link42.received == {"msk": 1, "mtk": 1}
 
 
 def test_fan_out_sends_one_copy_per_ue_and_taps_once() -> None:
