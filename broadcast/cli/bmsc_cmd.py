@@ -43,9 +43,9 @@ from broadcast.bmsc.keymgmt import KeyManagement
 from broadcast.bmsc.push import PushScheduler
 from broadcast.bmsc.service import BmscService
 from broadcast.bmsc.store import BmscStore, DeliveryState, Subscription
-from broadcast.files import open_private
 from broadcast.keys.errors import KeyModelError
 from broadcast.keys.sqlite_store import SQLiteKeyStore
+from broadcast.ue.gba_key import GbaCredentials, write_gba_key
 
 EXIT_OK: Final = 0
 EXIT_FAIL: Final = 1
@@ -114,21 +114,12 @@ def cmd_gba_add(args: argparse.Namespace) -> int:
     print(f"B-TID:      {boot.b_tid}")
     print(f"NAF-ID:     {cfg.fqdn} + Ua 0x{naf[-5:].hex()}")
     print(f"expires at: {boot.expires_at} (unix seconds)")
-    material = {
-        "impi": boot.impi,
-        "b_tid": boot.b_tid,
-        "bmsc_fqdn": cfg.fqdn,
-        "expires_at": boot.expires_at,
-        "ks_naf": key.ks_naf.secret.hex(),
-        "digest_password": key.password,
-        "muk": key.muk.secret.hex(),
-    }
+    credentials = GbaCredentials(boot.impi, boot.b_tid, cfg.fqdn, boot.expires_at, key.ks_naf)
     if args.key_file:
-        with open_private(args.key_file) as f:
-            json.dump(material, f, indent=2)
-            f.write("\n")
+        write_gba_key(args.key_file, credentials)
         print(f"UE key material written to {args.key_file} (mode 0600)")
-    if args.show_keys:
+    if args.show_keys:  # the one place keys are printed: asked for explicitly
+        material = credentials.to_json()
         print(f"Ks_NAF:     {material['ks_naf']}")
         print(f"password:   {material['digest_password']}  (base64 of Ks_NAF)")
         print(f"MUK:        {material['muk']}")
