@@ -10,11 +10,11 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from broadcast.keys.ids import KeyDomainId, MskId, MtkId, MukId
-from broadcast.keys.material import Msk, Mtk, Muk, SrtpSalt
-from broadcast.mikey import SrtpPolicy
-from broadcast.mikey.batch import MskPushTarget
-from broadcast.mikey.payloads import SrtpCs
+from broadcast.proto.keys.ids import KeyDomainId, MskId, MtkId, MukId
+from broadcast.proto.keys.material import Msk, Mtk, Muk, SrtpSalt
+from broadcast.proto.mikey import SrtpPolicy
+from broadcast.proto.mikey.batch import MskPushTarget
+from broadcast.proto.mikey.payloads import SrtpCs
 
 BMSC_FQDN = b"bmsc.mnc001.mcc001.pub.3gppnetwork.org"
 KEY_DOMAIN = KeyDomainId.from_plmn("001", "01")

@@ -31,9 +31,9 @@ from typing import Any
 from _measure import best_rate, fmt, openssl_speed, pin
 from _workload import msk_push_round, mtk_message_kwargs
 
-from broadcast.mikey import batch as batch_mod
-from broadcast.mikey import build_mtk_message, envelope, open_mtk_message
-from broadcast.mikey.batch import build_msk_messages
+from broadcast.proto.mikey import batch as batch_mod
+from broadcast.proto.mikey import build_mtk_message, envelope, open_mtk_message
+from broadcast.proto.mikey.batch import build_msk_messages
 
 #: HMACs and AES operations per MSK message in the theoretical floor.
 HMACS_PER_MSK = 7

@@ -41,25 +41,25 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _measure import fmt, pin
 from aiohttp import web
 
-from broadcast.bmsc.config import (
+from broadcast.aio.bmsc.push import PushScheduler
+from broadcast.aio.bmsc.service import BmscService
+from broadcast.config.bmsc import (
     BmscConfig,
     HttpConfig,
     KeyGroupConfig,
     PushConfig,
     RateLimitConfig,
 )
-from broadcast.bmsc.digest import build_authorization, parse_auth_info, parse_challenges
-from broadcast.bmsc.gba import muk_id_for, naf_id
-from broadcast.bmsc.gba_sim import SQLiteGbaStore
-from broadcast.bmsc.keymgmt import KeyManagement
-from broadcast.bmsc.msk_xml import build_msk_request
-from broadcast.bmsc.push import PushScheduler
-from broadcast.bmsc.service import BmscService
-from broadcast.bmsc.store import BmscStore, Subscription
-from broadcast.keys.ids import KeyDomainId, MskId
-from broadcast.keys.material import Muk
-from broadcast.keys.sqlite_store import SQLiteKeyStore
-from broadcast.keys.store import MukRecord
+from broadcast.engine.bmsc.keymgmt import KeyManagement
+from broadcast.proto.keys.ids import KeyDomainId, MskId
+from broadcast.proto.keys.material import Muk
+from broadcast.proto.keys.store import MukRecord
+from broadcast.proto.msk.digest import build_authorization, parse_auth_info, parse_challenges
+from broadcast.proto.msk.gba import muk_id_for, naf_id
+from broadcast.proto.msk.msk_xml import build_msk_request
+from broadcast.store.bmsc import BmscStore, Subscription
+from broadcast.store.gba_sim import SQLiteGbaStore
+from broadcast.store.keys import SQLiteKeyStore
 
 HOST = "127.29.9.1"
 FQDN = "bmsc.mnc001.mcc001.pub.3gppnetwork.org"

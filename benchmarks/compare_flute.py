@@ -8,7 +8,7 @@
    - ours, native block-wise: ``BlockPacketizer.packets`` per source block (one native call per
      64 packets, what the carousel does);
    - ours, native whole object: ``alc_batch.build_object`` (one call);
-   - ours, pure Python: ``broadcast.flute.alc.packetize`` (on a tenth of the object);
+   - ours, pure Python: ``broadcast.proto.flute.alc.packetize`` (on a tenth of the object);
    - flute-alc (PyPI ``flute-alc``, Rust): ``Sender.read()`` until it returns None, after
      ``add_object_from_buffer`` + ``publish`` (not timed).
    The ratio ours/flute-alc is printed; the two must carry the same object (checked by
@@ -36,13 +36,13 @@ from _measure import fmt, openssl_speed, pin
 from flute import sender  # the peer: PyPI flute-alc (test/benchmark dependency)
 
 from broadcast._native import alc_batch
-from broadcast.dcf import DcfWriter, MbmsKeyId, mbms_headers
-from broadcast.download.objects import file_oti
-from broadcast.flute import SessionReceiver, ntp_seconds
-from broadcast.flute.alc import object_headers, packetize
-from broadcast.flute.blocks import BlockPacketizer
-from broadcast.flute.fec import get_scheme
-from broadcast.keys import KeyDomainId, MskId, MtkId
+from broadcast.engine.download.objects import file_oti
+from broadcast.proto.dcf import DcfWriter, MbmsKeyId, mbms_headers
+from broadcast.proto.flute import SessionReceiver, ntp_seconds
+from broadcast.proto.flute.alc import object_headers, packetize
+from broadcast.proto.flute.blocks import BlockPacketizer
+from broadcast.proto.flute.fec import get_scheme
+from broadcast.proto.keys import KeyDomainId, MskId, MtkId
 
 SYMBOL, MSBL, TSI, TOI = 1400, 64, 1, 1
 KEY_ID = MbmsKeyId(KeyDomainId(b"\x00\xf1\x10"), MskId(1, 1), MtkId(1))
@@ -147,7 +147,8 @@ def dcf_rate(mb: int, repeat: int) -> float:
 CAROUSEL_CHILD = r"""
 import asyncio, json, os, resource, shutil, socket, sys, tempfile, time
 from pathlib import Path
-from broadcast.download import CarouselConfig, CarouselService
+from broadcast.aio.download.service import CarouselService
+from broadcast.config.carousel import CarouselConfig
 gb, n = float(sys.argv[1]), int(sys.argv[2])
 root = Path(tempfile.mkdtemp(prefix="mbms-carousel-bench-"))
 (root / "in").mkdir()

@@ -24,7 +24,7 @@ Pipeline (packets/s and CPU µs per packet):
 Unprotect (``benchmarks/compare_srtp.py`` measures protect only): packets/s of
 
 - pure:       ``SrtpReceiver.unprotect`` per packet (MKI 6, HMAC-SHA1-80);
-- native:     ``broadcast.srtp.batch.unprotect_batch`` (indices known; MKI 6 and no MKI);
+- native:     ``broadcast.proto.srtp.batch.unprotect_batch`` (indices known; MKI 6 and no MKI);
 - pylibsrtp:  ``pylibsrtp.Session.unprotect`` per packet (libsrtp2, no MKI API: compared with
               our no-MKI native path on byte-identical input).
 
@@ -47,17 +47,17 @@ from pathlib import Path
 
 from _measure import best_rate, fmt, pin
 
-from broadcast.keys import KeyDomainId
-from broadcast.sgimb.output import DatagramOutput
-from broadcast.srtp import CryptoPolicy, SrtpReceiver, SrtpSender
-from broadcast.srtp.batch import NATIVE_AVAILABLE, SrtpBatchSender, unprotect_batch
-from broadcast.streaming.config import KeysConfig, RtcpConfig, SessionConfig, StreamConfig
-from broadcast.streaming.generator import GeneratorConfig, RtpGenerator
-from broadcast.streaming.ingest import UdpIngestConfig
-from broadcast.streaming.pipeline import ProtectPipeline
-from broadcast.streaming.policy import SrtpConfig, srtp_policy
-from broadcast.streaming.schedule import MtkTiming
-from broadcast.streaming.service import StreamService
+from broadcast.aio.sgimb.output import DatagramOutput
+from broadcast.aio.streaming.ingest import UdpIngestConfig
+from broadcast.aio.streaming.service import StreamService
+from broadcast.config.srtp import SrtpConfig, srtp_policy
+from broadcast.config.stream import KeysConfig, RtcpConfig, SessionConfig, StreamConfig
+from broadcast.engine.streaming.generator import GeneratorConfig, RtpGenerator
+from broadcast.engine.streaming.pipeline import ProtectPipeline
+from broadcast.engine.streaming.schedule import MtkTiming
+from broadcast.proto.keys import KeyDomainId
+from broadcast.proto.srtp import CryptoPolicy, SrtpReceiver, SrtpSender
+from broadcast.proto.srtp.batch import NATIVE_AVAILABLE, SrtpBatchSender, unprotect_batch
 
 HOST = "127.31.7.1"
 SINK_PORT = 5004

@@ -31,7 +31,8 @@ from collections.abc import Callable
 
 from _measure import best_rate, fmt, pin
 
-from broadcast.sgimb import DatagramOutput, OutputConfig
+from broadcast.aio.sgimb.output import DatagramOutput
+from broadcast.config.output import OutputConfig
 
 FULL = 1250
 SINK_HOST = "127.21.9.1"
@@ -130,8 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         check_delivery(batch[:2000])
     with _sink(SINK_HOST) as sink:
         dest = sink.getsockname()
-        print(f"CPU {cpu}, {args.batch} datagrams per call to {dest[0]}:{dest[1]} "
-              "(receiver never read: drops when full, the sender is measured)")
+        print(
+            f"CPU {cpu}, {args.batch} datagrams per call to {dest[0]}:{dest[1]} "
+            "(receiver never read: drops when full, the sender is measured)"
+        )
         results = {}
         for label, batch in workloads.items():
             full = sum(len(d) == FULL for d in batch)
@@ -140,8 +143,10 @@ def main(argv: list[str] | None = None) -> int:
             results[label] = rates
             print(f"\n  {label}: {full / len(batch):.0%} full-size, mean {mean:.0f} bytes")
             for name, rate in rates.items():
-                print(f"    {name:<18} {fmt(rate):>12} datagrams/s   "
-                      f"{calls[name]:>7.0f} system calls per batch")
+                print(
+                    f"    {name:<18} {fmt(rate):>12} datagrams/s   "
+                    f"{calls[name]:>7.0f} system calls per batch"
+                )
             base = rates["sendto loop"]
             gso, mmsg = rates["ours (GSO)"], rates["ours (sendmmsg)"]
             print(f"    ratio ours (GSO) / sendto loop       {gso / base:6.2f} x")
@@ -149,8 +154,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    ratio GSO / sendmmsg                 {gso / mmsg:6.2f} x")
     video = results["video"]["ours (GSO)"] / results["video"]["sendto loop"]
     alc = results["alc"]["ours (GSO)"] / results["alc"]["sendto loop"]
-    print(f"\n  targets: video >= 3x -> {video:.2f}x {'met' if video >= 3 else 'NOT met'}; "
-          f"equal-size ALC >= 4x -> {alc:.2f}x {'met' if alc >= 4 else 'NOT met'}")
+    print(
+        f"\n  targets: video >= 3x -> {video:.2f}x {'met' if video >= 3 else 'NOT met'}; "
+        f"equal-size ALC >= 4x -> {alc:.2f}x {'met' if alc >= 4 else 'NOT met'}"
+    )
     return 0
 
 

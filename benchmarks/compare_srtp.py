@@ -7,8 +7,8 @@ under AES_CM_128_HMAC_SHA1_80, everything pinned to one CPU (``openssl`` inherit
 
 - ours, native batch:   protect: ``SrtpBatchSender.protect_batch`` end to end (index accounting
                         + the native loop, a fresh sender per run); unprotect:
-                        ``broadcast.srtp.batch.unprotect_batch`` (indices known). With a 6-byte
-                        MKI and without (``mki_len=0``), for each usable HMAC-SHA-1 engine
+                        ``broadcast.proto.srtp.batch.unprotect_batch`` (indices known). With a
+                        6-byte MKI and without (``mki_len=0``), for each usable HMAC-SHA-1 engine
                         (``sha-ni``: four packets' MACs at once on the x86 SHA extensions;
                         ``openssl``: SHA1_Update on copied SHA_CTX states);
 - ours, kernel alone:   ``broadcast._native.srtp_batch.protect_batch`` / ``unprotect_batch`` with
@@ -40,9 +40,9 @@ from collections.abc import Callable
 
 from _measure import best_rate, fmt, openssl_speed, pin
 
-from broadcast.srtp import CryptoPolicy, SessionKeys, SrtpReceiver, SrtpSender
-from broadcast.srtp import batch as batch_mod
-from broadcast.srtp.batch import SrtpBatchSender, unprotect_batch
+from broadcast.proto.srtp import CryptoPolicy, SessionKeys, SrtpReceiver, SrtpSender
+from broadcast.proto.srtp import batch as batch_mod
+from broadcast.proto.srtp.batch import SrtpBatchSender, unprotect_batch
 
 MKI = bytes.fromhex("000101000003")
 MASTER_KEY = bytes(range(1, 17))

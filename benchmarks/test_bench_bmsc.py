@@ -7,17 +7,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from broadcast.bmsc.config import BmscConfig, KeyGroupConfig, PushConfig
-from broadcast.bmsc.digest import DigestServer, NonceManager, build_authorization
-from broadcast.bmsc.gba import muk_id_for
-from broadcast.bmsc.gba_sim import SQLiteGbaStore
-from broadcast.bmsc.keymgmt import KeyManagement
-from broadcast.bmsc.msk_xml import build_msk_request, parse_msk_request
-from broadcast.bmsc.store import BmscStore
-from broadcast.keys.ids import KeyDomainId, MskId
-from broadcast.keys.material import Muk
-from broadcast.keys.sqlite_store import SQLiteKeyStore
-from broadcast.keys.store import MukRecord
+from broadcast.config.bmsc import BmscConfig, KeyGroupConfig, PushConfig
+from broadcast.engine.bmsc.keymgmt import KeyManagement
+from broadcast.proto.keys.ids import KeyDomainId, MskId
+from broadcast.proto.keys.material import Muk
+from broadcast.proto.keys.store import MukRecord
+from broadcast.proto.msk.digest import DigestServer, NonceManager, build_authorization
+from broadcast.proto.msk.gba import muk_id_for
+from broadcast.proto.msk.msk_xml import build_msk_request, parse_msk_request
+from broadcast.store.bmsc import BmscStore
+from broadcast.store.gba_sim import SQLiteGbaStore
+from broadcast.store.keys import SQLiteKeyStore
 
 KDID = KeyDomainId.from_plmn("001", "01")
 FQDN = "bmsc.example.org"

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from _workload import msk_push_round, mtk_message_kwargs
 
-from broadcast.mikey import build_mtk_message, envelope, open_mtk_message
-from broadcast.mikey.batch import NATIVE_AVAILABLE, build_msk_messages
+from broadcast.proto.mikey import build_mtk_message, envelope, open_mtk_message
+from broadcast.proto.mikey.batch import NATIVE_AVAILABLE, build_msk_messages
 
 BATCH = 10_000
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from broadcast.flute.fec.raptor_codec import BlockEncoder, decode_block
+from broadcast.proto.flute.fec.raptor_codec import BlockEncoder, decode_block
 
 K = 1024
 T = 1024

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from compare_send import SINK_HOST, SOURCE_HOST, _sink, alc_equal, sendto_loop, video_mix
 
-from broadcast.sgimb import DatagramOutput, OutputConfig
+from broadcast.aio.sgimb.output import DatagramOutput
+from broadcast.config.output import OutputConfig
 
 BATCH = 2048
 WORKLOADS = {"video": video_mix(BATCH), "alc": alc_equal(BATCH)}

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from compare_srtp import native_protect, native_unprotect, pure_protect, rtp_packets, session_keys
 
-from broadcast.srtp.batch import NATIVE_AVAILABLE
+from broadcast.proto.srtp.batch import NATIVE_AVAILABLE
 
 BATCH = 2_000
 PAYLOAD = 1200

@@ -24,7 +24,7 @@ from compare_pipeline import (
     sync_pipeline,
 )
 
-from broadcast.sgimb.output import DatagramOutput
+from broadcast.aio.sgimb.output import DatagramOutput
 
 PAYLOAD = 1200
 PACKETS = 2_048

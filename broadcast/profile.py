@@ -187,7 +187,8 @@ DOWNLOAD_WATCH_INTERVAL_S: Final = 2.0
 DOWNLOAD_DEFAULT_KEY_GROUP: Final = 0x0100
 
 
-# --- Raptor FEC (RFC 5053, FEC Encoding ID 1; broadcast.flute.fec.raptor) [P] --------------------
+# --- Raptor FEC (RFC 5053, FEC Encoding ID 1; broadcast.proto.flute.fec.raptor) [P]
+# --------------------
 #: Repair symbols the registered Raptor scheme sends per source block after its K source symbols,
 #: as a share of K: ceil(0.2·K) [P].
 RAPTOR_REPAIR_OVERHEAD: Final = 0.2

@@ -11,7 +11,7 @@ Symbols are consecutive ``symbol_length`` slices of the block, the last one poss
 passes two encoded headers of equal length: ``header`` for every packet and ``closing`` for the
 very last packet of the object (B flag set, RFC 5651 §5.1; the same bytes when not closing).
 The output is a list of ``bytes`` ready for ``DatagramOutput.send_batch``, byte-identical to
-``broadcast.flute.alc.packetize`` (tests/flute/test_flute_native_alc.py).
+``broadcast.proto.flute.alc.packetize`` (tests/flute/test_flute_native_alc.py).
 
 Each packet is allocated once (``PyBytes_FromStringAndSize(NULL, n)``) and filled with three
 ``memcpy``: no per-symbol Python slicing or concatenation.

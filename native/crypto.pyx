@@ -1,8 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """MIKEY crypto primitives on OpenSSL 3 libcrypto (EVP API) — ``broadcast._native.crypto``.
 
-Byte-for-byte equivalent of the pure-Python reference in ``broadcast.mikey.prf`` (MIKEY-1 PRF,
-RFC 3830 §4.1.2; message keys, §4.1.4) and ``broadcast.mikey.transforms`` (AES-CM-128 and
+Byte-for-byte equivalent of the pure-Python reference in ``broadcast.proto.mikey.prf`` (MIKEY-1 PRF,
+RFC 3830 §4.1.2; message keys, §4.1.4) and ``broadcast.proto.mikey.transforms`` (AES-CM-128 and
 HMAC-SHA-1-160, §4.2.3/§4.2.4; KEMAC IV); tests/native/test_native_crypto.py checks this.
 
 How the C-level helpers are shared

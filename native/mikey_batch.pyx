@@ -3,7 +3,7 @@
 
 One MSK goes to many UEs (TS 33.246 6.3.2.3.1): every MSK message of a push round has the same
 bytes except five per-UE fields — CSB ID, COUNTER, RAND, IDr (B-TID, variable length) — and its
-protection, which depends on the UE's MUK. ``broadcast.mikey.batch`` builds ONE reference
+protection, which depends on the UE's MUK. ``broadcast.proto.mikey.batch`` builds ONE reference
 message with the pure-Python builder, cuts it into six template segments around those fields and
 recovers the key-data plaintext; this module then builds every message as
 

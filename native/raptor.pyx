@@ -27,7 +27,7 @@ Elimination (RFC §5.5.2, "inactivation decoding"):
    C at the pivot columns = Tr^-1·(D_p + A_U·C_U), in choice order.
 
 Errors: bad arguments -> ValueError / TypeError (the Python wrapper
-``broadcast.flute.fec.raptor_codec`` checks first and raises the typed FLUTE errors); a singular
+``broadcast.proto.flute.fec.raptor_codec`` checks first and raises the typed FLUTE errors); a singular
 system -> ``build_schedule`` returns ``None``; out of memory -> MemoryError. All elimination and
 symbol work runs with the GIL released; there are no per-symbol Python objects.
 """

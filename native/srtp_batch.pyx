@@ -2,12 +2,12 @@
 """Batch SRTP protect/unprotect on OpenSSL libcrypto — ``broadcast._native.srtp_batch``.
 
 Byte-for-byte equivalent of the pure-Python per-packet transform in
-``broadcast.srtp.transform`` (``protect_rtp`` / ``split_srtp`` + ``verify_rtp`` + ``decrypt_rtp``)
-for the SRTP (not SRTCP) transforms of ``broadcast.srtp.policy``: AES-CM-128 or NULL cipher;
+``broadcast.proto.srtp.transform`` (``protect_rtp`` / ``split_srtp`` + ``verify_rtp`` + ``decrypt_rtp``)
+for the SRTP (not SRTCP) transforms of ``broadcast.proto.srtp.policy``: AES-CM-128 or NULL cipher;
 NULL, HMAC-SHA1 or the RFC 4771 RCCm1/RCCm2/RCCm3 authentication. One call handles many packets
 under ONE set of session keys (k_e 16, k_s 14, k_a) and ONE MKI; the caller supplies each
 packet's 48-bit index i = 2^16·ROC + SEQ (the index/ROC/replay accounting is
-``broadcast.srtp.batch``'s, which uses :func:`scan_rtp` and :func:`estimate_indices` below for
+``broadcast.proto.srtp.batch``'s, which uses :func:`scan_rtp` and :func:`estimate_indices` below for
 its common case: well-formed packets whose indices strictly increase per SSRC).
 
 Per packet (RFC 3711 §3.3, §4.1.1, §4.2.1; RFC 4771 §2, §3):
@@ -376,7 +376,7 @@ __all__ = [
 ]
 
 cdef enum:
-    # Authentication modes (same numbers as broadcast.srtp.policy.Auth / RFC 3830, RFC 4771).
+    # Authentication modes (same numbers as broadcast.proto.srtp.policy.Auth / RFC 3830, RFC 4771).
     SB_AUTH_NULL = 0
     SB_AUTH_HMAC = 1
     SB_AUTH_RCCM1 = 2

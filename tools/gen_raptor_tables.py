@@ -4,7 +4,7 @@
 Reads the JSON extraction of every numeric table of RFC 5053 (V0, V1 §5.6; the systematic
 indices J(K) §5.7; the degree distribution, Table 1 of §5.4.4.2) and writes:
 
-- ``broadcast/flute/fec/raptor_tables.py`` — Python tuples for the readable reference path;
+- ``broadcast/proto/flute/fec/raptor_tables.py`` — Python tuples for the readable reference path;
 - ``native/raptor_tables.h`` — the same values as static C arrays for ``native/raptor.pyx``.
 
 The product never reads the JSON at run time. Usage::
@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_JSON = ROOT.parent / "shared/reference/raptor/rfc5053-tables.json"
-PY_OUT = ROOT / "broadcast/flute/fec/raptor_tables.py"
+PY_OUT = ROOT / "broadcast/proto/flute/fec/raptor_tables.py"
 H_OUT = ROOT / "native/raptor_tables.h"
 
 

@@ -21,7 +21,7 @@ The model follows the streaming MTK delivery of TS 33.246 6.3.3.2.2 as the proje
 - a UE decrypts an RTP packet under MTK k iff it accepted a copy of MTK k's message before that
   packet. Ties: an RTP packet sent at the same instant as a MIKEY copy counts as sent first
   (conservative), and copies of MTK k come before those of MTK k+1;
-- the UE applies the receive rules of ``broadcast.mikey.verifier`` (RFC 3830 §5.4 replay check
+- the UE applies the receive rules of ``broadcast.proto.mikey.verifier`` (RFC 3830 §5.4 replay check
   on the COUNTER, "MTK ID newer than the current one"): once it accepted MTK k+1's message it
   rejects later copies of MTK k's message. This locks a UE that missed every copy of MTK k before
   MTK k+1's lead window out of MTK k until the switch.
@@ -55,11 +55,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from broadcast import profile
-from broadcast.keys.ids import KeyDomainId, MskId, MtkId
-from broadcast.keys.material import Msk, Mtk, SrtpSalt
-from broadcast.mikey.mbms import build_mtk_message
-from broadcast.mikey.payloads import SrtpCs
-from broadcast.srtp.policy import CryptoPolicy
+from broadcast.proto.keys.ids import KeyDomainId, MskId, MtkId
+from broadcast.proto.keys.material import Msk, Mtk, SrtpSalt
+from broadcast.proto.mikey.mbms import build_mtk_message
+from broadcast.proto.mikey.payloads import SrtpCs
+from broadcast.proto.srtp.policy import CryptoPolicy
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
@@ -93,8 +93,8 @@ MIN_RECOMMENDED_PERIOD_S: Final = 2.5
 
 def mikey_mtk_message_len(ssrcs: int = 1) -> int:
     """Length of a real streaming MTK message (TEK+SALT, KV SPI = MKI, SRTP-ID map with ``ssrcs``
-    entries) as ``broadcast.mikey.mbms.build_mtk_message`` builds it. Sizes do not depend on key
-    values, so fixed throw-away keys are used."""
+    entries) as ``broadcast.proto.mikey.mbms.build_mtk_message`` builds it. Sizes do not depend on
+    key values, so fixed throw-away keys are used."""
     message = build_mtk_message(
         msk=Msk(bytes(profile.KEY_LEN)),
         key_domain_id=KeyDomainId.from_plmn("001", "01"),

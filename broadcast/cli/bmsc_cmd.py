@@ -2,8 +2,8 @@
 
 ``mbms serve --config FILE``
     Run the BM-SC: MSK request server (HTTP Digest), MSK push with MIKEY ACK, rotation schedule
-    and, when ``[admin] port`` is set, the loopback admin endpoint (``broadcast/bmsc/config.py``
-    documents the TOML; ``broadcast/bmsc/example.toml`` is an example).
+    and, when ``[admin] port`` is set, the loopback admin endpoint (``broadcast/config/bmsc.py``
+    documents the TOML; ``broadcast/config/examples/bmsc.toml`` is an example).
 ``mbms gba add --config FILE --impi IMPI [--lifetime S] [--show-keys] [--key-file PATH]``
     Bootstrap a subscriber in the local BSF simulator: prints the B-TID and the NAF-ID; the UE's
     Ks_(ext)_NAF (the Digest password is its base64) only with ``--show-keys``, or written as
@@ -35,17 +35,17 @@ import urllib.request
 from contextlib import suppress
 from typing import Any, Final
 
-from broadcast.bmsc.config import BmscConfig, load
-from broadcast.bmsc.errors import BmscError
-from broadcast.bmsc.gba import naf_id
-from broadcast.bmsc.gba_sim import SQLiteGbaStore
-from broadcast.bmsc.keymgmt import KeyManagement
-from broadcast.bmsc.push import PushScheduler
-from broadcast.bmsc.service import BmscService
-from broadcast.bmsc.store import BmscStore, DeliveryState, Subscription
-from broadcast.keys.errors import KeyModelError
-from broadcast.keys.sqlite_store import SQLiteKeyStore
-from broadcast.ue.gba_key import GbaCredentials, write_gba_key
+from broadcast.aio.bmsc.push import PushScheduler
+from broadcast.aio.bmsc.service import BmscService
+from broadcast.config.bmsc import BmscConfig, load
+from broadcast.config.gba_key import GbaCredentials, write_gba_key
+from broadcast.engine.bmsc.keymgmt import KeyManagement
+from broadcast.proto.keys.errors import KeyModelError
+from broadcast.proto.msk.errors import BmscError
+from broadcast.proto.msk.gba import naf_id
+from broadcast.store.bmsc import BmscStore, DeliveryState, Subscription
+from broadcast.store.gba_sim import SQLiteGbaStore
+from broadcast.store.keys import SQLiteKeyStore
 
 EXIT_OK: Final = 0
 EXIT_FAIL: Final = 1

@@ -4,9 +4,9 @@
 
 Publishes the configured files as OMA DCF under the current MTK, with the MIKEY MTK message in the
 same FLUTE session, repeats everything, rotates the MTK, follows the input directory, and writes
-the session's SDP. The configuration format is documented in :mod:`broadcast.download.config`
-(example: ``broadcast/download/example.toml``). Progress: a status line redrawn in place on a
-terminal, a plain log line every few seconds otherwise. Stops after ``--duration`` seconds, after
+the session's SDP. The configuration format is documented in :mod:`broadcast.config.carousel`
+(example: ``broadcast/config/examples/carousel.toml``). Progress: a status line redrawn in place on
+a terminal, a plain log line every few seconds otherwise. Stops after ``--duration`` seconds, after
 ``--rounds`` complete rounds, or on Ctrl-C.
 
 Exit codes: 0 done; 1 the carousel could not start (configuration, key store, files); 64 usage.
@@ -22,10 +22,11 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from broadcast.aio.download.service import CarouselService, CarouselStats
 from broadcast.cli.common import configure_logging, number_option
-from broadcast.download import CarouselService, CarouselStats, ConfigError, load_config
-from broadcast.download.keys import KeySetupError
-from broadcast.keys import KeyModelError, KeyStoreError
+from broadcast.config.carousel import ConfigError, load_config
+from broadcast.engine.download.keys import KeySetupError
+from broadcast.proto.keys import KeyModelError, KeyStoreError
 
 #: Seconds between two progress lines when the output is not a terminal.
 LOG_EVERY = 5.0
@@ -118,9 +119,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _fields(config: Any) -> dict[str, Any]:
     return {name: getattr(config, name) for name in config.__dataclass_fields__}
-
-
-
 
 
 _POSITIVE_FLOAT = number_option(float, lambda v: v > 0, what="a number", rule="must be > 0")

@@ -35,8 +35,8 @@ from broadcast.cli.render import (
     to_json,
     to_text,
 )
-from broadcast.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, Muk, MukId, SrtpSalt, srtp_mki
-from broadcast.mikey import (
+from broadcast.proto.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, Muk, MukId, SrtpSalt, srtp_mki
+from broadcast.proto.mikey import (
     Envelope,
     Kind,
     MacMismatch,
@@ -53,7 +53,7 @@ from broadcast.mikey import (
     open_solicited_pull,
     verify_ack,
 )
-from broadcast.mikey.constants import (
+from broadcast.proto.mikey.constants import (
     CsIdMapType,
     DataType,
     EncrAlg,
@@ -68,7 +68,7 @@ from broadcast.mikey.constants import (
     SrtpParam,
     TsType,
 )
-from broadcast.mikey.payloads import (
+from broadcast.proto.mikey.payloads import (
     Certificate,
     ErrorPayload,
     GeneralExtension,

@@ -13,14 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Final, NoReturn
 
-from broadcast.cli import (
-    bmsc_cmd,
-    carousel_cmd,
-    demo_cmd,
-    inspect_cmd,
-    receive_cmd,
-    stream_cmd,
-)
+from broadcast.cli import bmsc_cmd, carousel_cmd, demo_cmd, inspect_cmd, receive_cmd, stream_cmd
 
 #: Every command module, in the order ``mbms --help`` lists them.
 _COMMANDS: Final = (bmsc_cmd, stream_cmd, carousel_cmd, receive_cmd, demo_cmd, inspect_cmd)

@@ -1,10 +1,10 @@
-"""``mbms receive``: the reference UE (:mod:`broadcast.ue.service`).
+"""``mbms receive``: the reference UE (:mod:`broadcast.aio.ue.service`).
 
 ``mbms receive --config FILE [--duration SECONDS] [--report-json FILE] [--keylog FILE] [-v]``
 
 Reads the User Service's announcement named in the configuration (protection description and
-SDP files; the TOML keys are documented in :mod:`broadcast.ue.config`, a complete example is
-``broadcast/ue/example.toml``), receives its streaming and download sessions until
+SDP files; the TOML keys are documented in :mod:`broadcast.config.ue`, a complete example is
+``broadcast/config/examples/ue.toml``), receives its streaming and download sessions until
 ``--duration`` has passed or SIGINT/SIGTERM arrives, then prints the report table on standard
 output (and JSON with ``--report-json``). ``--keylog`` writes every MSK and MTK learnt to FILE
 (mode 0600) — the only place key bytes are ever written. With ``[msk_client]`` the UE runs the
@@ -28,12 +28,12 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-from broadcast.announce.errors import AnnouncementError
+from broadcast.aio.ue.service import ReferenceUe
 from broadcast.cli.common import add_verbose, configure_logging, number_option, verbose_level
-from broadcast.ue.config import UeConfig, load_config
-from broadcast.ue.errors import UeConfigError, UiccKeyManagementRequired
-from broadcast.ue.report import STATUS_RAN, UeReport
-from broadcast.ue.service import ReferenceUe
+from broadcast.config.ue import UeConfig, load_config
+from broadcast.engine.ue.errors import UeConfigError, UiccKeyManagementRequired
+from broadcast.engine.ue.report import STATUS_RAN, UeReport
+from broadcast.proto.announce.errors import AnnouncementError
 
 EXIT_OK: Final = 0
 EXIT_ERROR: Final = 1

@@ -1,9 +1,10 @@
 """``mbms stream --config FILE [--duration S] [--sdp PATH]``: run one protected stream session.
 
-A thin layer over :class:`broadcast.streaming.StreamService`: load the TOML configuration (every
-key is documented in :mod:`broadcast.streaming.config`; ``broadcast/streaming/example.toml`` is a
-complete example), start the session, write its SDP file, and show its state until ``--duration``
-seconds have passed, the ingest has ended (pcap file, generator ``count``) or SIGINT/SIGTERM.
+A thin layer over :class:`broadcast.aio.streaming.service.StreamService`: load the TOML
+configuration (every key is documented in :mod:`broadcast.config.stream`;
+``broadcast/config/examples/stream.toml`` is a complete example), start the session, write its SDP
+file, and show its state until ``--duration`` seconds have passed, the ingest has ended (pcap file,
+generator ``count``) or SIGINT/SIGTERM.
 
 On a terminal the state is one live status line (MSK ID, MTK ID, packets/s, time to the next
 switch); otherwise one log line every ``--status-every`` seconds. Keys are never shown.
@@ -24,9 +25,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from broadcast.aio.streaming.service import StreamService, StreamStartError, StreamStatus
 from broadcast.cli.common import configure_logging, number_option
-from broadcast.streaming.config import ConfigError, load_config
-from broadcast.streaming.service import StreamService, StreamStartError, StreamStatus
+from broadcast.config.stream import ConfigError, load_config
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
@@ -156,7 +157,6 @@ def run(args: argparse.Namespace) -> int:
     )
 
 
-
 _POSITIVE = number_option(float, lambda v: v > 0, what="a number", rule="must be > 0")
 
 
@@ -168,7 +168,8 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         description=(
             "Protect an RTP stream with SRTP under MTKs that change periodically and send the "
             "MIKEY MTK messages to UDP 2269 at the same destination (TS 33.246 6.3.3.2.2). "
-            "Configuration keys: see broadcast/streaming/config.py and example.toml."
+            "Configuration keys: see broadcast/config/stream.py and "
+            "broadcast/config/examples/stream.toml."
         ),
         epilog="exit codes: 0 ran and stopped; 1 unusable configuration or cannot start; "
         "64 usage error.",

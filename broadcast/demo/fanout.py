@@ -1,7 +1,7 @@
 """Point-to-multipoint on loopback: one send, one copy per UE (see :mod:`broadcast.demo.plan`).
 
-A :class:`broadcast.sgimb.DatagramOutput` whose every datagram sent to a nominal session host is
-sent once to each subscribed UE host with the same port. Other destinations pass through. A
+A :class:`broadcast.aio.sgimb.output.DatagramOutput` whose every datagram sent to a nominal session
+host is sent once to each subscribed UE host with the same port. Other destinations pass through. A
 ``tap`` sees every datagram once, with its nominal destination, before it is replicated (the demo
 watches the MTK messages leave that way).
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from broadcast.sgimb import DatagramOutput, OutputConfig
+from broadcast.aio.sgimb.output import DatagramOutput
+from broadcast.config.output import OutputConfig
 
 Address = tuple[str, int]
 Tap = Callable[[bytes, Address], None]

@@ -1,5 +1,5 @@
-"""The demo's model of each UE's link (a :class:`broadcast.ue.link.Link`): seeded random loss on
-receive (``--loss P``) and capture into the pcap file (``--pcap``).
+"""The demo's model of each UE's link (a :class:`broadcast.engine.ue.link.Link`): seeded random loss
+on receive (``--loss P``) and capture into the pcap file (``--pcap``).
 
 Every datagram arriving at any socket of a UE — SRTP, SRTCP, MIKEY MTK messages, FLUTE/ALC, MSK
 pushes — is first written to the capture (it was on the wire) and then dropped with probability

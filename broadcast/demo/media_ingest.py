@@ -1,7 +1,7 @@
 """Real media into the protected stream: :class:`MediaIngest` is a streaming ingest source
-(the protocol of :mod:`broadcast.streaming.ingest`: ``start`` / ``run(sink, clock)`` / ``close``,
-``stats``) that plays :class:`broadcast.media.MediaGenerator` — a VP8 colour-bar test pattern
-and an Opus 440 Hz tone as RTP (RFC 7741, RFC 7587) — paced at real time by the media
+(the protocol of :mod:`broadcast.aio.streaming.ingest`: ``start`` / ``run(sink, clock)`` /
+``close``, ``stats``) that plays :class:`broadcast.demo.media.MediaGenerator` — a VP8 colour-bar
+test pattern and an Opus 440 Hz tone as RTP (RFC 7741, RFC 7587) — paced at real time by the media
 presentation times.
 
 Encoding runs in a worker thread, a little ahead of time (``prefetch`` seconds of media), so the
@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-from broadcast.media import MediaGenerator, MediaGeneratorConfig, RtpOut
-from broadcast.streaming.ingest import IngestSink, IngestStats
+from broadcast.aio.streaming.ingest import IngestSink, IngestStats
+from broadcast.demo.media import MediaGenerator, MediaGeneratorConfig, RtpOut
 
 Clock = Callable[[], float]
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Final
 
 from broadcast import profile
-from broadcast.download.service import CarouselService
-from broadcast.mikey import Kind, MikeyError, envelope
-from broadcast.streaming.service import StreamService
+from broadcast.aio.download.service import CarouselService
+from broadcast.aio.streaming.service import StreamService
+from broadcast.proto.mikey import Kind, MikeyError, envelope
 
 #: Message bytes already looked at, kept so that re-sends are not parsed again.
 _MAX_SEEN: Final = 256

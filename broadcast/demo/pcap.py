@@ -3,7 +3,7 @@
 Every datagram the demo's UEs receive (before any simulated loss: it was on the wire) and send
 (MIKEY ACKs) is written as one IPv4/UDP packet with its real addresses and ports (classic pcap,
 magic ``a1b2c3d4``, version 2.4, microsecond timestamps, LINKTYPE_RAW = 101: the packet starts
-with the IPv4 header). The headers are built by :class:`broadcast.sgimb.ipv4.UdpIpv4Builder`
+with the IPv4 header). The headers are built by :class:`broadcast.proto.net.ipv4.UdpIpv4Builder`
 (RFC 791 header checksum, RFC 768 UDP checksum over the pseudo header). MIKEY on UDP 2269 is
 dissected by Wireshark as such; SRTP and FLUTE/ALC need "Decode As". The HTTP Digest exchange
 runs over TCP and is not in the file. The media source feeds the stream in-process, so no plain
@@ -22,8 +22,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Final
 
-from broadcast.files import open_public
-from broadcast.sgimb.ipv4 import MAX_UDP_PAYLOAD, Ipv4Error, UdpIpv4Builder
+from broadcast.config.files import open_public
+from broadcast.proto.net.ipv4 import MAX_UDP_PAYLOAD, Ipv4Error, UdpIpv4Builder
 
 PCAP_MAGIC: Final = 0xA1B2C3D4
 LINKTYPE_RAW: Final = 101
@@ -44,7 +44,7 @@ class PcapWriter:
     """Appends IPv4/UDP packets to a new pcap file (``with PcapWriter(path) as w``).
 
     The file is created (replacing an older one; a symbolic link is refused) with mode 0644:
-    it holds protected traffic only (:func:`broadcast.files.open_public`).
+    it holds protected traffic only (:func:`broadcast.config.files.open_public`).
     """
 
     def __init__(self, path: str | Path, clock: Callable[[], float] = time.time) -> None:

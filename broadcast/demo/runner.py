@@ -5,17 +5,17 @@
    for the BM-SC's key store, its tables and the GBA simulator; per UE a GBA bootstrap (B-TID,
    Ks_(ext)_NAF), a subscription to both Key Groups and a TOML configuration
    (:mod:`broadcast.demo.scenario`).
-2. **BM-SC** (:class:`~broadcast.bmsc.service.BmscService`): HTTP Digest MSK request server on
+2. **BM-SC** (:class:`~broadcast.aio.bmsc.service.BmscService`): HTTP Digest MSK request server on
    an ephemeral port, MSK push with MIKEY ACK. The announcement (protection description with its
    key management URI, both SDPs) is written.
-3. **UEs** (:class:`~broadcast.ue.service.ReferenceUe`, each from its TOML file): they open
+3. **UEs** (:class:`~broadcast.aio.ue.service.ReferenceUe`, each from its TOML file): they open
    their sockets and request the current MSK of both Key Groups (Digest challenge, 200 with
    ``rspauth``); the BM-SC pushes the MSKs, the UEs verify and ACK them. The demo waits until
    every UE holds both.
-4. **Senders**: the protected stream (:class:`~broadcast.streaming.service.StreamService`)
+4. **Senders**: the protected stream (:class:`~broadcast.aio.streaming.service.StreamService`)
    carrying real media (:mod:`broadcast.demo.media_ingest`: VP8 + Opus, paced by presentation
    time, handed to the service as its ingest object) and the protected carousel
-   (:class:`~broadcast.download.service.CarouselService`) of the sample files. Both send to a
+   (:class:`~broadcast.aio.download.service.CarouselService`) of the sample files. Both send to a
    nominal destination; the fan-out replicates every datagram to every UE's own address
    (:mod:`broadcast.demo.plan`), MTK messages included.
 5. **Run** for ``duration`` seconds (:mod:`broadcast.demo.timeline`): MTK switches, one MSK
@@ -27,7 +27,7 @@
 
 ``--loss P`` drops P % of what reaches every UE socket (seeded, :mod:`broadcast.demo.link`),
 ``--pcap`` captures the UDP traffic, ``--keylog`` writes every MSK and MTK (mode 0600),
-``--decode-media`` decodes the decrypted RTP on every UE (:class:`broadcast.media.MediaCheck`).
+``--decode-media`` decodes the decrypted RTP on every UE (:class:`broadcast.demo.media.MediaCheck`).
 """
 
 from __future__ import annotations
@@ -47,29 +47,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from broadcast.bmsc.gba_sim import SQLiteGbaStore
-from broadcast.bmsc.keymgmt import PushReport
-from broadcast.bmsc.service import BmscService
-from broadcast.bmsc.store import BmscStore
+from broadcast.aio.bmsc.service import BmscService
+from broadcast.aio.download.service import CarouselService
+from broadcast.aio.streaming.service import StreamService
+from broadcast.aio.ue.keylog import KeyLog
+from broadcast.aio.ue.service import ReferenceUe
+from broadcast.config.ue import load_config
 from broadcast.demo import scenario
 from broadcast.demo.fanout import FanOutOutput
 from broadcast.demo.link import DemoLink
 from broadcast.demo.live import LiveView, RunProgress, UeProgress
+from broadcast.demo.media import MediaCheck, MediaGeneratorConfig
 from broadcast.demo.media_ingest import MediaIngest, MediaIngestConfig
 from broadcast.demo.observe import SenderObserver
 from broadcast.demo.pcap import PcapWriter
 from broadcast.demo.plan import DEFAULT_NET, DOWNLOAD_KEY_GROUP, MAX_UES, STREAM_KEY_GROUP, Plan
 from broadcast.demo.report import Expectations, build_report, evaluate_ue
 from broadcast.demo.timeline import Timeline
-from broadcast.download.service import CarouselService
-from broadcast.keys.errors import KeyModelError
-from broadcast.keys.ids import MskId
-from broadcast.keys.sqlite_store import SQLiteKeyStore
-from broadcast.media import MediaCheck, MediaGeneratorConfig
-from broadcast.streaming.service import StreamService
-from broadcast.ue.config import load_config
-from broadcast.ue.keylog import KeyLog
-from broadcast.ue.service import ReferenceUe
+from broadcast.engine.bmsc.keymgmt import PushReport
+from broadcast.proto.keys.errors import KeyModelError
+from broadcast.proto.keys.ids import MskId
+from broadcast.store.bmsc import BmscStore
+from broadcast.store.gba_sim import SQLiteGbaStore
+from broadcast.store.keys import SQLiteKeyStore
 
 log = logging.getLogger("broadcast.demo")
 

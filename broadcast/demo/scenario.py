@@ -22,27 +22,27 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from broadcast.announce.protection import protection_description
-from broadcast.bmsc.config import (
+from broadcast.config.bmsc import (
     BmscConfig,
     HttpConfig,
     KeyGroupConfig,
     PushConfig,
     RateLimitConfig,
 )
-from broadcast.bmsc.gba import naf_id
-from broadcast.bmsc.gba_sim import SQLiteGbaStore
-from broadcast.bmsc.store import BmscStore, Subscription
+from broadcast.config.carousel import CarouselConfig
+from broadcast.config.gba_key import GbaCredentials, write_gba_key
+from broadcast.config.output import OutputConfig
+from broadcast.config.srtp import SrtpConfig, srtp_policy
+from broadcast.config.stream import KeysConfig, RtcpConfig, SessionConfig, StreamConfig
 from broadcast.demo.plan import DOWNLOAD_KEY_GROUP, FLUTE_PORT, RTP_PORT, STREAM_KEY_GROUP, Plan
 from broadcast.demo.timeline import Timeline
-from broadcast.download.config import CarouselConfig
-from broadcast.download.sdp import carousel_sdp
-from broadcast.keys.ids import KeyDomainId
-from broadcast.sgimb import OutputConfig
-from broadcast.streaming.config import KeysConfig, RtcpConfig, SessionConfig, StreamConfig
-from broadcast.streaming.policy import SrtpConfig, srtp_policy
-from broadcast.streaming.schedule import MtkTiming
-from broadcast.ue.gba_key import GbaCredentials, write_gba_key
+from broadcast.engine.download.sdp import carousel_sdp
+from broadcast.engine.streaming.schedule import MtkTiming
+from broadcast.proto.announce.protection import protection_description
+from broadcast.proto.keys.ids import KeyDomainId
+from broadcast.proto.msk.gba import naf_id
+from broadcast.store.bmsc import BmscStore, Subscription
+from broadcast.store.gba_sim import SQLiteGbaStore
 
 #: The stream's RTP payload types (the media generator's) and SRTP policy.
 VIDEO_PT = 96

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from broadcast.announce.announcement import SessionKind, assemble, load_announcement
-from broadcast.announce.errors import AnnouncementError, AnnouncementMismatch, SdpError
-from broadcast.announce.protection import parse_protection_description, protection_description
-from broadcast.announce.sdp import RtpMap, flute_sdp, parse_sdp, streaming_sdp
-from broadcast.keys import KeyDomainId, MskId
+from broadcast.proto.announce.announcement import SessionKind, assemble, load_announcement
+from broadcast.proto.announce.errors import AnnouncementError, AnnouncementMismatch, SdpError
+from broadcast.proto.announce.protection import parse_protection_description, protection_description
+from broadcast.proto.announce.sdp import RtpMap, flute_sdp, parse_sdp, streaming_sdp
+from broadcast.proto.keys import KeyDomainId, MskId
 
 KDID = KeyDomainId.from_plmn("001", "01")
 STREAM = streaming_sdp(address="232.27.5.1", media=[("video", 5004, RtpMap(96, "VP8", 90000))])

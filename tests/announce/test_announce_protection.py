@@ -10,19 +10,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from broadcast import profile
-from broadcast.announce.errors import (
+from broadcast.proto.announce.errors import (
     ProtectionDescriptionError,
     ProtectionForbiddenConstruct,
     ProtectionLimitExceeded,
 )
-from broadcast.announce.protection import (
+from broadcast.proto.announce.protection import (
     KeyManagementServer,
     ProtectedSession,
     ProtectionDescription,
     parse_protection_description,
     protection_description,
 )
-from broadcast.keys import KeyDomainId, MskId
+from broadcast.proto.keys import KeyDomainId, MskId
 
 KDID = KeyDomainId.from_plmn("001", "01")
 NS = profile.PROTECTION_DESCRIPTION_NAMESPACE

@@ -9,8 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broadcast.announce.errors import SdpEncodeError, SdpError, SdpLimitExceeded
-from broadcast.announce.sdp import (
+from broadcast.engine.download.sdp import carousel_sdp
+from broadcast.engine.streaming.sdp import SdpSession, build_sdp
+from broadcast.proto.announce.errors import SdpEncodeError, SdpError, SdpLimitExceeded
+from broadcast.proto.announce.sdp import (
     Attribute,
     Connection,
     Media,
@@ -24,8 +26,6 @@ from broadcast.announce.sdp import (
     srtp_streams,
     streaming_sdp,
 )
-from broadcast.download.sdp import carousel_sdp
-from broadcast.streaming.sdp import SdpSession, build_sdp
 
 
 def test_streaming_round_trip_and_view() -> None:

@@ -11,19 +11,19 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from broadcast.bmsc.config import (
+from broadcast.aio.bmsc.service import BmscService
+from broadcast.aio.ue.msk_client import MskClient, MskClientConfig
+from broadcast.config.bmsc import (
     BmscConfig,
     HttpConfig,
     KeyGroupConfig,
     PushConfig,
     RateLimitConfig,
 )
-from broadcast.bmsc.gba import NafKey, naf_id
-from broadcast.bmsc.gba_sim import SQLiteGbaStore
-from broadcast.bmsc.service import BmscService
-from broadcast.bmsc.store import BmscStore, Subscription
-from broadcast.keys.ids import KeyDomainId
-from broadcast.ue.msk_client import MskClient, MskClientConfig
+from broadcast.proto.keys.ids import KeyDomainId
+from broadcast.proto.msk.gba import NafKey, naf_id
+from broadcast.store.bmsc import BmscStore, Subscription
+from broadcast.store.gba_sim import SQLiteGbaStore
 
 T = TypeVar("T")
 

@@ -16,21 +16,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from broadcast import profile
-from broadcast.bmsc import keymgmt as keymgmt_module
-from broadcast.bmsc.config import BmscConfig, KeyGroupConfig, PushConfig
-from broadcast.bmsc.digest import (
+from broadcast.aio.bmsc.push import PushScheduler
+from broadcast.aio.sgimb.engine import SendResult
+from broadcast.config.bmsc import BmscConfig, KeyGroupConfig, PushConfig
+from broadcast.engine.bmsc import keymgmt as keymgmt_module
+from broadcast.engine.bmsc.keymgmt import NATIVE_BUILD_MIN, DeliveryJob, KeyManagement
+from broadcast.proto.keys.ids import KeyDomainId, MskId, MukId
+from broadcast.proto.keys.material import Muk, SessionKey
+from broadcast.proto.keys.store import MukRecord
+from broadcast.proto.mikey.mbms import Kind, envelope, open_msk_message
+from broadcast.proto.msk.digest import (
     NonceManager,
     _fast_authorization_params,
     _parse_param_list,
     _Scanner,
     parse_authorization,
 )
-from broadcast.bmsc.errors import DigestError
-from broadcast.bmsc.gba import GbaMiss, NafKey, muk_id_for
-from broadcast.bmsc.keymgmt import NATIVE_BUILD_MIN, DeliveryJob, KeyManagement
-from broadcast.bmsc.msk_xml import MskRequest
-from broadcast.bmsc.push import PushScheduler
-from broadcast.bmsc.store import (
+from broadcast.proto.msk.errors import DigestError
+from broadcast.proto.msk.gba import GbaMiss, NafKey, muk_id_for
+from broadcast.proto.msk.msk_xml import MskRequest
+from broadcast.store.bmsc import (
     BmscStore,
     DeliveryKind,
     DeliveryState,
@@ -38,12 +43,7 @@ from broadcast.bmsc.store import (
     Subscription,
     muk_tag,
 )
-from broadcast.keys.ids import KeyDomainId, MskId, MukId
-from broadcast.keys.material import Muk, SessionKey
-from broadcast.keys.sqlite_store import SQLiteKeyStore
-from broadcast.keys.store import MukRecord
-from broadcast.mikey.mbms import Kind, envelope, open_msk_message
-from broadcast.sgimb.engine import SendResult
+from broadcast.store.keys import SQLiteKeyStore
 
 FQDN = "bmsc.mnc001.mcc001.pub.3gppnetwork.org"
 KDID = KeyDomainId.from_plmn("001", "01")

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from bmsc_support import TIMEOUT, run
 
-from broadcast.bmsc.config import load
+from broadcast.aio.ue.msk_client import MskClient, MskClientConfig
 from broadcast.cli.main import main
-from broadcast.keys.ids import MskId
-from broadcast.keys.material import SessionKey
-from broadcast.ue.msk_client import MskClient, MskClientConfig
+from broadcast.config.bmsc import load
+from broadcast.proto.keys.ids import MskId
+from broadcast.proto.keys.material import SessionKey
 
 TOML = """
 [bmsc]

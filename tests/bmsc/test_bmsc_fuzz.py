@@ -8,16 +8,16 @@ import contextlib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadcast.bmsc.digest import (
+from broadcast.proto.keys.ids import KeyDomainId, MskId
+from broadcast.proto.msk.digest import (
     DigestServer,
     NonceManager,
     parse_auth_info,
     parse_authorization,
     parse_challenges,
 )
-from broadcast.bmsc.errors import DigestError, MskRequestError
-from broadcast.bmsc.msk_xml import parse_msk_request, parse_msk_response
-from broadcast.keys.ids import KeyDomainId, MskId
+from broadcast.proto.msk.errors import DigestError, MskRequestError
+from broadcast.proto.msk.msk_xml import parse_msk_request, parse_msk_response
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -9,21 +9,15 @@ import time
 from pathlib import Path
 
 import httpx
-from bmsc_support import (
-    Clock,
-    add_subscriber,
-    config,
-    run,
-    ue,
-)
+from bmsc_support import Clock, add_subscriber, config, run, ue
 
 from broadcast import profile
-from broadcast.bmsc.config import RateLimitConfig
-from broadcast.bmsc.digest import build_authorization, parse_challenges
-from broadcast.bmsc.msk_xml import build_msk_request, parse_msk_response
-from broadcast.bmsc.service import BmscService
-from broadcast.keys.ids import MskId
-from broadcast.ue.msk_client import MskClientError
+from broadcast.aio.bmsc.service import BmscService
+from broadcast.aio.ue.msk_client import MskClientError
+from broadcast.config.bmsc import RateLimitConfig
+from broadcast.proto.keys.ids import MskId
+from broadcast.proto.msk.digest import build_authorization, parse_challenges
+from broadcast.proto.msk.msk_xml import build_msk_request, parse_msk_response
 
 CT = {"Content-Type": profile.MSK_REQUEST_CONTENT_TYPE}
 

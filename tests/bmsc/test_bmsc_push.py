@@ -11,12 +11,12 @@ from pathlib import Path
 
 from bmsc_support import TIMEOUT, add_subscriber, config, run, ue, wait_until
 
-from broadcast.bmsc.config import KeyGroupConfig
-from broadcast.bmsc.service import BmscService
-from broadcast.bmsc.store import BmscStore, Delivery, DeliveryState, Subscription
-from broadcast.keys.ids import MskId
-from broadcast.mikey.mbms import Kind, envelope
-from broadcast.ue.msk_client import MskClient, MskEvent
+from broadcast.aio.bmsc.service import BmscService
+from broadcast.aio.ue.msk_client import MskClient, MskEvent
+from broadcast.config.bmsc import KeyGroupConfig
+from broadcast.proto.keys.ids import MskId
+from broadcast.proto.mikey.mbms import Kind, envelope
+from broadcast.store.bmsc import BmscStore, Delivery, DeliveryState, Subscription
 
 
 async def _next(client: MskClient, kind: str) -> MskEvent:

@@ -12,8 +12,12 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.hmac import HMAC
 
 from broadcast import profile
-from broadcast.bmsc.config import ConfigError, load
-from broadcast.bmsc.digest import (
+from broadcast.config.bmsc import ConfigError, load
+from broadcast.engine.bmsc.ratelimit import RateLimiter
+from broadcast.proto.keys.ids import KeyDomainId, MskId
+from broadcast.proto.keys.material import SessionKey
+from broadcast.proto.mikey.constants import SrtpAuthAlg
+from broadcast.proto.msk.digest import (
     DigestServer,
     NonceManager,
     build_authorization,
@@ -21,8 +25,8 @@ from broadcast.bmsc.digest import (
     parse_challenges,
     request_digest,
 )
-from broadcast.bmsc.errors import DigestError, GbaError, MskRequestError
-from broadcast.bmsc.gba import (
+from broadcast.proto.msk.errors import DigestError, GbaError, MskRequestError
+from broadcast.proto.msk.gba import (
     GbaMiss,
     digest_password,
     gba_kdf,
@@ -31,18 +35,16 @@ from broadcast.bmsc.gba import (
     muk_id_for,
     naf_id,
 )
-from broadcast.bmsc.gba_sim import SQLiteGbaStore
-from broadcast.bmsc.msk_xml import (
+from broadcast.proto.msk.msk_xml import (
     MskStatus,
     build_msk_request,
     build_msk_response,
     parse_msk_request,
     parse_msk_response,
 )
-from broadcast.bmsc.ratelimit import RateLimiter
-from broadcast.keys.ids import KeyDomainId, MskId
-from broadcast.keys.material import SessionKey
-from broadcast.mikey.constants import SrtpAuthAlg
+from broadcast.store.gba_sim import SQLiteGbaStore
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "broadcast" / "config" / "examples"
 
 KS = SessionKey(bytes(range(32)))
 RAND = bytes(range(0xA0, 0xB0))
@@ -348,7 +350,7 @@ def test_rate_limiter_bucket_and_bound() -> None:
 
 
 def test_example_config_loads() -> None:
-    cfg = load(Path(__file__).parents[2] / "broadcast" / "bmsc" / "example.toml")
+    cfg = load(EXAMPLES / "bmsc.toml")
     assert cfg.http.path == profile.KEY_MANAGEMENT_PATH
     streaming = cfg.group(2)
     assert streaming is not None and streaming.streaming

@@ -26,11 +26,11 @@ from broadcast.cli.inspect_cmd import (
     build_samples,
 )
 from broadcast.cli.main import main
-from broadcast.keys import KeyDomainId, Msk, MskId, MtkId, Muk, MukId
-from broadcast.mikey import build_msk_message, envelope
-from broadcast.mikey.constants import DataType, GeneralExtType, IdType, ProtType, TsType
-from broadcast.mikey.message import Message
-from broadcast.mikey.payloads import (
+from broadcast.proto.keys import KeyDomainId, Msk, MskId, MtkId, Muk, MukId
+from broadcast.proto.mikey import build_msk_message, envelope
+from broadcast.proto.mikey.constants import DataType, GeneralExtType, IdType, ProtType, TsType
+from broadcast.proto.mikey.message import Message
+from broadcast.proto.mikey.payloads import (
     Certificate,
     EmptyMap,
     ErrorPayload,

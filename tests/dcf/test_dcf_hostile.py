@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broadcast.dcf import (
+from broadcast.proto.dcf import (
     DcfBoxError,
     DcfError,
     DcfFormatError,
@@ -27,7 +27,7 @@ from broadcast.dcf import (
     parse_dcf,
     protect_bytes,
 )
-from broadcast.keys import KeyDomainId, MskId, Mtk, MtkId
+from broadcast.proto.keys import KeyDomainId, MskId, Mtk, MtkId
 
 KEY = bytes(range(16))
 WRONG_KEY = bytes(range(1, 17))

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broadcast.dcf import MBMS_KEY_ID_HEADER, MbmsKeyId
-from broadcast.keys import InvalidIdentifier, KeyDomainId, MskId, MtkId
+from broadcast.proto.dcf import MBMS_KEY_ID_HEADER, MbmsKeyId
+from broadcast.proto.keys import InvalidIdentifier, KeyDomainId, MskId, MtkId
 
 
 def test_header_value_layout() -> None:

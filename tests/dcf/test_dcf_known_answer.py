@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from broadcast.dcf import DcfWriter, MbmsKeyId, mbms_headers, parse_dcf, protect_bytes
-from broadcast.keys import KeyDomainId, MskId, Mtk, MtkId
+from broadcast.proto.dcf import DcfWriter, MbmsKeyId, mbms_headers, parse_dcf, protect_bytes
+from broadcast.proto.keys import KeyDomainId, MskId, Mtk, MtkId
 
 KEY = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
 UUID_BYTES = bytes.fromhex("101112131415161718191a1b1c1d1e1f")

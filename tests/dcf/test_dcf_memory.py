@@ -8,8 +8,8 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from broadcast.dcf import DcfHeaders, DcfWriter, MbmsKeyId, mbms_headers, parse_dcf
-from broadcast.keys import KeyDomainId, MskId, Mtk, MtkId
+from broadcast.proto.dcf import DcfHeaders, DcfWriter, MbmsKeyId, mbms_headers, parse_dcf
+from broadcast.proto.keys import KeyDomainId, MskId, Mtk, MtkId
 
 SIZE = 20 * 1024 * 1024 + 5
 PEAK_LIMIT = 8 * 1024 * 1024

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadcast.dcf import (
+from broadcast.proto.dcf import (
     DcfHeaders,
     DcfWriteError,
     DcfWriter,
@@ -20,7 +20,7 @@ from broadcast.dcf import (
     protect_bytes,
     protect_stream,
 )
-from broadcast.keys import InvalidKeyMaterial, KeyDomainId, MskId, Mtk, MtkId
+from broadcast.proto.keys import InvalidKeyMaterial, KeyDomainId, MskId, Mtk, MtkId
 
 KEY = Mtk(bytes.fromhex("2b7e151628aed2a6abf7158809cf4f3c"))
 KEY_ID = MbmsKeyId(KeyDomainId.from_plmn("001", "01"), MskId(1, 2), MtkId(3))

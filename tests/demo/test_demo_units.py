@@ -20,14 +20,14 @@ from broadcast.demo import plan
 from broadcast.demo.fanout import FanOutOutput
 from broadcast.demo.link import DemoLink, kind_of
 from broadcast.demo.live import LiveView, RunProgress, UeProgress, line, table
+from broadcast.demo.media import MediaGeneratorConfig
 from broadcast.demo.media_ingest import MediaIngest, MediaIngestConfig
 from broadcast.demo.pcap import LINKTYPE_RAW, PcapWriter
 from broadcast.demo.report import Expectations, build_report, evaluate_ue, final_table
 from broadcast.demo.runner import DemoError, DemoOptions, run_demo
 from broadcast.demo.scenario import SampleFile, make_sample_files
 from broadcast.demo.timeline import Timeline
-from broadcast.media import MediaGeneratorConfig
-from broadcast.sgimb.ipv4 import parse_udp_ipv4
+from broadcast.proto.net.ipv4 import parse_udp_ipv4
 
 # A network of their own: the clash test binds an address of it.
 CLASH_NET = 103

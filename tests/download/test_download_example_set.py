@@ -1,31 +1,31 @@
-"""The three example configurations work together: ``mbms serve`` (broadcast/bmsc/example.toml),
-``mbms stream`` (broadcast/streaming/example.toml) and ``mbms carousel``
-(broadcast/download/example.toml) name one store file, one Key Domain, and Key Groups the BM-SC
-example defines with the right kind (the carousel's a download group, the stream's a streaming
-group whose SRTP policy is the stream's)."""
+"""The three example configurations work together: ``mbms serve``
+(broadcast/config/examples/bmsc.toml), ``mbms stream`` (broadcast/config/examples/stream.toml) and
+``mbms carousel`` (broadcast/config/examples/carousel.toml) name one store file, one Key Domain, and
+Key Groups the BM-SC example defines with the right kind (the carousel's a download group, the
+stream's a streaming group whose SRTP policy is the stream's)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from broadcast.bmsc.config import BmscConfig
-from broadcast.bmsc.config import load as load_bmsc
-from broadcast.download.config import CarouselConfig
-from broadcast.download.config import load_config as load_carousel
-from broadcast.download.keys import MtkIssuer
-from broadcast.keys import SQLiteKeyStore
-from broadcast.streaming.config import StreamConfig
-from broadcast.streaming.config import load_config as load_stream
-from broadcast.streaming.keying import ensure_standalone_keys
-from broadcast.streaming.policy import srtp_policy
+from broadcast.config.bmsc import BmscConfig
+from broadcast.config.bmsc import load as load_bmsc
+from broadcast.config.carousel import CarouselConfig
+from broadcast.config.carousel import load_config as load_carousel
+from broadcast.config.srtp import srtp_policy
+from broadcast.config.stream import StreamConfig
+from broadcast.config.stream import load_config as load_stream
+from broadcast.engine.download.keys import MtkIssuer
+from broadcast.engine.streaming.keying import ensure_standalone_keys
+from broadcast.store.keys import SQLiteKeyStore
 
 ROOT = Path(__file__).resolve().parents[2] / "broadcast"
 
 
 def _examples() -> tuple[BmscConfig, StreamConfig, CarouselConfig]:
-    bmsc = load_bmsc(ROOT / "bmsc" / "example.toml")
-    stream = load_stream(ROOT / "streaming" / "example.toml")
-    carousel = load_carousel(ROOT / "download" / "example.toml")
+    bmsc = load_bmsc(ROOT / "config" / "examples" / "bmsc.toml")
+    stream = load_stream(ROOT / "config" / "examples" / "stream.toml")
+    carousel = load_carousel(ROOT / "config" / "examples" / "carousel.toml")
     return bmsc, stream, carousel
 
 

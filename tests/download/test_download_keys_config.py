@@ -8,22 +8,17 @@ from pathlib import Path
 import pytest
 
 from broadcast.cli.main import main as mbms_main
-from broadcast.download import ConfigError, load_config
-from broadcast.download.config import config_from_mapping
-from broadcast.download.keys import KeySetupError, MtkIssuer
-from broadcast.download.sdp import carousel_sdp
-from broadcast.keys import (
-    KeyDomainId,
-    Msk,
-    MskId,
-    MskState,
-    MtkIdExhausted,
-    SQLiteKeyStore,
-)
-from broadcast.mikey import envelope, open_mtk_message
+from broadcast.config.carousel import ConfigError, config_from_mapping, load_config
+from broadcast.engine.download.keys import KeySetupError, MtkIssuer
+from broadcast.engine.download.sdp import carousel_sdp
+from broadcast.proto.keys import KeyDomainId, Msk, MskId, MskState, MtkIdExhausted
+from broadcast.proto.mikey import envelope, open_mtk_message
+from broadcast.store.keys import SQLiteKeyStore
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "broadcast" / "config" / "examples"
 
 KD = KeyDomainId.from_plmn("001", "01")
-EXAMPLE = Path(__file__).resolve().parents[2] / "broadcast" / "download" / "example.toml"
+EXAMPLE = EXAMPLES / "carousel.toml"
 
 
 def test_issuer_creates_what_is_missing_and_follows_the_current_msk(tmp_path: Path) -> None:
@@ -64,7 +59,7 @@ def test_example_config_loads() -> None:
     assert config.bitrate == 2_000_000 and config.symbol_length == 1428
     assert config.key_domain == KD and config.key_group == 1  # from mcc/mnc
     # The BM-SC example's store (relative to this example file).
-    assert config.store_path.resolve() == EXAMPLE.parents[1] / "bmsc" / "bmsc.db"
+    assert config.store_path.resolve() == EXAMPLE.parent / "bmsc.db"
 
 
 DEST = {"destination": {"address": "127.0.0.1", "port": 1}}
@@ -143,6 +138,7 @@ def test_sdp_lines() -> None:
 def test_mbms_carousel_runs_rounds_and_writes_sdp(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_bytes(b"carousel\n")
     (tmp_path / "c.toml").write_text(

@@ -18,9 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from broadcast.download import CarouselConfig, CarouselService, DownloadReceiver, FileReceived
-from broadcast.flute import ntp_seconds
-from broadcast.keys import MskId, SQLiteKeyStore
+from broadcast.aio.download.service import CarouselService
+from broadcast.config.carousel import CarouselConfig
+from broadcast.engine.ue.download_receiver import DownloadReceiver, FileReceived
+from broadcast.proto.flute import ntp_seconds
+from broadcast.proto.keys import MskId
+from broadcast.store.keys import SQLiteKeyStore
 
 ADDRESS = "127.23.0.1"
 TIMEOUT = 25.0

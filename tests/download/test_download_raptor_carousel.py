@@ -16,20 +16,22 @@ from pathlib import Path
 
 import pytest
 
-from broadcast.download.config import ConfigError, config_from_mapping, load_config
-from broadcast.download.objects import PreparedObject, file_oti, prepare_bytes
-from broadcast.download.scheduler import BytesSource, CarouselEntry, CarouselScheduler
-from broadcast.download.sdp import carousel_sdp
-from broadcast.download.session import CarouselSession, SessionParams
-from broadcast.flute import SessionReceiver, ntp_seconds, parse_fdt
-from broadcast.flute import file_oti as fdt_file_oti
-from broadcast.flute.alc import packetize, parse_packet
-from broadcast.flute.blocks import RAPTOR_CHUNK, BlockPacketizer
-from broadcast.flute.fec import raptor_parameters
-from broadcast.flute.fec.raptor import repair_count
+from broadcast.config.carousel import ConfigError, config_from_mapping, load_config
+from broadcast.engine.download.objects import PreparedObject, file_oti, prepare_bytes
+from broadcast.engine.download.scheduler import BytesSource, CarouselEntry, CarouselScheduler
+from broadcast.engine.download.sdp import carousel_sdp
+from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.proto.flute import SessionReceiver, ntp_seconds, parse_fdt
+from broadcast.proto.flute import file_oti as fdt_file_oti
+from broadcast.proto.flute.alc import packetize, parse_packet
+from broadcast.proto.flute.blocks import RAPTOR_CHUNK, BlockPacketizer
+from broadcast.proto.flute.fec import raptor_parameters
+from broadcast.proto.flute.fec.raptor import repair_count
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "broadcast" / "config" / "examples"
 
 NOW = 1_800_000_000.0
-EXAMPLE = Path(__file__).parents[2] / "broadcast" / "download" / "example.toml"
+EXAMPLE = EXAMPLES / "carousel.toml"
 DEST = {"destination": {"address": "127.28.0.1", "port": 4000}}
 
 

@@ -27,21 +27,23 @@ import threading
 import time
 from pathlib import Path
 
-from broadcast.download import (
-    CarouselConfig,
-    CarouselService,
-    DownloadEvent,
-    DownloadReceiver,
-    FileReceived,
-    ReceiveWorker,
+from broadcast.aio.download.service import CarouselService
+from broadcast.aio.ue.receive_worker import ReceiveWorker
+from broadcast.config.carousel import CarouselConfig
+from broadcast.engine.download.keys import MtkIssuer
+from broadcast.engine.download.objects import (
+    PreparedObject,
+    Protection,
+    prepare_file,
+    prepare_mikey,
 )
-from broadcast.download.keys import MtkIssuer
-from broadcast.download.objects import PreparedObject, Protection, prepare_file, prepare_mikey
-from broadcast.download.scheduler import CarouselScheduler
-from broadcast.download.session import CarouselSession, SessionParams
-from broadcast.flute import ntp_seconds
-from broadcast.flute.alc import parse_packet
-from broadcast.keys import KeyDomainId, MskId, SQLiteKeyStore
+from broadcast.engine.download.scheduler import CarouselScheduler
+from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.engine.ue.download_receiver import DownloadEvent, DownloadReceiver, FileReceived
+from broadcast.proto.flute import ntp_seconds
+from broadcast.proto.flute.alc import parse_packet
+from broadcast.proto.keys import KeyDomainId, MskId
+from broadcast.store.keys import SQLiteKeyStore
 
 ADDRESS = "127.28.0.1"
 LOSS = 0.15

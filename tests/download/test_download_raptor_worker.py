@@ -10,14 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from broadcast.download import DownloadEvent, DownloadReceiver, FileReceived, ReceiveWorker
-from broadcast.download.keys import MtkIssuer
-from broadcast.download.objects import Protection, prepare_file, prepare_mikey
-from broadcast.download.receiver import MtkReceived
-from broadcast.download.scheduler import CarouselScheduler
-from broadcast.download.session import CarouselSession, SessionParams
-from broadcast.flute import ntp_seconds
-from broadcast.keys import KeyDomainId, MskRecord, SQLiteKeyStore
+from broadcast.aio.ue.receive_worker import ReceiveWorker
+from broadcast.engine.download.keys import MtkIssuer
+from broadcast.engine.download.objects import Protection, prepare_file, prepare_mikey
+from broadcast.engine.download.scheduler import CarouselScheduler
+from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.engine.ue.download_receiver import (
+    DownloadEvent,
+    DownloadReceiver,
+    FileReceived,
+    MtkReceived,
+)
+from broadcast.proto.flute import ntp_seconds
+from broadcast.proto.keys import KeyDomainId, MskRecord
+from broadcast.store.keys import SQLiteKeyStore
 
 NOW = 1_800_000_000.0
 KD = KeyDomainId.from_plmn("001", "01")
@@ -82,7 +88,7 @@ def test_msk_after_the_packets_in_order_and_off_the_loop(
         assert threads == {threading.get_ident()}  # events come back on the loop
         return worker
 
-    with caplog.at_level(logging.ERROR, logger="broadcast.download.worker"):
+    with caplog.at_level(logging.ERROR, logger="broadcast.aio.ue.receive_worker"):
         worker = asyncio.run(main())
     assert [type(e).__name__ for e in events][-2:] == ["MtkReceived", "FileReceived"]
     assert isinstance(events[-2], MtkReceived)

@@ -15,16 +15,21 @@ from pathlib import Path
 
 import pytest
 
-from broadcast.dcf import MbmsKeyId
-from broadcast.download import DownloadEvent, DownloadReceiver, FileReceived, FileRejected
-from broadcast.download.keys import IssuedMtk
-from broadcast.download.objects import Protection, prepare_file, prepare_mikey
-from broadcast.download.receiver import MtkReceived
-from broadcast.download.scheduler import CarouselScheduler
-from broadcast.download.session import CarouselSession, SessionParams
-from broadcast.flute import ntp_seconds
-from broadcast.keys import KeyDomainId, Msk, MskId, Mtk, MtkId
-from broadcast.mikey import build_mtk_message
+from broadcast.engine.download.keys import IssuedMtk
+from broadcast.engine.download.objects import Protection, prepare_file, prepare_mikey
+from broadcast.engine.download.scheduler import CarouselScheduler
+from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.engine.ue.download_receiver import (
+    DownloadEvent,
+    DownloadReceiver,
+    FileReceived,
+    FileRejected,
+    MtkReceived,
+)
+from broadcast.proto.dcf import MbmsKeyId
+from broadcast.proto.flute import ntp_seconds
+from broadcast.proto.keys import KeyDomainId, Msk, MskId, Mtk, MtkId
+from broadcast.proto.mikey import build_mtk_message
 
 NOW = 1_800_000_000.0
 TSI = 9

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from broadcast.download.scheduler import (
+from broadcast.engine.download.scheduler import (
     PACKET_OVERHEAD,
     PRIORITY_FDT,
     PRIORITY_FILE,
@@ -13,9 +13,9 @@ from broadcast.download.scheduler import (
     CarouselEntry,
     CarouselScheduler,
 )
-from broadcast.flute.alc import parse_packet
-from broadcast.flute.blocks import BlockPacketizer
-from broadcast.flute.fec import get_scheme
+from broadcast.proto.flute.alc import parse_packet
+from broadcast.proto.flute.blocks import BlockPacketizer
+from broadcast.proto.flute.fec import get_scheme
 
 E, B = 100, 4  # symbol length, max source block length
 

@@ -6,21 +6,28 @@ import os
 import random
 from pathlib import Path
 
-from broadcast.dcf import MbmsKeyId
-from broadcast.download import DownloadReceiver, FileReceived, MtkReceived
-from broadcast.download.keys import IssuedMtk, MtkIssuer
-from broadcast.download.objects import (
+from broadcast.engine.download.keys import IssuedMtk, MtkIssuer
+from broadcast.engine.download.objects import (
     PreparedObject,
     Protection,
     prepare_bytes,
     prepare_file,
     prepare_mikey,
 )
-from broadcast.download.scheduler import CarouselScheduler
-from broadcast.download.session import CarouselSession, SessionParams
-from broadcast.flute import ReceivedFdt, ReceivedObject, SessionReceiver, ntp_seconds, parse_fdt
-from broadcast.flute.alc import parse_packet
-from broadcast.keys import KeyDomainId, MskId, Mtk, MtkId, SQLiteKeyStore
+from broadcast.engine.download.scheduler import CarouselScheduler
+from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.engine.ue.download_receiver import DownloadReceiver, FileReceived, MtkReceived
+from broadcast.proto.dcf import MbmsKeyId
+from broadcast.proto.flute import (
+    ReceivedFdt,
+    ReceivedObject,
+    SessionReceiver,
+    ntp_seconds,
+    parse_fdt,
+)
+from broadcast.proto.flute.alc import parse_packet
+from broadcast.proto.keys import KeyDomainId, MskId, Mtk, MtkId
+from broadcast.store.keys import SQLiteKeyStore
 
 NOW = 1_800_000_000.0
 PARAMS = SessionParams(tsi=3, repeat_interval=1.0, fdt_expires=20, grace_period=5.0)

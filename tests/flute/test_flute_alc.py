@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broadcast.flute.alc import AlcPacket, build_packet, packetize, parse_packet
-from broadcast.flute.errors import (
+from broadcast.proto.flute.alc import AlcPacket, build_packet, packetize, parse_packet
+from broadcast.proto.flute.errors import (
     AlcError,
     BadHeaderLength,
     BadOti,
@@ -20,8 +20,15 @@ from broadcast.flute.errors import (
     TruncatedPacket,
     UnsupportedCodepoint,
 )
-from broadcast.flute.fec import CompactNoCode
-from broadcast.flute.lct import ExtCenc, ExtFdt, ExtFti, FluteVersion, LctHeader, encode_header
+from broadcast.proto.flute.fec import CompactNoCode
+from broadcast.proto.flute.lct import (
+    ExtCenc,
+    ExtFdt,
+    ExtFti,
+    FluteVersion,
+    LctHeader,
+    encode_header,
+)
 
 NOCODE = CompactNoCode()
 WORKED = bytes.fromhex(

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from broadcast import profile
-from broadcast.flute.cenc import ContentEncoding, decode_content, encode_content
-from broadcast.flute.errors import (
+from broadcast.proto.flute.cenc import ContentEncoding, decode_content, encode_content
+from broadcast.proto.flute.errors import (
     ContentEncodingError,
     FdtEncodeError,
     FdtError,
@@ -23,7 +23,7 @@ from broadcast.flute.errors import (
     FdtLimitExceeded,
     FdtTooLarge,
 )
-from broadcast.flute.fdt import (
+from broadcast.proto.flute.fdt import (
     FDT_NAMESPACE,
     FDT_NAMESPACE_RFC6726,
     FDT_SCHEMA_VERSION,
@@ -40,8 +40,8 @@ from broadcast.flute.fdt import (
     parse_fdt,
     write_fdt,
 )
-from broadcast.flute.fec import CompactNoCode, FdtFecAttributes
-from broadcast.keys import MskId, MtkId
+from broadcast.proto.flute.fec import CompactNoCode, FdtFecAttributes
+from broadcast.proto.keys import MskId, MtkId
 
 # The FDT XSDs live beside the repository: <repo>/../shared/reference/xsd.
 XSD_DIR = Path(__file__).resolve().parents[2].parent / "shared/reference/xsd"

@@ -12,15 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broadcast.flute.alc import packetize, parse_packet
-from broadcast.flute.errors import (
+from broadcast.proto.flute.alc import packetize, parse_packet
+from broadcast.proto.flute.errors import (
     BadOti,
     BadSymbol,
     ConflictingSymbol,
     ObjectTooLarge,
     UnsupportedCodepoint,
 )
-from broadcast.flute.fec import (
+from broadcast.proto.flute.fec import (
     BlockPartition,
     CompactNoCode,
     FdtFecAttributes,
@@ -28,8 +28,8 @@ from broadcast.flute.fec import (
     get_scheme,
     registered_encoding_ids,
 )
-from broadcast.flute.fec import base as fec_base
-from broadcast.flute.lct import ExtFti, LctHeader, encode_header
+from broadcast.proto.flute.fec import base as fec_base
+from broadcast.proto.flute.lct import ExtFti, LctHeader, encode_header
 
 NOCODE = CompactNoCode()
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broadcast.flute.errors import (
+from broadcast.proto.flute.errors import (
     BadExtension,
     BadHeaderLength,
     BadVersion,
@@ -16,8 +16,8 @@ from broadcast.flute.errors import (
     FluteError,
     TruncatedPacket,
 )
-from broadcast.flute.fec import CompactNoCode
-from broadcast.flute.lct import (
+from broadcast.proto.flute.fec import CompactNoCode
+from broadcast.proto.flute.lct import (
     FDT_INSTANCE_ID_MOD,
     ExtCenc,
     ExtFdt,

@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from broadcast._native import alc_batch
-from broadcast.flute.alc import object_headers, packetize
-from broadcast.flute.blocks import NATIVE, BlockPacketizer, python_block_packets
-from broadcast.flute.fec import get_scheme
-from broadcast.flute.lct import FluteVersion
+from broadcast.proto.flute.alc import object_headers, packetize
+from broadcast.proto.flute.blocks import NATIVE, BlockPacketizer, python_block_packets
+from broadcast.proto.flute.fec import get_scheme
+from broadcast.proto.flute.lct import FluteVersion
 
 
 def _blockwise(packetizer: BlockPacketizer, data: bytes) -> list[bytes]:

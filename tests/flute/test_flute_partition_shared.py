@@ -1,5 +1,5 @@
 """RFC 5052 §9.1 and RFC 5053 §5.3.1.2 share one partition: Partition[I, J] and the source
-block layout (broadcast.flute.fec.partition) serve Compact No-Code and Raptor alike; only the
+block layout (broadcast.proto.flute.fec.partition) serve Compact No-Code and Raptor alike; only the
 number of blocks differs (ceil(T/B) vs Z from the Raptor OTI)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broadcast.flute.fec.partition import BlockPartition, partition
-from broadcast.flute.fec.raptor_partition import RaptorOti, RaptorPartition
+from broadcast.proto.flute.fec.partition import BlockPartition, partition
+from broadcast.proto.flute.fec.raptor_partition import RaptorOti, RaptorPartition
 
 
 @settings(max_examples=200, deadline=None)

@@ -20,10 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from broadcast._native import raptor as native
-from broadcast.flute.errors import BadOti, BadSymbol, ConflictingSymbol, FecError
-from broadcast.flute.fec import raptor_params as rp
-from broadcast.flute.fec import raptor_tables as tables
-from broadcast.flute.fec.raptor_codec import (
+from broadcast.proto.flute.errors import BadOti, BadSymbol, ConflictingSymbol, FecError
+from broadcast.proto.flute.fec import raptor_params as rp
+from broadcast.proto.flute.fec import raptor_tables as tables
+from broadcast.proto.flute.fec.raptor_codec import (
     MAX_EXTRA_SYMBOLS,
     BlockDecoder,
     BlockEncoder,

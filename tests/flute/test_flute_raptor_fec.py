@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from broadcast._native import raptor as native
-from broadcast.flute.errors import BadOti, BadSymbol, ConflictingSymbol, ObjectTooLarge
-from broadcast.flute.fdt import FdtInstance, describe_object, file_oti, parse_fdt
-from broadcast.flute.fec import (
+from broadcast.proto.flute.errors import BadOti, BadSymbol, ConflictingSymbol, ObjectTooLarge
+from broadcast.proto.flute.fdt import FdtInstance, describe_object, file_oti, parse_fdt
+from broadcast.proto.flute.fec import (
     RAPTOR,
     EncodingSymbol,
     Oti,
@@ -29,9 +29,9 @@ from broadcast.flute.fec import (
     raptor_parameters,
     registered_encoding_ids,
 )
-from broadcast.flute.fec.raptor import block_byte_range, repair_count
-from broadcast.flute.fec.raptor_partition import RaptorOti, RaptorPartition, partition
-from broadcast.flute.lct import ExtFti, LctHeader, encode_header
+from broadcast.proto.flute.fec.raptor import block_byte_range, repair_count
+from broadcast.proto.flute.fec.raptor_partition import RaptorOti, RaptorPartition, partition
+from broadcast.proto.flute.lct import ExtFti, LctHeader, encode_header
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared/reference/raptor"
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import random
 
-from broadcast.flute.alc import build_packet, packetize, parse_packet
-from broadcast.flute.fdt import FdtInstance, describe_object
-from broadcast.flute.fec import COMPACT_NO_CODE, Oti, RaptorObjectEncoder, raptor_parameters
-from broadcast.flute.fec.raptor_partition import RaptorOti, RaptorPartition
-from broadcast.flute.lct import ExtFti, LctHeader
-from broadcast.flute.ntp import ntp_seconds
-from broadcast.flute.receiver import ReceivedObject, ReceiverConfig, SessionReceiver
-from broadcast.flute.sender import FluteSender, SenderConfig
+from broadcast.proto.flute.alc import build_packet, packetize, parse_packet
+from broadcast.proto.flute.fdt import FdtInstance, describe_object
+from broadcast.proto.flute.fec import COMPACT_NO_CODE, Oti, RaptorObjectEncoder, raptor_parameters
+from broadcast.proto.flute.fec.raptor_partition import RaptorOti, RaptorPartition
+from broadcast.proto.flute.lct import ExtFti, LctHeader
+from broadcast.proto.flute.ntp import ntp_seconds
+from broadcast.proto.flute.receiver import ReceivedObject, ReceiverConfig, SessionReceiver
+from broadcast.proto.flute.sender import FluteSender, SenderConfig
 
 TSI = 0x5A
 NOW = ntp_seconds(1_700_000_000)

@@ -8,27 +8,27 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadcast.flute.alc import packetize, parse_packet
-from broadcast.flute.cenc import ContentEncoding, encode_content
-from broadcast.flute.fdt import (
+from broadcast.proto.flute.alc import packetize, parse_packet
+from broadcast.proto.flute.cenc import ContentEncoding, encode_content
+from broadcast.proto.flute.fdt import (
     FDT_NAMESPACE_RFC6726,
     FdtFile,
     FdtInstance,
     content_md5,
     mikey_file,
 )
-from broadcast.flute.fec import CompactNoCode
-from broadcast.flute.lct import ExtFti, FluteVersion, LctHeader, encode_header
-from broadcast.flute.ntp import ntp_seconds
-from broadcast.flute.receiver import (
+from broadcast.proto.flute.fec import CompactNoCode
+from broadcast.proto.flute.lct import ExtFti, FluteVersion, LctHeader, encode_header
+from broadcast.proto.flute.ntp import ntp_seconds
+from broadcast.proto.flute.receiver import (
     PENDING_OVERHEAD,
     ReceivedFdt,
     ReceivedObject,
     ReceiverConfig,
     SessionReceiver,
 )
-from broadcast.flute.sender import FluteSender, SenderConfig
-from broadcast.keys import MskId, MtkId
+from broadcast.proto.flute.sender import FluteSender, SenderConfig
+from broadcast.proto.keys import MskId, MtkId
 
 TSI = 0x2A
 NOW = ntp_seconds(1_700_000_000)

@@ -6,13 +6,13 @@ from dataclasses import replace
 
 import pytest
 
-from broadcast.flute.alc import parse_packet
-from broadcast.flute.cenc import ContentEncoding
-from broadcast.flute.errors import FluteEncodeError
-from broadcast.flute.fdt import FdtFile, FdtInstance, parse_fdt
-from broadcast.flute.fec import CompactNoCode, FdtFecAttributes
-from broadcast.flute.lct import ExtCenc, ExtFdt, FluteVersion
-from broadcast.flute.sender import FluteSender, SenderConfig
+from broadcast.proto.flute.alc import parse_packet
+from broadcast.proto.flute.cenc import ContentEncoding
+from broadcast.proto.flute.errors import FluteEncodeError
+from broadcast.proto.flute.fdt import FdtFile, FdtInstance, parse_fdt
+from broadcast.proto.flute.fec import CompactNoCode, FdtFecAttributes
+from broadcast.proto.flute.lct import ExtCenc, ExtFdt, FluteVersion
+from broadcast.proto.flute.sender import FluteSender, SenderConfig
 
 EXPIRES = 3_908_988_860
 #: UDP payload of a 1500-byte Ethernet frame with IPv4 and UDP headers.

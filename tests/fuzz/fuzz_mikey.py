@@ -16,8 +16,8 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from broadcast.keys import KeyDomainId, Msk, MskId, MtkId, Muk, MukId
-    from broadcast.mikey import (
+    from broadcast.proto.keys import KeyDomainId, Msk, MskId, MtkId, Muk, MukId
+    from broadcast.proto.mikey import (
         Envelope,
         Kind,
         MikeyError,
@@ -28,10 +28,10 @@ with atheris.instrument_imports():
         open_solicited_pull,
         verify_ack,
     )
-    from broadcast.mikey.constants import MacAlg
-    from broadcast.mikey.payloads import Kemac
-    from broadcast.mikey.prf import message_keys
-    from broadcast.mikey.transforms import MAC_LEN, hmac_sha1_160
+    from broadcast.proto.mikey.constants import MacAlg
+    from broadcast.proto.mikey.payloads import Kemac
+    from broadcast.proto.mikey.prf import message_keys
+    from broadcast.proto.mikey.transforms import MAC_LEN, hmac_sha1_160
 
 #: The fixed keys; the seed corpus (tests/fuzz/test_fuzz_mikey.py) uses the same ones.
 MUK = Muk(bytes.fromhex("6d1c0b0e7a3f49e2b5c4d8a19f20e7c3"))

@@ -17,17 +17,30 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadcast.dcf import DcfError, parse_dcf
-from broadcast.download import DownloadReceiver, FileReceived, FileRejected
-from broadcast.download.keys import MtkIssuer
-from broadcast.download.objects import PreparedObject, Protection, prepare_file, prepare_mikey
-from broadcast.download.scheduler import CarouselScheduler
-from broadcast.download.session import CarouselSession, SessionParams
-from broadcast.flute import FdtError, FdtFile, FdtInstance, SessionReceiver, ntp_seconds, parse_fdt
-from broadcast.flute.alc import packetize
-from broadcast.flute.fdt import content_md5
-from broadcast.flute.fec import get_scheme
-from broadcast.keys import KeyDomainId, Msk, MskId, SQLiteKeyStore
+from broadcast.engine.download.keys import MtkIssuer
+from broadcast.engine.download.objects import (
+    PreparedObject,
+    Protection,
+    prepare_file,
+    prepare_mikey,
+)
+from broadcast.engine.download.scheduler import CarouselScheduler
+from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.engine.ue.download_receiver import DownloadReceiver, FileReceived, FileRejected
+from broadcast.proto.dcf import DcfError, parse_dcf
+from broadcast.proto.flute import (
+    FdtError,
+    FdtFile,
+    FdtInstance,
+    SessionReceiver,
+    ntp_seconds,
+    parse_fdt,
+)
+from broadcast.proto.flute.alc import packetize
+from broadcast.proto.flute.fdt import content_md5
+from broadcast.proto.flute.fec import get_scheme
+from broadcast.proto.keys import KeyDomainId, Msk, MskId
+from broadcast.store.keys import SQLiteKeyStore
 
 pytestmark = pytest.mark.fuzz
 

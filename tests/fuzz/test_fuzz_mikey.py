@@ -11,8 +11,8 @@ from pathlib import Path
 import atheris  # noqa: F401  (the project installs it: a missing fuzzer is an error, not a skip)
 import pytest
 
-from broadcast.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, Muk, MukId, SrtpSalt
-from broadcast.mikey import (
+from broadcast.proto.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, Muk, MukId, SrtpSalt
+from broadcast.proto.mikey import (
     SrtpPolicy,
     build_ack,
     build_msk_message,
@@ -20,9 +20,16 @@ from broadcast.mikey import (
     build_solicited_pull,
     envelope,
 )
-from broadcast.mikey.constants import EncrAlg, KeyDataType
-from broadcast.mikey.message import Message
-from broadcast.mikey.payloads import Kemac, KeyData, KvInterval, KvSpi, SrtpCs, encode_key_data
+from broadcast.proto.mikey.constants import EncrAlg, KeyDataType
+from broadcast.proto.mikey.message import Message
+from broadcast.proto.mikey.payloads import (
+    Kemac,
+    KeyData,
+    KvInterval,
+    KvSpi,
+    SrtpCs,
+    encode_key_data,
+)
 
 HERE = Path(__file__).resolve().parent
 HARNESS = HERE / "fuzz_mikey.py"

@@ -20,11 +20,16 @@ import pytest
 from flute import receiver as flute_receiver
 
 from broadcast import profile
-from broadcast.download.keys import MtkIssuer
-from broadcast.download.objects import PreparedObject, Protection, prepare_file, prepare_mikey
-from broadcast.download.scheduler import CarouselScheduler
-from broadcast.download.session import CarouselSession, SessionParams
-from broadcast.flute import (
+from broadcast.engine.download.keys import MtkIssuer
+from broadcast.engine.download.objects import (
+    PreparedObject,
+    Protection,
+    prepare_file,
+    prepare_mikey,
+)
+from broadcast.engine.download.scheduler import CarouselScheduler
+from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.proto.flute import (
     FDT_NAMESPACE_RFC6726,
     FluteVersion,
     SessionReceiver,
@@ -32,7 +37,8 @@ from broadcast.flute import (
     parse_fdt,
     parse_packet,
 )
-from broadcast.keys import KeyDomainId, SQLiteKeyStore
+from broadcast.proto.keys import KeyDomainId
+from broadcast.store.keys import SQLiteKeyStore
 
 pytestmark = pytest.mark.interop
 

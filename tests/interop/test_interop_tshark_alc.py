@@ -23,12 +23,13 @@ from typing import Any
 
 import pytest
 
-from broadcast.download.keys import MtkIssuer
-from broadcast.download.objects import Protection, prepare_file, prepare_mikey
-from broadcast.download.scheduler import CarouselScheduler
-from broadcast.download.session import CarouselSession, SessionParams
-from broadcast.flute import parse_packet
-from broadcast.keys import KeyDomainId, SQLiteKeyStore
+from broadcast.engine.download.keys import MtkIssuer
+from broadcast.engine.download.objects import Protection, prepare_file, prepare_mikey
+from broadcast.engine.download.scheduler import CarouselScheduler
+from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.proto.flute import parse_packet
+from broadcast.proto.keys import KeyDomainId
+from broadcast.store.keys import SQLiteKeyStore
 
 
 def _load_pcap_helper() -> ModuleType:

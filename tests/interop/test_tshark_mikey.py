@@ -36,8 +36,8 @@ from typing import Any
 
 import pytest
 
-from broadcast.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, Muk, MukId, SrtpSalt
-from broadcast.mikey import (
+from broadcast.proto.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, Muk, MukId, SrtpSalt
+from broadcast.proto.mikey import (
     SrtpPolicy,
     build_ack,
     build_msk_message,
@@ -45,7 +45,7 @@ from broadcast.mikey import (
     build_solicited_pull,
     envelope,
 )
-from broadcast.mikey.payloads import SrtpCs
+from broadcast.proto.mikey.payloads import SrtpCs
 
 
 def _load_pcap_helper() -> ModuleType:

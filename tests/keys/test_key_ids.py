@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from broadcast import profile
-from broadcast.keys import (
+from broadcast.proto.keys import (
     InvalidIdentifier,
     InvalidKeyMaterial,
     KeyDomainId,

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from broadcast import profile
-from broadcast.keys import (
+from broadcast.proto.keys import (
     CounterExhausted,
     DuplicateKey,
     InvalidIdentifier,
@@ -30,10 +30,9 @@ from broadcast.keys import (
     Muk,
     MukId,
     MukRecord,
-    SQLiteKeyStore,
     UnknownKey,
 )
-from broadcast.keys.sqlite_store import SCHEMA_VERSION
+from broadcast.store.keys import SCHEMA_VERSION, SQLiteKeyStore
 
 DOMAIN = KeyDomainId.from_plmn("001", "01")
 OTHER_DOMAIN = KeyDomainId.from_plmn("310", "410")

@@ -19,15 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from broadcast import profile
-from broadcast.keys import (
-    CounterExhausted,
-    KeyStoreError,
-    Muk,
-    MukId,
-    MukRecord,
-    SQLiteKeyStore,
-)
-from broadcast.keys import sqlite_store as sqlite_store_module
+from broadcast.proto.keys import CounterExhausted, KeyStoreError, Muk, MukId, MukRecord
+from broadcast.store import keys as sqlite_store_module
+from broadcast.store.keys import SQLiteKeyStore
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -175,7 +169,8 @@ def test_two_processes_bulk_never_share_a_value(tmp_path: Path) -> None:
 
 _CHILD = """
 import sys
-from broadcast.keys import MukId, SQLiteKeyStore
+from broadcast.proto.keys import MukId
+from broadcast.store.keys import SQLiteKeyStore
 
 store = SQLiteKeyStore(sys.argv[1])
 ids = [MukId.of("bmsc.example.org", f"b-tid-{n}@bsf.example.org") for n in range(5)]

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from broadcast.keys import KeyDomainId, Msk, MskId, MskState, MukId, SQLiteKeyStore
+from broadcast.proto.keys import KeyDomainId, Msk, MskId, MskState, MukId
+from broadcast.store.keys import SQLiteKeyStore
 
 DOMAIN_HEX = "00F110"
 DOMAIN = KeyDomainId.from_hex(DOMAIN_HEX)
@@ -66,7 +67,8 @@ def test_two_processes_never_share_a_value(tmp_path: Path) -> None:
 
 _CHILD = """
 import sys
-from broadcast.keys import KeyDomainId, MskId, MukId, SQLiteKeyStore
+from broadcast.proto.keys import KeyDomainId, MskId, MukId
+from broadcast.store.keys import SQLiteKeyStore
 
 store = SQLiteKeyStore(sys.argv[1])
 domain = KeyDomainId.from_hex(sys.argv[2])

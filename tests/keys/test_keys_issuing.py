@@ -1,5 +1,5 @@
-"""broadcast.keys.issuing: the MTK ID / counter allocation and standalone key set-up shared by
-the streaming and the download MTK issuers (over a real SQLite key store, no sockets)."""
+"""broadcast.engine.keys.issuing: the MTK ID / counter allocation and standalone key set-up shared
+by the streaming and the download MTK issuers (over a real SQLite key store, no sockets)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from broadcast.keys import (
-    CounterExhausted,
-    KeyDomainId,
-    KeyModelError,
-    KeyStateError,
-    Msk,
-    MskId,
-    MskState,
-    MtkId,
-    MtkIdExhausted,
-    SQLiteKeyStore,
-)
-from broadcast.keys.issuing import (
+from broadcast.engine.keys.issuing import (
     CountersUsedUp,
     KeyGroupKindError,
     MskUsedUp,
@@ -30,6 +18,18 @@ from broadcast.keys.issuing import (
     draw,
     ensure_key_group,
 )
+from broadcast.proto.keys import (
+    CounterExhausted,
+    KeyDomainId,
+    KeyModelError,
+    KeyStateError,
+    Msk,
+    MskId,
+    MskState,
+    MtkId,
+    MtkIdExhausted,
+)
+from broadcast.store.keys import SQLiteKeyStore
 
 KD = KeyDomainId.from_plmn("001", "01")
 MSK_A = Msk(bytes(range(16)))

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from broadcast.media import MediaCheck, MediaGenerator, MediaGeneratorConfig, RtpOut
+from broadcast.demo.media import MediaCheck, MediaGenerator, MediaGeneratorConfig, RtpOut
 
 
 def _packets(seconds: float, config: MediaGeneratorConfig | None = None) -> list[RtpOut]:

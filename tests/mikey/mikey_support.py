@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from broadcast.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, Muk, MukId, SrtpSalt
-from broadcast.mikey import (
+from broadcast.proto.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, Muk, MukId, SrtpSalt
+from broadcast.proto.mikey import (
     MikeyError,
     SrtpPolicy,
     build_msk_message,
     build_mtk_message,
     build_solicited_pull,
 )
-from broadcast.mikey.constants import EncrAlg, MacAlg
-from broadcast.mikey.message import Message
-from broadcast.mikey.payloads import Header, Kemac, Payload, SrtpCs
-from broadcast.mikey.prf import message_keys
-from broadcast.mikey.transforms import MAC_LEN, aes_cm, hmac_sha1_160, kemac_iv
+from broadcast.proto.mikey.constants import EncrAlg, MacAlg
+from broadcast.proto.mikey.message import Message
+from broadcast.proto.mikey.payloads import Header, Kemac, Payload, SrtpCs
+from broadcast.proto.mikey.prf import message_keys
+from broadcast.proto.mikey.transforms import MAC_LEN, aes_cm, hmac_sha1_160, kemac_iv
 
 # Random-looking, pairwise distinct keys: their hex must never show up in reprs or errors.
 MUK_BYTES = bytes.fromhex("6d1c0b0e7a3f49e2b5c4d8a19f20e7c3")

@@ -28,8 +28,8 @@ from mikey_support import (
 )
 
 from broadcast import profile
-from broadcast.keys import Msk, Mtk, MtkId, SrtpSalt
-from broadcast.mikey import (
+from broadcast.proto.keys import Msk, Mtk, MtkId, SrtpSalt
+from broadcast.proto.mikey import (
     Kind,
     MacMismatch,
     MikeyDecodeError,
@@ -47,7 +47,7 @@ from broadcast.mikey import (
     open_solicited_pull,
     verify_ack,
 )
-from broadcast.mikey.constants import (
+from broadcast.proto.mikey.constants import (
     DataType,
     EncrAlg,
     GeneralExtType,
@@ -57,9 +57,9 @@ from broadcast.mikey.constants import (
     PayloadType,
     SrtpAuthAlg,
 )
-from broadcast.mikey.errors import LimitExceeded
-from broadcast.mikey.message import MAX_MESSAGE_LEN, MAX_PAYLOADS, Message
-from broadcast.mikey.payloads import (
+from broadcast.proto.mikey.errors import LimitExceeded
+from broadcast.proto.mikey.message import MAX_MESSAGE_LEN, MAX_PAYLOADS, Message
+from broadcast.proto.mikey.payloads import (
     MAX_KEY_DATA,
     MAX_SP_PARAMS,
     EmptyMap,
@@ -79,7 +79,7 @@ from broadcast.mikey.payloads import (
     decode_key_data,
     encode_key_data,
 )
-from broadcast.mikey.prf import MessageKeys, derive_salt, derive_tek, message_keys
+from broadcast.proto.mikey.prf import MessageKeys, derive_salt, derive_tek, message_keys
 
 RANDOM_SETTINGS = settings(max_examples=400, deadline=None)
 MUTATION_SETTINGS = settings(max_examples=300, deadline=None)

@@ -22,8 +22,8 @@ from mikey_support import (
     mtk_message,
 )
 
-from broadcast.keys import MtkId, srtp_mki
-from broadcast.mikey import (
+from broadcast.proto.keys import MtkId, srtp_mki
+from broadcast.proto.mikey import (
     Kind,
     ProfileViolation,
     SrtpPolicy,
@@ -31,9 +31,9 @@ from broadcast.mikey import (
     open_msk_message,
     open_mtk_message,
 )
-from broadcast.mikey.constants import KeyDataType
-from broadcast.mikey.message import Message
-from broadcast.mikey.payloads import (
+from broadcast.proto.mikey.constants import KeyDataType
+from broadcast.proto.mikey.message import Message
+from broadcast.proto.mikey.payloads import (
     GeneralExtension,
     Identity,
     Kemac,
@@ -49,8 +49,8 @@ from broadcast.mikey.payloads import (
     decode_key_data,
     encode_key_data,
 )
-from broadcast.mikey.prf import derive_salt, derive_tek, message_keys, prf
-from broadcast.mikey.transforms import aes_cm, hmac_sha1_160, kemac_iv
+from broadcast.proto.mikey.prf import derive_salt, derive_tek, message_keys, prf
+from broadcast.proto.mikey.transforms import aes_cm, hmac_sha1_160, kemac_iv
 
 # --- RFC 4567 §5.1 (spec-digest §6.3) ----------------------------------------------------------
 

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from broadcast import profile
-from broadcast.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, Muk, MukId, SrtpSalt, srtp_mki
-from broadcast.mikey import (
+from broadcast.proto.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, Muk, MukId, SrtpSalt, srtp_mki
+from broadcast.proto.mikey import (
     Kind,
     MacMismatch,
     SrtpPolicy,
@@ -22,7 +22,7 @@ from broadcast.mikey import (
     open_solicited_pull,
     verify_ack,
 )
-from broadcast.mikey.constants import (
+from broadcast.proto.mikey.constants import (
     GeneralExtType,
     KeyDataType,
     ProtType,
@@ -31,8 +31,8 @@ from broadcast.mikey.constants import (
     SrtpParam,
     TsType,
 )
-from broadcast.mikey.message import MAX_PAYLOADS, Message
-from broadcast.mikey.payloads import (
+from broadcast.proto.mikey.message import MAX_PAYLOADS, Message
+from broadcast.proto.mikey.payloads import (
     MAX_KEY_DATA,
     MAX_KEY_ID_ENTRIES,
     Certificate,
@@ -56,8 +56,8 @@ from broadcast.mikey.payloads import (
     decode_key_data,
     encode_key_data,
 )
-from broadcast.mikey.reader import Reader
-from broadcast.mikey.srtp_policy import RCC_MODES
+from broadcast.proto.mikey.reader import Reader
+from broadcast.proto.mikey.srtp_policy import RCC_MODES
 
 SETTINGS = settings(max_examples=300, deadline=None)
 MBMS_SETTINGS = settings(max_examples=100, deadline=None)

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from broadcast import profile
-from broadcast.keys import KeyDomainId, Msk, MskId, MtkId
-from broadcast.mikey import envelope, open_mtk_message
-from broadcast.mikey.constants import DataType, KeyDataType
-from broadcast.mikey.mbms import _key_id_ext, _protect
-from broadcast.mikey.payloads import (
+from broadcast.proto.keys import KeyDomainId, Msk, MskId, MtkId
+from broadcast.proto.mikey import envelope, open_mtk_message
+from broadcast.proto.mikey.constants import DataType, KeyDataType
+from broadcast.proto.mikey.mbms import _key_id_ext, _protect
+from broadcast.proto.mikey.payloads import (
     EmptyMap,
     Header,
     KeyData,
@@ -18,7 +18,7 @@ from broadcast.mikey.payloads import (
     Timestamp,
     encode_key_data,
 )
-from broadcast.mikey.prf import derive_salt, derive_tek, message_keys
+from broadcast.proto.mikey.prf import derive_salt, derive_tek, message_keys
 
 MSK = Msk(bytes(range(16)))
 TGK = bytes(range(0x40, 0x50))

@@ -22,8 +22,8 @@ from mikey_support import (
     pull_message,
 )
 
-from broadcast.keys import MskId, MtkId, MukId
-from broadcast.mikey import (
+from broadcast.proto.keys import MskId, MtkId, MukId
+from broadcast.proto.mikey import (
     DuplicateMessage,
     Kind,
     MacMismatch,
@@ -39,8 +39,8 @@ from broadcast.mikey import (
     envelope,
     verify_ack,
 )
-from broadcast.mikey.message import Message
-from broadcast.mikey.payloads import Kemac, Rand
+from broadcast.proto.mikey.message import Message
+from broadcast.proto.mikey.payloads import Kemac, Rand
 
 
 def _verifier(counter: int = 0) -> Verifier:
@@ -332,6 +332,7 @@ def test_verifier_errors_never_show_key_material() -> None:
 
 
 # --- MSKs installed out of band (add_msk) -----------------------------------------------------
+
 
 def test_add_msk_gives_mtk_messages_the_same_checks() -> None:
     v = Verifier()

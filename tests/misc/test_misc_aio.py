@@ -1,5 +1,5 @@
-"""broadcast.aio.AsyncService: ``async with`` starts and stops, also when the body raises, and
-the services of the shell share it."""
+"""broadcast.aio.service.AsyncService: ``async with`` starts and stops, also when the body raises,
+and the services of the shell share it."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import asyncio
 
 import pytest
 
-from broadcast.aio import AsyncService
-from broadcast.download.service import CarouselService
-from broadcast.download.worker import ReceiveWorker
-from broadcast.streaming.service import StreamService
-from broadcast.ue.download import DownloadClient
-from broadcast.ue.service import ReferenceUe
-from broadcast.ue.streaming import StreamingClient
+from broadcast.aio.download.service import CarouselService
+from broadcast.aio.service import AsyncService
+from broadcast.aio.streaming.service import StreamService
+from broadcast.aio.ue.download import DownloadClient
+from broadcast.aio.ue.receive_worker import ReceiveWorker
+from broadcast.aio.ue.service import ReferenceUe
+from broadcast.aio.ue.streaming import StreamingClient
 
 
 class _Recorder(AsyncService):

@@ -1,4 +1,4 @@
-"""broadcast.durable_sqlite: WAL + synchronous=FULL, BEGIN IMMEDIATE writes, error translation."""
+"""broadcast.store.durable: WAL + synchronous=FULL, BEGIN IMMEDIATE writes, error translation."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from broadcast.durable_sqlite import DurableSqlite
+from broadcast.store.durable import DurableSqlite
 
 
 class StoreFailure(Exception):

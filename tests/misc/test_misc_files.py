@@ -1,4 +1,4 @@
-"""broadcast.files: key files are 0600 (even when they existed), nothing follows a symlink,
+"""broadcast.config.files: key files are 0600 (even when they existed), nothing follows a symlink,
 configuration files are read within a size cap."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import pytest
 
-from broadcast.files import (
+from broadcast.config.files import (
     PRIVATE_MODE,
     PUBLIC_MODE,
     TomlFileError,
@@ -20,9 +20,9 @@ from broadcast.files import (
     open_public,
     read_toml,
 )
-from broadcast.streaming.config import ConfigError, load_config
-from broadcast.ue.config import load_config as load_ue_config
-from broadcast.ue.errors import UeConfigError
+from broadcast.config.stream import ConfigError, load_config
+from broadcast.config.ue import load_config as load_ue_config
+from broadcast.engine.ue.errors import UeConfigError
 
 
 def _mode(path: Path) -> int:

@@ -1,5 +1,5 @@
-"""The shared bounded, entity-free XML reader (broadcast/safexml.py) and the FLUTE shim that
-translates its refusals into FDT errors (broadcast/flute/_safexml.py)."""
+"""The shared bounded, entity-free XML reader (broadcast/proto/safexml.py) and the FLUTE shim that
+translates its refusals into FDT errors (broadcast/proto/flute/_safexml.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broadcast.errors import LocatedError
-from broadcast.flute import _safexml as flute_xml
-from broadcast.flute.errors import FdtError, FdtForbiddenConstruct, FdtLimitExceeded, FdtTooLarge
-from broadcast.safexml import (
+from broadcast.proto.errors import LocatedError
+from broadcast.proto.flute import _safexml as flute_xml
+from broadcast.proto.flute.errors import (
+    FdtError,
+    FdtForbiddenConstruct,
+    FdtLimitExceeded,
+    FdtTooLarge,
+)
+from broadcast.proto.safexml import (
     XmlError,
     XmlForbiddenConstruct,
     XmlLimitExceeded,

@@ -1,6 +1,6 @@
-"""broadcast.mikey.batch: the native MSK batch equals the pure-Python reference byte for byte.
+"""broadcast.proto.mikey.batch: the native MSK batch equals the pure-Python reference byte for byte.
 
-Reference: broadcast.mikey.mbms.build_msk_message (one message per UE). The native path
+Reference: broadcast.proto.mikey.mbms.build_msk_message (one message per UE). The native path
 (broadcast._native.mikey_batch, Cython on OpenSSL EVP) must produce identical bytes, every
 message must open with the UE's MUK, and bad input must raise the typed errors of the pure path
 (or ValueError/TypeError at the native boundary) — never crash.
@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadcast.keys.ids import KeyDomainId, MskId, MtkId, MukId
-from broadcast.keys.material import Msk, Muk
-from broadcast.mikey import (
+from broadcast.proto.keys.ids import KeyDomainId, MskId, MtkId, MukId
+from broadcast.proto.keys.material import Msk, Muk
+from broadcast.proto.mikey import (
     MikeyEncodeError,
     MikeyError,
     ProfileViolation,
@@ -28,9 +28,9 @@ from broadcast.mikey import (
     envelope,
     open_msk_message,
 )
-from broadcast.mikey import batch as batch_mod
-from broadcast.mikey.batch import MskPushTarget, build_msk_messages
-from broadcast.mikey.constants import SrtpAuthAlg
+from broadcast.proto.mikey import batch as batch_mod
+from broadcast.proto.mikey.batch import MskPushTarget, build_msk_messages
+from broadcast.proto.mikey.constants import SrtpAuthAlg
 
 native = pytest.importorskip("broadcast._native.mikey_batch")
 

@@ -1,7 +1,7 @@
 """broadcast._native.crypto (Cython on OpenSSL EVP) must equal the pure-Python reference.
 
-Reference: broadcast.mikey.prf (MIKEY-1 PRF, RFC 3830 §4.1.2; message keys, §4.1.4) and
-broadcast.mikey.transforms (AES-CM-128, HMAC-SHA-1-160, KEMAC IV). Known answers are the
+Reference: broadcast.proto.mikey.prf (MIKEY-1 PRF, RFC 3830 §4.1.2; message keys, §4.1.4) and
+broadcast.proto.mikey.transforms (AES-CM-128, HMAC-SHA-1-160, KEMAC IV). Known answers are the
 self-computed vectors of /work/shared/reference/spec-digest.md §6.4.
 """
 
@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broadcast.mikey import prf as ref_prf
-from broadcast.mikey import transforms as ref_tf
+from broadcast.proto.mikey import prf as ref_prf
+from broadcast.proto.mikey import transforms as ref_tf
 
 native = pytest.importorskip("broadcast._native.crypto")
 

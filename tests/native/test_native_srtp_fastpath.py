@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadcast.srtp import Auth, Cipher, CryptoPolicy, SrtpError, SrtpReceiver, SrtpSender
-from broadcast.srtp.batch import SrtpBatchSender, unprotect_batch
+from broadcast.proto.srtp import Auth, Cipher, CryptoPolicy, SrtpError, SrtpReceiver, SrtpSender
+from broadcast.proto.srtp.batch import SrtpBatchSender, unprotect_batch
 
 native = pytest.importorskip("broadcast._native.srtp_batch")
 

@@ -30,7 +30,8 @@ from typing import Any
 
 from sgimb_support import equal_size, video_mix
 
-from broadcast.sgimb import DatagramOutput, OutputConfig
+from broadcast.aio.sgimb.output import DatagramOutput
+from broadcast.config.output import OutputConfig
 
 TUNSETIFF = 0x400454CA
 IFF_TUN = 0x0001
@@ -130,8 +131,7 @@ def scenario_recv() -> dict[str, Any]:
                 ttl = int.from_bytes(value[:4], sys.byteorder)
             if level == socket.IPPROTO_IP and kind == IP_PKTINFO:
                 ifindex = struct.unpack_from("@i", value)[0]
-        received.append({"data": b64(data), "source": list(source), "ttl": ttl,
-                         "ifindex": ifindex})
+        received.append({"data": b64(data), "source": list(source), "ttl": ttl, "ifindex": ifindex})
     rx.close()
     report.update(received=received, batch=[b64(d) for d in batch], ifindex=index)
     return report
@@ -179,8 +179,11 @@ def scenario_slow() -> dict[str, Any]:
         with DatagramOutput(cfg) as out:
             t0 = time.monotonic()
             sent = out.send_batch(batch, ("239.255.4.1", 5000))
-            report[f"sync_{native}"] = {"sent": sent, "stats": stats(out),
-                                        "seconds": time.monotonic() - t0}
+            report[f"sync_{native}"] = {
+                "sent": sent,
+                "stats": stats(out),
+                "seconds": time.monotonic() - t0,
+            }
     return report
 
 
@@ -191,7 +194,10 @@ def main() -> None:
     scenario, namespace = sys.argv[1], sys.argv[2]
     here = subprocess.run(
         ["ip", "netns", "identify", str(os.getpid())],
-        capture_output=True, text=True, timeout=10, check=True,
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
     ).stdout.strip()
     if not namespace.startswith("mbms-h1-") or here != namespace:
         sys.exit(f"refusing to run outside the test namespace {namespace!r} (in {here!r})")

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from sgimb_support import HOST_TX
 
-from broadcast.sgimb import (
-    DatagramOutput,
+from broadcast.aio.sgimb.output import DatagramOutput
+from broadcast.config import output as config_module
+from broadcast.config.output import (
     GtpuConfig,
     OutputConfig,
     OutputConfigError,
     output_config_from_mapping,
 )
-from broadcast.sgimb import config as config_module
 
 
 @pytest.mark.parametrize(

@@ -14,15 +14,16 @@ from scapy.contrib.gtp import GTP_U_Header
 from scapy.layers.inet import IP, UDP
 from sgimb_support import HOST_TX, equal_size, receive, receiver, video_mix
 
-from broadcast.sgimb import DatagramOutput, GtpuConfig, OutputConfig
-from broadcast.sgimb.gtpu import (
+from broadcast.aio.sgimb.output import DatagramOutput
+from broadcast.config.output import GtpuConfig, OutputConfig
+from broadcast.proto.net.gtpu import (
     GTPU_PORT,
     GtpuEncapsulator,
     GtpuError,
     decode_gpdu,
     encode_gpdu,
 )
-from broadcast.sgimb.ipv4 import Ipv4Error, UdpIpv4Builder, parse_udp_ipv4
+from broadcast.proto.net.ipv4 import Ipv4Error, UdpIpv4Builder, parse_udp_ipv4
 
 GROUP = ("239.255.1.1", 5004)
 TEID = 0x1234ABCD
@@ -49,8 +50,9 @@ def test_scapy_decodes_what_we_send(endpoint: socket.socket, native: bool) -> No
         ttl=17,
         source=HOST_TX,
         native=native,
-        gtpu=GtpuConfig(endpoint=endpoint.getsockname()[0], port=endpoint.getsockname()[1],
-                        teid=TEID),
+        gtpu=GtpuConfig(
+            endpoint=endpoint.getsockname()[0], port=endpoint.getsockname()[1], teid=TEID
+        ),
     )
     batch = video_mix(150)
     with DatagramOutput(cfg) as out:
@@ -103,7 +105,7 @@ def test_inner_source_defaults_to_the_route_source(endpoint: socket.socket) -> N
     host, port = endpoint.getsockname()
     with DatagramOutput(OutputConfig(gtpu=GtpuConfig(endpoint=host, port=port, teid=9))) as out:
         out.send(b"x", GROUP)
-    (outer, (outer_src, outer_port)), = receive(endpoint, 1)
+    ((outer, (outer_src, outer_port)),) = receive(endpoint, 1)
     inner = GTP_U_Header(outer)[IP]
     assert inner.src == outer_src
     assert inner[UDP].sport == outer_port
@@ -125,11 +127,10 @@ def test_default_port_is_2152() -> None:
 
 # --- sans-IO codec --------------------------------------------------------------------------
 
+
 def test_gpdu_layout_known_answer() -> None:
     assert encode_gpdu(0x01020304, b"\xaa\xbb") == bytes.fromhex("30ff000201020304aabb")
-    assert encode_gpdu(1, b"\xaa", sequence=0x1234) == bytes.fromhex(
-        "32ff00050000000112340000aa"
-    )
+    assert encode_gpdu(1, b"\xaa", sequence=0x1234) == bytes.fromhex("32ff00050000000112340000aa")
 
 
 @settings(max_examples=60, deadline=None)
@@ -150,7 +151,10 @@ def test_round_trip_against_scapy(
     assert (ours.teid, ours.sequence, ours.t_pdu) == (teid, seq, inner)
     parsed = parse_udp_ipv4(ours.t_pdu)
     assert (parsed.source_port, parsed.destination_port, parsed.ttl, parsed.payload) == (
-        sport, dport, ttl, payload,
+        sport,
+        dport,
+        ttl,
+        payload,
     )
     ip = GTP_U_Header(pdu)[IP]
     assert _checksums_valid(ip)
@@ -159,7 +163,7 @@ def test_round_trip_against_scapy(
 
 def test_decoder_skips_extension_headers() -> None:
     # E set, next type 0x85 (PDU session container), one 4-octet extension, then none.
-    pdu = bytes.fromhex("34ff000c00000005" "00000085" "01100000") + b"tpdu"
+    pdu = bytes.fromhex("34ff000c000000050000008501100000") + b"tpdu"
     pdu = pdu[:3] + bytes([len(pdu) - 8]) + pdu[4:]
     decoded = decode_gpdu(pdu)
     assert (decoded.teid, decoded.sequence, decoded.t_pdu) == (5, None, b"tpdu")

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scapy.layers.inet import IP, UDP
 
-from broadcast.sgimb.ipv4 import Ipv4Error, UdpIpv4Builder, internet_checksum, parse_udp_ipv4
+from broadcast.proto.net.ipv4 import Ipv4Error, UdpIpv4Builder, internet_checksum, parse_udp_ipv4
 
 
 def test_rfc1071_example() -> None:
@@ -37,11 +37,17 @@ def test_checksum_matches_a_word_loop(data: bytes) -> None:
 @settings(max_examples=60, deadline=None)
 @given(payload=st.binary(max_size=400), sport=st.integers(0, 0xFFFF), ttl=st.integers(0, 255))
 def test_parse_scapy_packets(payload: bytes, sport: int, ttl: int) -> None:
-    pkt = bytes(IP(src="198.18.21.9", dst="239.255.0.1", ttl=ttl, id=77)
-                / UDP(sport=sport, dport=2269) / payload)
+    pkt = bytes(
+        IP(src="198.18.21.9", dst="239.255.0.1", ttl=ttl, id=77)
+        / UDP(sport=sport, dport=2269)
+        / payload
+    )
     parsed = parse_udp_ipv4(pkt)
     assert (parsed.source, parsed.destination, parsed.ttl, parsed.identification) == (
-        "198.18.21.9", "239.255.0.1", ttl, 77,
+        "198.18.21.9",
+        "239.255.0.1",
+        ttl,
+        77,
     )
     assert (parsed.source_port, parsed.destination_port, parsed.payload) == (sport, 2269, payload)
     ours = UdpIpv4Builder("198.18.21.9", sport, ttl, first_id=77).build(
@@ -55,7 +61,7 @@ def _good() -> bytes:
 
 
 def _patch(data: bytes, offset: int, value: bytes) -> bytes:
-    return data[:offset] + value + data[offset + len(value):]
+    return data[:offset] + value + data[offset + len(value) :]
 
 
 @pytest.mark.parametrize(

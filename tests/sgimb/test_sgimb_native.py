@@ -13,7 +13,7 @@ from sgimb_support import HOST_TX, assert_nothing_more, equal_size, receive, rec
 
 from broadcast import profile
 from broadcast._native import udp_send
-from broadcast.sgimb.engine import pack_sockaddr
+from broadcast.aio.sgimb.engine import pack_sockaddr
 
 SO_NO_CHECK = 11
 
@@ -48,9 +48,7 @@ def _sizes(sizes: list[int]) -> list[bytes]:
         ([700], 0),
     ],
 )
-def test_runs(
-    tx: socket.socket, rx: socket.socket, sizes: list[int], gso_messages: int
-) -> None:
+def test_runs(tx: socket.socket, rx: socket.socket, sizes: list[int], gso_messages: int) -> None:
     sender = udp_send.BatchSender(tx.fileno())
     batch = _sizes(sizes)
     result = sender.send(batch, pack_sockaddr(rx.getsockname()))

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from scapy.layers.inet import IP, UDP
 
-from broadcast.sgimb.ipv4 import parse_udp_ipv4
+from broadcast.proto.net.ipv4 import parse_udp_ipv4
 
 AGENT = Path(__file__).with_name("sgimb_netns_agent.py")
 _serial = itertools.count()
@@ -44,7 +44,10 @@ def netns() -> Iterator[str]:
 def run_agent(netns: str, scenario: str) -> dict[str, Any]:
     proc = subprocess.run(
         ["ip", "netns", "exec", netns, sys.executable, str(AGENT), scenario, netns],
-        capture_output=True, text=True, timeout=90, check=False,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     report: dict[str, Any] = json.loads(proc.stdout)

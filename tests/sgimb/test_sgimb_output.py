@@ -19,7 +19,8 @@ from sgimb_support import (
     video_mix,
 )
 
-from broadcast.sgimb import DatagramOutput, OutputConfig
+from broadcast.aio.sgimb.output import DatagramOutput
+from broadcast.config.output import OutputConfig
 
 
 @pytest.fixture(params=[True, False], ids=["native", "sendto"])

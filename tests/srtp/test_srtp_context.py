@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from broadcast.keys import MskId, Mtk, MtkId, SrtpSalt, srtp_mki
-from broadcast.srtp import (
+from broadcast.proto.keys import MskId, Mtk, MtkId, SrtpSalt, srtp_mki
+from broadcast.proto.srtp import (
     AuthenticationFailed,
     BadVersion,
     CryptoPolicy,
@@ -24,8 +24,8 @@ from broadcast.srtp import (
     UnknownMki,
     derive_session_keys,
 )
-from broadcast.srtp.replay import ReplayWindow, Verdict, estimate_index
-from broadcast.srtp.transform import protect_rtcp, protect_rtp
+from broadcast.proto.srtp.replay import ReplayWindow, Verdict, estimate_index
+from broadcast.proto.srtp.transform import protect_rtcp, protect_rtp
 
 MSK = MskId(0x0001, 0x0002)
 KEY_A, SALT_A = Mtk(bytes(range(16))), SrtpSalt(bytes(range(100, 114)))

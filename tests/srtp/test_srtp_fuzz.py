@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broadcast.keys import Mtk, SrtpSalt
-from broadcast.srtp import Auth, Cipher, CryptoPolicy, SrtpError, SrtpReceiver, SrtpSender
+from broadcast.proto.keys import Mtk, SrtpSalt
+from broadcast.proto.srtp import Auth, Cipher, CryptoPolicy, SrtpError, SrtpReceiver, SrtpSender
 
 POLICIES = [
     CryptoPolicy(),

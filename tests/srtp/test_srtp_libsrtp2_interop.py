@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from broadcast.keys import MskId, Mtk, MtkId, SrtpSalt, srtp_mki
-from broadcast.srtp import Cipher, CryptoPolicy, SrtpReceiver, SrtpSender
+from broadcast.proto.keys import MskId, Mtk, MtkId, SrtpSalt, srtp_mki
+from broadcast.proto.srtp import Cipher, CryptoPolicy, SrtpReceiver, SrtpSender
 
 pytestmark = pytest.mark.interop
 

@@ -1,4 +1,4 @@
-"""Native batch SRTP (broadcast._native.srtp_batch via broadcast.srtp.batch) against the pure
+"""Native batch SRTP (broadcast._native.srtp_batch via broadcast.proto.srtp.batch) against the pure
 per-packet sender/receiver: byte-for-byte output, state, typed errors, tamper detection."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadcast.srtp import (
+from broadcast.proto.srtp import (
     Auth,
     BadVersion,
     Cipher,
@@ -22,8 +22,8 @@ from broadcast.srtp import (
     TooManyStreams,
     UnknownMki,
 )
-from broadcast.srtp import batch as batch_mod
-from broadcast.srtp.batch import SrtpBatchSender, unprotect_batch
+from broadcast.proto.srtp import batch as batch_mod
+from broadcast.proto.srtp.batch import SrtpBatchSender, unprotect_batch
 
 pytestmark = pytest.mark.skipif(not batch_mod.NATIVE_AVAILABLE, reason="native module not built")
 

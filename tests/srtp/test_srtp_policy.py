@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from broadcast import profile
-from broadcast.mikey import SrtpPolicy
-from broadcast.mikey.constants import SrtpAuthAlg, SrtpEncrAlg
-from broadcast.srtp import Auth, Cipher, CryptoPolicy, UnsupportedPolicy
+from broadcast.proto.mikey import SrtpPolicy
+from broadcast.proto.mikey.constants import SrtpAuthAlg, SrtpEncrAlg
+from broadcast.proto.srtp import Auth, Cipher, CryptoPolicy, UnsupportedPolicy
 
 
 def test_profile_default_policy_maps_to_rccm2_r16() -> None:

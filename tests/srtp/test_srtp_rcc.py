@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import hmac as c_hmac
 from cryptography.hazmat.primitives.ciphers import Cipher as CCipher
 from cryptography.hazmat.primitives.ciphers import algorithms, modes
 
-from broadcast.keys import Mtk, SrtpSalt
-from broadcast.srtp import (
+from broadcast.proto.keys import Mtk, SrtpSalt
+from broadcast.proto.srtp import (
     Auth,
     AuthenticationFailed,
     CryptoPolicy,

@@ -8,9 +8,9 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadcast.keys import Mtk, SrtpSalt
-from broadcast.mikey import SrtpPolicy
-from broadcast.srtp import Auth, Cipher, CryptoPolicy, SrtpReceiver, SrtpSender
+from broadcast.proto.keys import Mtk, SrtpSalt
+from broadcast.proto.mikey import SrtpPolicy
+from broadcast.proto.srtp import Auth, Cipher, CryptoPolicy, SrtpReceiver, SrtpSender
 
 POLICIES = {
     "hmac80": CryptoPolicy.aes_cm_128_hmac_sha1_80(),

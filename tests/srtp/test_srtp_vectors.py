@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from broadcast.keys import Mtk, SrtpSalt
-from broadcast.srtp import CryptoPolicy, SrtpReceiver, SrtpSender, derive_session_keys
-from broadcast.srtp.cipher import keystream, srtp_iv
-from broadcast.srtp.keys import (
+from broadcast.proto.keys import Mtk, SrtpSalt
+from broadcast.proto.srtp import CryptoPolicy, SrtpReceiver, SrtpSender, derive_session_keys
+from broadcast.proto.srtp.cipher import keystream, srtp_iv
+from broadcast.proto.srtp.keys import (
     LABEL_SRTP_AUTH,
     LABEL_SRTP_ENCRYPTION,
     LABEL_SRTP_SALT,

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from broadcast.keys import KeyDomainId, Msk, MskId, SQLiteKeyStore
-from broadcast.mikey.mbms import Kind, envelope, open_mtk_message
-from broadcast.mikey.payloads import SrtpIdMap
-from broadcast.mikey.srtp_policy import SrtpPolicy
-from broadcast.srtp import CryptoPolicy, SrtpError, SrtpReceiver
-from broadcast.streaming.config import StreamConfig, config_from_mapping
-from broadcast.streaming.service import StreamService
+from broadcast.aio.streaming.service import StreamService
+from broadcast.config.stream import StreamConfig, config_from_mapping
+from broadcast.proto.keys import KeyDomainId, Msk, MskId
+from broadcast.proto.mikey.mbms import Kind, envelope, open_mtk_message
+from broadcast.proto.mikey.payloads import SrtpIdMap
+from broadcast.proto.mikey.srtp_policy import SrtpPolicy
+from broadcast.proto.srtp import CryptoPolicy, SrtpError, SrtpReceiver
+from broadcast.store.keys import SQLiteKeyStore
 
 SO_TIMESTAMPNS = 35  # Linux, asm-generic/socket.h (Python does not export it)
 SO_RCVBUFFORCE = 33

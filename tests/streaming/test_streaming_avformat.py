@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from streaming_support import Capture, MiniUe, make_config, run_until, store_msks
 
-from broadcast.streaming.service import StreamService
+from broadcast.aio.streaming.service import StreamService
 
 HOST = "127.22.8.1"
 INGEST = "127.22.8.2"

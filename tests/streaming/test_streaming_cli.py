@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from streaming_support import make_config
 
+from broadcast.aio.streaming.service import StreamService, StreamStatus
 from broadcast.cli.main import main
 from broadcast.cli.stream_cmd import RateMeter, run_session, status_line
-from broadcast.streaming.service import StreamService, StreamStatus
 
 HOST = "127.22.6.1"
 

@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-import broadcast.streaming.config as config_module
-from broadcast.mikey.constants import SrtpAuthAlg
-from broadcast.streaming.config import ConfigError, config_from_mapping, load_config
-from broadcast.streaming.generator import GeneratorConfig
-from broadcast.streaming.ingest import PcapIngestConfig, UdpIngestConfig
-from broadcast.streaming.policy import PolicyConfigError, SrtpConfig, srtp_policy
-from broadcast.streaming.sdp import SdpSession, build_sdp
+import broadcast.config.stream as config_module
+from broadcast.aio.streaming.ingest import PcapIngestConfig, UdpIngestConfig
+from broadcast.config.srtp import PolicyConfigError, SrtpConfig, srtp_policy
+from broadcast.config.stream import ConfigError, config_from_mapping, load_config
+from broadcast.engine.streaming.generator import GeneratorConfig
+from broadcast.engine.streaming.sdp import SdpSession, build_sdp
+from broadcast.proto.mikey.constants import SrtpAuthAlg
 
-EXAMPLE = Path(config_module.__file__).with_name("example.toml")
+EXAMPLE = Path(config_module.__file__).parent / "examples" / "stream.toml"
 
 
 def base() -> dict[str, dict[str, Any]]:
@@ -32,7 +32,7 @@ def test_example_loads_and_sets_every_documented_key(tmp_path: Path) -> None:
     cfg = load_config(EXAMPLE)
     assert cfg.session.name == "example" and cfg.session.port == 5004
     # The BM-SC example's store and streaming Key Group (the three examples work together).
-    assert cfg.keys.store.resolve() == EXAMPLE.parents[1] / "bmsc" / "bmsc.db"
+    assert cfg.keys.store.resolve() == EXAMPLE.parent / "bmsc.db"
     assert cfg.keys.key_group == 2
     assert cfg.session.sdp == EXAMPLE.parent / "example.sdp"
     assert str(cfg.keys.key_domain) == "00F110"
@@ -44,7 +44,7 @@ def test_example_loads_and_sets_every_documented_key(tmp_path: Path) -> None:
     keys = set(re.findall(r"^#?\s*([a-z_]+) =", text, flags=re.MULTILINE))
     assert len(keys) > 35
     for key in keys:
-        assert f"``{key}``" in doc, f"{key} is not documented in broadcast/streaming/config.py"
+        assert f"``{key}``" in doc, f"{key} is not documented in broadcast/config/stream.py"
     # ... and every documented key is accepted by the loader somewhere in the example.
     documented = set(re.findall(r"``([a-z_]+)`` \(", doc))
     assert documented <= keys, documented - keys

@@ -1,5 +1,5 @@
 """``StreamService(config, ingest=obj)``: a program's own RTP source (any object implementing
-``broadcast.streaming.ingest.IngestSource``) instead of the configured UDP / pcap / generator
+``broadcast.aio.streaming.ingest.IngestSource``) instead of the configured UDP / pcap / generator
 ingest. No sockets: the output is a recorder, the key store a file in the test's directory."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from streaming_support import make_config, store_msks
 
-from broadcast.mikey.mbms import Kind, envelope, open_mtk_message
-from broadcast.sgimb.output import OutputStats
-from broadcast.srtp import SrtpReceiver
-from broadcast.streaming.ingest import Clock, IngestError, IngestSink, IngestStats
-from broadcast.streaming.service import StreamService, StreamStartError
+from broadcast.aio.sgimb.output import OutputStats
+from broadcast.aio.streaming.ingest import Clock, IngestError, IngestSink, IngestStats
+from broadcast.aio.streaming.service import StreamService, StreamStartError
+from broadcast.proto.mikey.mbms import Kind, envelope, open_mtk_message
+from broadcast.proto.srtp import SrtpReceiver
 
 HOST = "127.32.0.1"
 SSRCS = (0x0A0B0C0D, 0x01020304)

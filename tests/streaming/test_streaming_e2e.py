@@ -29,12 +29,12 @@ from streaming_support import (
     store_msks,
 )
 
-from broadcast.keys.ids import MskId
-from broadcast.mikey.mbms import envelope
-from broadcast.srtp import CryptoPolicy
-from broadcast.streaming.generator import GeneratorConfig, RtpGenerator
-from broadcast.streaming.rtcp import NTP_UNIX_OFFSET
-from broadcast.streaming.service import StreamService, StreamStatus
+from broadcast.aio.streaming.service import StreamService, StreamStatus
+from broadcast.engine.streaming.generator import GeneratorConfig, RtpGenerator
+from broadcast.proto.keys.ids import MskId
+from broadcast.proto.mikey.mbms import envelope
+from broadcast.proto.rtp.rtcp import NTP_UNIX_OFFSET
+from broadcast.proto.srtp import CryptoPolicy
 
 HOST = "127.22.1.1"
 FIRST_SEQ = 65000

@@ -22,8 +22,8 @@ from streaming_support import (
     store_msks,
 )
 
-from broadcast.streaming.rtcp import sender_report
-from broadcast.streaming.service import StreamService, StreamStartError
+from broadcast.aio.streaming.service import StreamService, StreamStartError
+from broadcast.proto.rtp.rtcp import sender_report
 
 HOST = "127.22.3.1"
 INGEST = "127.22.3.2"

@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from broadcast.keys import KeyDomainId, Msk, MskId, MskState, MtkId, SQLiteKeyStore
-from broadcast.mikey.mbms import envelope, open_mtk_message
-from broadcast.mikey.payloads import SrtpCs
-from broadcast.streaming.keying import (
+from broadcast.engine.streaming.keying import (
     MtkIssuer,
     MtkUnavailable,
     cs_id_map,
     ensure_standalone_keys,
 )
+from broadcast.proto.keys import KeyDomainId, Msk, MskId, MskState, MtkId
+from broadcast.proto.mikey.mbms import envelope, open_mtk_message
+from broadcast.proto.mikey.payloads import SrtpCs
+from broadcast.store.keys import SQLiteKeyStore
 
 DOMAIN = KeyDomainId.from_plmn("001", "01")
 MSK1 = Msk(bytes(range(16)))

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from streaming_support import ipv4_udp, link_frame, pcap_bytes
 
-from broadcast.streaming.pcap import PcapError, open_pcap
+from broadcast.proto.rtp.pcap import PcapError, open_pcap
 
 A, B = "10.0.0.1", "239.1.2.3"  # addresses inside a file only: nothing is sent
 

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from broadcast.mikey.mbms import envelope
+from broadcast.proto.mikey.mbms import envelope
 
 HOST = "127.22.5.1"
 REPO = Path(__file__).resolve().parents[2]

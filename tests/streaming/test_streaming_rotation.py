@@ -19,10 +19,11 @@ from streaming_support import (
     store_msks,
 )
 
-from broadcast.keys import Msk, MskId, MskState, SQLiteKeyStore
-from broadcast.mikey.mbms import envelope
-from broadcast.srtp import CryptoPolicy
-from broadcast.streaming.service import StreamService
+from broadcast.aio.streaming.service import StreamService
+from broadcast.proto.keys import Msk, MskId, MskState
+from broadcast.proto.mikey.mbms import envelope
+from broadcast.proto.srtp import CryptoPolicy
+from broadcast.store.keys import SQLiteKeyStore
 
 HOST = "127.22.4.1"
 

@@ -12,9 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadcast.keys import KeyDomainId, Msk, MskId, MskState, Mtk, MtkId, SQLiteKeyStore, SrtpSalt
-from broadcast.streaming.keying import IssuedMtk, MtkIssuer, MtkUnavailable
-from broadcast.streaming.schedule import (
+from broadcast.engine.streaming.keying import IssuedMtk, MtkIssuer, MtkUnavailable
+from broadcast.engine.streaming.schedule import (
     InstallKey,
     MtkSchedule,
     MtkTiming,
@@ -23,6 +22,8 @@ from broadcast.streaming.schedule import (
     SendMikey,
     Switch,
 )
+from broadcast.proto.keys import KeyDomainId, Msk, MskId, MskState, Mtk, MtkId, SrtpSalt
+from broadcast.store.keys import SQLiteKeyStore
 
 DOMAIN = KeyDomainId.from_plmn("001", "01")
 

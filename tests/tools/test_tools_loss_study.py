@@ -16,10 +16,16 @@ from types import ModuleType
 
 import pytest
 
-from broadcast.keys.ids import KeyDomainId, MskId, MtkId
-from broadcast.keys.material import Mtk, SrtpSalt
-from broadcast.streaming.keying import IssuedMtk
-from broadcast.streaming.schedule import MtkSchedule, MtkTiming, RequestMtk, SendMikey, Switch
+from broadcast.engine.streaming.keying import IssuedMtk
+from broadcast.engine.streaming.schedule import (
+    MtkSchedule,
+    MtkTiming,
+    RequestMtk,
+    SendMikey,
+    Switch,
+)
+from broadcast.proto.keys.ids import KeyDomainId, MskId, MtkId
+from broadcast.proto.keys.material import Mtk, SrtpSalt
 
 TOOL = Path(__file__).resolve().parents[2] / "tools" / "loss_study.py"
 
@@ -110,7 +116,7 @@ def test_join_latency_lossless_is_at_most_one_interval() -> None:
 
 def test_join_replay_lockout_waits_for_the_switch() -> None:
     """A joining UE that gets the upcoming MTK's message first rejects the current one's (older
-    COUNTER, as broadcast.mikey.verifier does) and can only decrypt after the switch."""
+    COUNTER, as broadcast.proto.mikey.verifier does) and can only decrypt after the switch."""
     sched = ls.Schedule(10.0, 1.0, 5.0)
     j = ls.simulate_join(sched, STREAM, ls.Bernoulli(0.3), 3000, seed=4)
     assert j.never == 0
@@ -155,7 +161,7 @@ def test_copy_times_and_tie_rule() -> None:
 
 
 def test_model_matches_the_streaming_service_schedule() -> None:
-    """The study's send times are what broadcast.streaming.schedule.MtkSchedule emits."""
+    """The study's send times are what broadcast.engine.streaming.schedule.MtkSchedule emits."""
     period, interval, lead = 10.0, 0.5, 2.5
     sched = MtkSchedule(MtkTiming(period=period, lead=lead, interval=interval))
     sent: dict[int, list[int]] = {}

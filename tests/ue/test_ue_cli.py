@@ -10,14 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from ue_support import (
-    MSK_BYTES,
-    MSK_ID,
-    StreamSender,
-    udp_rx_queue,
-    wait_until,
-    write_announcement,
-)
+from ue_support import MSK_BYTES, MSK_ID, StreamSender, udp_rx_queue, wait_until, write_announcement
 
 from broadcast.cli.main import main
 

@@ -1,4 +1,4 @@
-"""The UE's ``[srtp]`` is read by the stream's parser (``broadcast.streaming.config.srtp_config``):
+"""The UE's ``[srtp]`` is read by the stream's parser (``broadcast.config.stream.srtp_config``):
 same keys, defaults and checks; errors become UeConfigError naming the key."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from broadcast.streaming.config import ConfigError, srtp_config
-from broadcast.streaming.policy import SrtpConfig
-from broadcast.ue.config import config_from_dict
-from broadcast.ue.errors import UeConfigError
+from broadcast.config.srtp import SrtpConfig
+from broadcast.config.stream import ConfigError, srtp_config
+from broadcast.config.ue import config_from_dict
+from broadcast.engine.ue.errors import UeConfigError
 
 
 def _ue(srtp: Any) -> dict[str, Any]:

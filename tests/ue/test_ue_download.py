@@ -10,14 +10,16 @@ from pathlib import Path
 
 from ue_support import async_wait_until
 
-from broadcast.announce.protection import protection_description
-from broadcast.download import CarouselConfig, CarouselService
-from broadcast.keys import MskId, SQLiteKeyStore
-from broadcast.keys.material import Msk
-from broadcast.ue.config import UeConfig
-from broadcast.ue.download import file_name
-from broadcast.ue.service import ReferenceUe
-from broadcast.ue.service_keys import MskEntry
+from broadcast.aio.download.service import CarouselService
+from broadcast.aio.ue.download import file_name
+from broadcast.aio.ue.service import ReferenceUe
+from broadcast.config.carousel import CarouselConfig
+from broadcast.config.ue import UeConfig
+from broadcast.engine.ue.service_keys import MskEntry
+from broadcast.proto.announce.protection import protection_description
+from broadcast.proto.keys import MskId
+from broadcast.proto.keys.material import Msk
+from broadcast.store.keys import SQLiteKeyStore
 
 HOST = "127.27.4.1"
 PORT = 4001

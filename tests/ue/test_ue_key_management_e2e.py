@@ -20,20 +20,22 @@ from pathlib import Path
 
 from ue_support import async_wait_until
 
-from broadcast.announce.protection import protection_description
-from broadcast.bmsc.config import load as load_bmsc
-from broadcast.bmsc.service import BmscService
+from broadcast.aio.bmsc.service import BmscService
+from broadcast.aio.download.service import CarouselService
+from broadcast.aio.streaming.service import StreamService
+from broadcast.aio.ue.service import ReferenceUe
 from broadcast.cli.main import main
-from broadcast.download import CarouselConfig, CarouselService
-from broadcast.download.sdp import carousel_sdp
-from broadcast.keys import MskId, SQLiteKeyStore
-from broadcast.sgimb import OutputConfig
-from broadcast.streaming import StreamConfig, StreamService
-from broadcast.streaming.config import KeysConfig, SessionConfig
-from broadcast.streaming.generator import GeneratorConfig
-from broadcast.streaming.schedule import MtkTiming
-from broadcast.ue.config import load_config
-from broadcast.ue.service import ReferenceUe
+from broadcast.config.bmsc import load as load_bmsc
+from broadcast.config.carousel import CarouselConfig
+from broadcast.config.output import OutputConfig
+from broadcast.config.stream import KeysConfig, SessionConfig, StreamConfig
+from broadcast.config.ue import load_config
+from broadcast.engine.download.sdp import carousel_sdp
+from broadcast.engine.streaming.generator import GeneratorConfig
+from broadcast.engine.streaming.schedule import MtkTiming
+from broadcast.proto.announce.protection import protection_description
+from broadcast.proto.keys import MskId
+from broadcast.store.keys import SQLiteKeyStore
 
 BMSC = "127.100.200.1"
 UE_MEDIA = "127.100.200.2"

@@ -20,23 +20,23 @@ from ue_support import (
     msk_entry,
 )
 
-from broadcast.announce.protection import protection_description
-from broadcast.announce.sdp import FluteSession
-from broadcast.bmsc.gba import digest_password, muk_from_ks_naf
-from broadcast.dcf import MbmsKeyId
-from broadcast.download.keys import IssuedMtk
-from broadcast.download.objects import prepare_mikey
-from broadcast.download.scheduler import CarouselScheduler
-from broadcast.download.session import CarouselSession, SessionParams
-from broadcast.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, SessionKey
-from broadcast.mikey import build_mtk_message
-from broadcast.ue.config import config_from_dict
-from broadcast.ue.download import DownloadClient, DownloadConfig
-from broadcast.ue.download_guard import MissedMskSignal
-from broadcast.ue.errors import UeConfigError
-from broadcast.ue.gba_key import GbaCredentials, load_gba_key, parse_gba_key, write_gba_key
-from broadcast.ue.key_management import UeKeyManagement
-from broadcast.ue.service_keys import MskStore
+from broadcast.aio.ue.download import DownloadClient, DownloadConfig
+from broadcast.aio.ue.key_management import UeKeyManagement
+from broadcast.config.gba_key import GbaCredentials, load_gba_key, parse_gba_key, write_gba_key
+from broadcast.config.ue import config_from_dict
+from broadcast.engine.download.keys import IssuedMtk
+from broadcast.engine.download.objects import prepare_mikey
+from broadcast.engine.download.scheduler import CarouselScheduler
+from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.engine.ue.download_guard import MissedMskSignal
+from broadcast.engine.ue.errors import UeConfigError
+from broadcast.engine.ue.service_keys import MskStore
+from broadcast.proto.announce.protection import protection_description
+from broadcast.proto.announce.sdp import FluteSession
+from broadcast.proto.dcf import MbmsKeyId
+from broadcast.proto.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, SessionKey
+from broadcast.proto.mikey import build_mtk_message
+from broadcast.proto.msk.gba import digest_password, muk_from_ks_naf
 
 KS = SessionKey(bytes(range(32, 64)))
 FQDN = "bmsc.example.org"

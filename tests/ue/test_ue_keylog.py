@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from broadcast.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, SrtpSalt
-from broadcast.ue.keylog import KeyLog
+from broadcast.aio.ue.keylog import KeyLog
+from broadcast.proto.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, SrtpSalt
 
 KDID = KeyDomainId.from_plmn("001", "01")
 MSK = bytes.fromhex("A0A1A2A3A4A5A6A7A8A9AAABACADAEAF")

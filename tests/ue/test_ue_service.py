@@ -25,13 +25,13 @@ from ue_support import (
     write_announcement,
 )
 
-from broadcast.announce.protection import parse_protection_description
-from broadcast.keys import MskId
-from broadcast.mikey.constants import SrtpAuthAlg, SrtpEncrAlg
-from broadcast.mikey.srtp_policy import SrtpPolicy
-from broadcast.ue.config import UeConfig
-from broadcast.ue.errors import UiccKeyManagementRequired
-from broadcast.ue.service import ReferenceUe, default_srtp_policy
+from broadcast.aio.ue.service import ReferenceUe, default_srtp_policy
+from broadcast.config.ue import UeConfig
+from broadcast.engine.ue.errors import UiccKeyManagementRequired
+from broadcast.proto.announce.protection import parse_protection_description
+from broadcast.proto.keys import MskId
+from broadcast.proto.mikey.constants import SrtpAuthAlg, SrtpEncrAlg
+from broadcast.proto.mikey.srtp_policy import SrtpPolicy
 
 
 def config(tmp_path: Path, host: str, **kw: object) -> UeConfig:

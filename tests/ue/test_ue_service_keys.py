@@ -7,12 +7,12 @@ import logging
 import pytest
 from ue_support import KDID, MSK2_BYTES, MSK2_ID, MSK_BYTES, MSK_ID, StreamSender, msk_entry
 
-from broadcast.keys import Msk, MskId, MtkId, Muk, MukId
-from broadcast.mikey import SrtpPolicy, build_msk_message
-from broadcast.mikey.errors import ProfileViolation, ReplayedCounter, UnknownKey
-from broadcast.mikey.verifier import Verifier
-from broadcast.ue.mtk_gate import MtkGate
-from broadcast.ue.service_keys import MskEntry, MskStore
+from broadcast.engine.ue.mtk_gate import MtkGate
+from broadcast.engine.ue.service_keys import MskEntry, MskStore
+from broadcast.proto.keys import Msk, MskId, MtkId, Muk, MukId
+from broadcast.proto.mikey import SrtpPolicy, build_msk_message
+from broadcast.proto.mikey.errors import ProfileViolation, ReplayedCounter, UnknownKey
+from broadcast.proto.mikey.verifier import Verifier
 
 MUK = Muk(bytes.fromhex("6d1c0b0e7a3f49e2b5c4d8a19f20e7c3"))
 MUK_ID = MukId.of("bmsc.example.org", "btid@bsf.example.org")

@@ -19,15 +19,15 @@ from ue_support import (
     rtp_packet,
 )
 
-from broadcast.keys import Msk, MskId, MtkId
-from broadcast.media import MediaCheck, MediaGenerator, MediaGeneratorConfig
-from broadcast.mikey import SrtpPolicy
-from broadcast.mikey.constants import SrtpAuthAlg
-from broadcast.mikey.payloads import SrtpCs
-from broadcast.srtp import SrtpSender
-from broadcast.ue.mtk_gate import MtkGate
-from broadcast.ue.service_keys import MskStore
-from broadcast.ue.stream_receiver import StreamReceiver
+from broadcast.demo.media import MediaCheck, MediaGenerator, MediaGeneratorConfig
+from broadcast.engine.ue.mtk_gate import MtkGate
+from broadcast.engine.ue.service_keys import MskStore
+from broadcast.engine.ue.stream_receiver import StreamReceiver
+from broadcast.proto.keys import Msk, MskId, MtkId
+from broadcast.proto.mikey import SrtpPolicy
+from broadcast.proto.mikey.constants import SrtpAuthAlg
+from broadcast.proto.mikey.payloads import SrtpCs
+from broadcast.proto.srtp import SrtpSender
 
 
 def make_ue(

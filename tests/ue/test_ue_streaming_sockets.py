@@ -17,11 +17,11 @@ from ue_support import (
     msk_entry,
 )
 
-from broadcast.announce.sdp import RtpMap, srtp_streams, streaming_sdp
-from broadcast.ue.mtk_gate import MtkGate
-from broadcast.ue.service_keys import MskStore
-from broadcast.ue.stream_receiver import StreamReceiver
-from broadcast.ue.streaming import StreamingClient, StreamingConfig
+from broadcast.aio.ue.streaming import StreamingClient, StreamingConfig
+from broadcast.engine.ue.mtk_gate import MtkGate
+from broadcast.engine.ue.service_keys import MskStore
+from broadcast.engine.ue.stream_receiver import StreamReceiver
+from broadcast.proto.announce.sdp import RtpMap, srtp_streams, streaming_sdp
 
 HOST = "127.27.1.1"
 RTP_PORT = 5004

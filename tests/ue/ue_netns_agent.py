@@ -13,16 +13,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ue_support import (
-    StreamSender,
-    async_wait_until,
-    counter_rand,
-    msk_entry,
-    write_announcement,
-)
+from ue_support import StreamSender, async_wait_until, counter_rand, msk_entry, write_announcement
 
-from broadcast.ue.config import UeConfig
-from broadcast.ue.service import ReferenceUe
+from broadcast.aio.ue.service import ReferenceUe
+from broadcast.config.ue import UeConfig
 
 GROUP = "239.27.0.1"
 PACKETS = 60

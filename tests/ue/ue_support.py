@@ -11,13 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from broadcast.announce.protection import protection_description
-from broadcast.announce.sdp import RtpMap, streaming_sdp
-from broadcast.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, SrtpSalt, srtp_mki
-from broadcast.mikey import SrtpPolicy, build_mtk_message
-from broadcast.mikey.payloads import SrtpCs
-from broadcast.srtp import SrtpSender
-from broadcast.ue.service_keys import MskEntry
+from broadcast.engine.ue.service_keys import MskEntry
+from broadcast.proto.announce.protection import protection_description
+from broadcast.proto.announce.sdp import RtpMap, streaming_sdp
+from broadcast.proto.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, SrtpSalt, srtp_mki
+from broadcast.proto.mikey import SrtpPolicy, build_mtk_message
+from broadcast.proto.mikey.payloads import SrtpCs
+from broadcast.proto.srtp import SrtpSender
 
 KDID = KeyDomainId.from_plmn("001", "01")
 KEY_GROUP = 0x0102

@@ -1,0 +1,1 @@
+"""``mbms carousel``: the asyncio carousel service and its watched input directory."""

@@ -1,0 +1,1 @@
+"""``mbms stream``: the asyncio stream service and its RTP ingest sources."""

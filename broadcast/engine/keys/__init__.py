@@ -1,0 +1,1 @@
+"""Key issuing on a :class:`~broadcast.proto.keys.store.KeyStore`: the one MTK allocator."""

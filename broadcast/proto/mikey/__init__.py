@@ -1,0 +1,67 @@
+"""MIKEY (RFC 3830, RFC 4563) for MBMS: sans-IO codec, key derivation and the MBMS messages."""
+
+from broadcast.proto.mikey.errors import (
+    MacMismatch,
+    MikeyDecodeError,
+    MikeyEncodeError,
+    MikeyError,
+    MikeyVerifyError,
+    MtkIdRejected,
+    ProfileViolation,
+    ReplayedCounter,
+    TruncatedPayload,
+    UnknownKey,
+    UnsupportedValue,
+)
+from broadcast.proto.mikey.mbms import (
+    Envelope,
+    Kind,
+    MskDelivery,
+    MtkDelivery,
+    SolicitedPull,
+    build_ack,
+    build_msk_message,
+    build_mtk_message,
+    build_solicited_pull,
+    envelope,
+    open_msk_message,
+    open_mtk_message,
+    open_solicited_pull,
+    verify_ack,
+)
+from broadcast.proto.mikey.message import Message
+from broadcast.proto.mikey.srtp_policy import SrtpPolicy
+from broadcast.proto.mikey.verifier import Accepted, DuplicateMessage, Verifier
+
+__all__ = [
+    "Accepted",
+    "DuplicateMessage",
+    "Envelope",
+    "Kind",
+    "MacMismatch",
+    "Message",
+    "MikeyDecodeError",
+    "MikeyEncodeError",
+    "MikeyError",
+    "MikeyVerifyError",
+    "MskDelivery",
+    "MtkDelivery",
+    "MtkIdRejected",
+    "ProfileViolation",
+    "ReplayedCounter",
+    "SolicitedPull",
+    "SrtpPolicy",
+    "TruncatedPayload",
+    "UnknownKey",
+    "UnsupportedValue",
+    "Verifier",
+    "build_ack",
+    "build_msk_message",
+    "build_mtk_message",
+    "build_solicited_pull",
+    "envelope",
+    "open_msk_message",
+    "open_mtk_message",
+    "open_solicited_pull",
+    "verify_ack",
+]

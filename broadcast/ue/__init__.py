@@ -1,1 +1,0 @@
-"""The reference UE: the other side of every procedure, for tests, demos and integrators."""
