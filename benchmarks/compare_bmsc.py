@@ -43,21 +43,22 @@ from aiohttp import web
 
 from broadcast.aio.bmsc.push import PushScheduler
 from broadcast.aio.bmsc.service import BmscService
-from broadcast.config.bmsc import (
+from broadcast.engine.bmsc.keymgmt import KeyManagement
+from broadcast.engine.bmsc.settings import (
     BmscConfig,
     HttpConfig,
     KeyGroupConfig,
     PushConfig,
     RateLimitConfig,
 )
-from broadcast.engine.bmsc.keymgmt import KeyManagement
 from broadcast.proto.keys.ids import KeyDomainId, MskId
 from broadcast.proto.keys.material import Muk
 from broadcast.proto.keys.store import MukRecord
 from broadcast.proto.msk.digest import build_authorization, parse_auth_info, parse_challenges
 from broadcast.proto.msk.gba import muk_id_for, naf_id
 from broadcast.proto.msk.msk_xml import build_msk_request
-from broadcast.store.bmsc import BmscStore, Subscription
+from broadcast.proto.msk.store import Subscription
+from broadcast.store.bmsc import SQLiteBmscStore
 from broadcast.store.gba_sim import SQLiteGbaStore
 from broadcast.store.keys import SQLiteKeyStore
 
@@ -266,7 +267,7 @@ def cmd_http(args: argparse.Namespace) -> None:
     sink = _sink()
     try:
         gba = SQLiteGbaStore(store)
-        bstore = BmscStore(store)
+        bstore = SQLiteBmscStore(store)
         users: list[tuple[str, str]] = []
         now = int(time.time())
         naf = naf_id(FQDN)
@@ -322,9 +323,9 @@ def cmd_rotation(args: argparse.Namespace) -> None:
         push=PushConfig(source=HOST, port=sink_port, delay=0.0, ack_required=False, batch=20_000),
     )
     keys = SQLiteKeyStore(store_path)
-    store = BmscStore(store_path)
+    store = SQLiteBmscStore(store_path)
     gba = SQLiteGbaStore(store_path)
-    km = KeyManagement(cfg, keys, store, gba)
+    km = KeyManagement(cfg, keys, store, gba, perf_counter=time.perf_counter)
     km.ensure_groups(time.time())
     n = args.ues
     t0 = time.perf_counter()

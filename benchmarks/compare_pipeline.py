@@ -48,10 +48,15 @@ from pathlib import Path
 from _measure import best_rate, fmt, pin
 
 from broadcast.aio.sgimb.output import DatagramOutput
-from broadcast.aio.streaming.ingest import UdpIngestConfig
 from broadcast.aio.streaming.service import StreamService
 from broadcast.config.srtp import SrtpConfig, srtp_policy
-from broadcast.config.stream import KeysConfig, RtcpConfig, SessionConfig, StreamConfig
+from broadcast.config.stream import (
+    KeysConfig,
+    RtcpConfig,
+    SessionConfig,
+    StreamConfig,
+    UdpIngestConfig,
+)
 from broadcast.engine.streaming.generator import GeneratorConfig, RtpGenerator
 from broadcast.engine.streaming.pipeline import ProtectPipeline
 from broadcast.engine.streaming.schedule import MtkTiming

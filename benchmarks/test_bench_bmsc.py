@@ -7,15 +7,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from broadcast.config.bmsc import BmscConfig, KeyGroupConfig, PushConfig
 from broadcast.engine.bmsc.keymgmt import KeyManagement
+from broadcast.engine.bmsc.settings import BmscConfig, KeyGroupConfig, PushConfig
 from broadcast.proto.keys.ids import KeyDomainId, MskId
 from broadcast.proto.keys.material import Muk
 from broadcast.proto.keys.store import MukRecord
 from broadcast.proto.msk.digest import DigestServer, NonceManager, build_authorization
 from broadcast.proto.msk.gba import muk_id_for
 from broadcast.proto.msk.msk_xml import build_msk_request, parse_msk_request
-from broadcast.store.bmsc import BmscStore
+from broadcast.store.bmsc import SQLiteBmscStore
 from broadcast.store.gba_sim import SQLiteGbaStore
 from broadcast.store.keys import SQLiteKeyStore
 
@@ -69,7 +69,7 @@ def test_bench_rotation_push_500_ues(benchmark: Any, tmp_path: Path) -> None:
         key_groups=(KeyGroupConfig(1),),
         push=PushConfig(ack_required=False),
     )
-    keys, store, gba = SQLiteKeyStore(path), BmscStore(path), SQLiteGbaStore(path)
+    keys, store, gba = SQLiteKeyStore(path), SQLiteBmscStore(path), SQLiteGbaStore(path)
     km = KeyManagement(cfg, keys, store, gba)
     km.ensure_groups(time.time())
     records = [

@@ -131,6 +131,10 @@ DIGEST_QOP: Final = "auth"
 DIGEST_ALGORITHMS: Final = ("SHA-256", "MD5")
 #: Default key management URI path on the BM-SC [P].
 KEY_MANAGEMENT_PATH: Final = "/keymanagement"
+#: Default BM-SC FQDN (the NAF-ID, IDi of every MUK ID) and BSF domain of the GBA simulator, in
+#: the TS 23.003 home network domain form for MCC 001 / MNC 01 [P].
+BMSC_DEFAULT_FQDN: Final = "bmsc.mnc001.mcc001.pub.3gppnetwork.org"
+BSF_DEFAULT_DOMAIN: Final = "bsf.mnc001.mcc001.pub.3gppnetwork.org"
 #: GBA KDF (TS 33.220 Annex B): FC 0x01, P0 "gba-me" for Ks_(ext)_NAF [3GPP].
 GBA_KDF_FC: Final = 0x01
 GBA_ME_LABEL: Final = b"gba-me"

@@ -37,13 +37,15 @@ from typing import Any, Final
 
 from broadcast.aio.bmsc.push import PushScheduler
 from broadcast.aio.bmsc.service import BmscService
-from broadcast.config.bmsc import BmscConfig, load
+from broadcast.config.bmsc import load
 from broadcast.config.gba_key import GbaCredentials, write_gba_key
 from broadcast.engine.bmsc.keymgmt import KeyManagement
+from broadcast.engine.bmsc.settings import BmscConfig
 from broadcast.proto.keys.errors import KeyModelError
 from broadcast.proto.msk.errors import BmscError
 from broadcast.proto.msk.gba import naf_id
-from broadcast.store.bmsc import BmscStore, DeliveryState, Subscription
+from broadcast.proto.msk.store import DeliveryState, Subscription
+from broadcast.store.bmsc import SQLiteBmscStore
 from broadcast.store.gba_sim import SQLiteGbaStore
 from broadcast.store.keys import SQLiteKeyStore
 
@@ -154,7 +156,7 @@ def _delivery(text: str | None) -> tuple[str | None, int | None]:
 
 def cmd_subscribe(args: argparse.Namespace) -> int:
     cfg = _config(args)
-    store = BmscStore(cfg.store)
+    store = SQLiteBmscStore(cfg.store)
     try:
         if args.action == "list":
             for s in store.list_subscriptions(args.impi):
@@ -213,9 +215,9 @@ def _admin(cfg: BmscConfig, method: str, path: str, body: dict[str, Any] | None)
 async def _direct(cfg: BmscConfig, action: Any, wait: bool) -> Any:
     """Run ``action(km, now)`` on the store, then send from this process until done."""
     keys = SQLiteKeyStore(cfg.store)
-    store = BmscStore(cfg.store)
+    store = SQLiteBmscStore(cfg.store)
     gba = SQLiteGbaStore(cfg.store, bsf_domain=cfg.gba.bsf_domain)
-    km = KeyManagement(cfg, keys, store, gba)
+    km = KeyManagement(cfg, keys, store, gba, perf_counter=time.perf_counter)
     push = PushScheduler(km, cfg.push)
     try:
         await push.start()
@@ -284,7 +286,7 @@ def cmd_msk(args: argparse.Namespace) -> int:
 
 def _msk_list(cfg: BmscConfig) -> int:
     keys = SQLiteKeyStore(cfg.store)
-    store = BmscStore(cfg.store)
+    store = SQLiteBmscStore(cfg.store)
     try:
         for g in cfg.key_groups:
             try:

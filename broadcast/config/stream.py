@@ -82,12 +82,6 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from broadcast import profile
-from broadcast.aio.streaming.ingest import (
-    MAX_BATCH,
-    IngestConfig,
-    PcapIngestConfig,
-    UdpIngestConfig,
-)
 from broadcast.config.files import MAX_TOML_BYTES, TomlFileError, read_toml
 from broadcast.config.output import OutputConfig, OutputConfigError, output_config_from_mapping
 from broadcast.config.srtp import SrtpConfig
@@ -95,6 +89,37 @@ from broadcast.engine.streaming.generator import DEFAULT_SSRC, GeneratorConfig
 from broadcast.engine.streaming.schedule import MtkTiming
 from broadcast.proto.keys.errors import InvalidIdentifier
 from broadcast.proto.keys.ids import KeyDomainId
+
+Address = tuple[str, int]
+
+#: Datagrams handed over per wake-up / per batch at most.
+MAX_BATCH: Final = 256
+
+
+@dataclass(frozen=True, slots=True)
+class UdpIngestConfig:
+    """``source = "udp"``: listen on ``listen`` (RTP, or RTP+RTCP multiplexed) and optionally
+    on ``rtcp_port`` of the same address."""
+
+    listen: Address = ("127.0.0.1", 5004)
+    rtcp_port: int | None = None
+    max_batch: int = MAX_BATCH
+    #: One recvmmsg per wake-up when the native module is built (False: a recv per datagram).
+    recv_batch: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PcapIngestConfig:
+    """``source = "pcap"``: replay the UDP datagrams of ``file``."""
+
+    file: Path = Path("input.pcap")
+    udp_port: int | None = None
+    pace: bool = True
+    loop: bool = False
+    max_batch: int = MAX_BATCH
+
+
+IngestConfig = UdpIngestConfig | PcapIngestConfig | GeneratorConfig
 
 MEDIA_TYPES: Final = ("video", "audio")
 RTCP_MODES: Final = ("generate", "forward", "off")

@@ -67,7 +67,7 @@ from broadcast.demo.timeline import Timeline
 from broadcast.engine.bmsc.keymgmt import PushReport
 from broadcast.proto.keys.errors import KeyModelError
 from broadcast.proto.keys.ids import MskId
-from broadcast.store.bmsc import BmscStore
+from broadcast.store.bmsc import SQLiteBmscStore
 from broadcast.store.gba_sim import SQLiteGbaStore
 from broadcast.store.keys import SQLiteKeyStore
 
@@ -189,7 +189,7 @@ class _Demo:
         key_store = SQLiteKeyStore(db)
         self.key_store = key_store
         self._closing(_sync(key_store.close))
-        bstore = BmscStore(db)
+        bstore = SQLiteBmscStore(db)
         self._closing(_sync(bstore.close))
         gba = SQLiteGbaStore(db, bsf_domain=bcfg.gba.bsf_domain)
         self._closing(_sync(gba.close))

@@ -22,13 +22,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from broadcast.config.bmsc import (
-    BmscConfig,
-    HttpConfig,
-    KeyGroupConfig,
-    PushConfig,
-    RateLimitConfig,
-)
 from broadcast.config.carousel import CarouselConfig
 from broadcast.config.gba_key import GbaCredentials, write_gba_key
 from broadcast.config.output import OutputConfig
@@ -36,12 +29,20 @@ from broadcast.config.srtp import SrtpConfig, srtp_policy
 from broadcast.config.stream import KeysConfig, RtcpConfig, SessionConfig, StreamConfig
 from broadcast.demo.plan import DOWNLOAD_KEY_GROUP, FLUTE_PORT, RTP_PORT, STREAM_KEY_GROUP, Plan
 from broadcast.demo.timeline import Timeline
+from broadcast.engine.bmsc.settings import (
+    BmscConfig,
+    HttpConfig,
+    KeyGroupConfig,
+    PushConfig,
+    RateLimitConfig,
+)
 from broadcast.engine.download.sdp import carousel_sdp
 from broadcast.engine.streaming.schedule import MtkTiming
 from broadcast.proto.announce.protection import protection_description
 from broadcast.proto.keys.ids import KeyDomainId
 from broadcast.proto.msk.gba import naf_id
-from broadcast.store.bmsc import BmscStore, Subscription
+from broadcast.proto.msk.store import Subscription
+from broadcast.store.bmsc import SQLiteBmscStore
 from broadcast.store.gba_sim import SQLiteGbaStore
 
 #: The stream's RTP payload types (the media generator's) and SRTP policy.
@@ -256,7 +257,7 @@ def enrol_ues(
     *,
     workdir: Path,
     gba: SQLiteGbaStore,
-    store: BmscStore,
+    store: SQLiteBmscStore,
     config: BmscConfig,
     now: float,
     plan: Plan,

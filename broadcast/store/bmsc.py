@@ -27,16 +27,25 @@ repeated ACK of a finished delivery is found through the UE's registrations).
 
 from __future__ import annotations
 
-import enum
-import hashlib
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Final, NamedTuple
+from typing import Final
 
 from broadcast.proto.keys.ids import KeyDomainId, MukId
 from broadcast.proto.msk.errors import BmscStoreError, UnknownSubscriber
+from broadcast.proto.msk.store import (
+    Delivery,
+    DeliveryKind,
+    DeliveryState,
+    DueDelivery,
+    NewDelivery,
+    Registration,
+    RegistrationRow,
+    Subscription,
+    UeGroupState,
+    muk_tag,
+)
 from broadcast.store._db import Database
 
 _SCHEMA: Final = (
@@ -117,12 +126,6 @@ _INDEXES: Final = (
 CACHE_KIB: Final = 128 * 1024
 
 
-def muk_tag(idr: bytes) -> int:
-    """The 64-bit (signed) key of per-MUK lookups: BLAKE2b-64 of the IDr (B-TID). Queries
-    compare the IDi and IDr themselves too, so a collision only costs a look at another row."""
-    return int.from_bytes(hashlib.blake2b(idr, digest_size=8).digest(), "big", signed=True)
-
-
 def _migrate(conn: sqlite3.Connection) -> None:
     """Bring a version 1 ``bmsc_delivery`` (no ``reg_id``/``muk_tag``) up to date, then the
     indexes. Runs in the schema transaction of every open (idempotent)."""
@@ -143,120 +146,6 @@ def _migrate(conn: sqlite3.Connection) -> None:
         )
     for statement in _INDEXES:
         conn.execute(statement)
-
-
-class DeliveryState(enum.StrEnum):
-    PENDING = "pending"
-    ACKED = "acked"
-    SENT = "sent"
-    ANSWERED = "answered"
-    FAILED = "failed"
-    SUPERSEDED = "superseded"
-
-
-class DeliveryKind(enum.StrEnum):
-    MSK = "msk"
-    PULL = "pull"
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    impi: str
-    key_domain: KeyDomainId
-    key_group: int
-    delivery_host: str | None = None
-    delivery_port: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Registration:
-    """A UE registered for a Key Group: its latest MUK ID and where MSK pushes go."""
-
-    key_domain: KeyDomainId
-    key_group: int
-    impi: str
-    muk_id: MukId
-    host: str
-    port: int
-    registered_at: float
-    updated_at: float
-    id: int = 0  # the row id (0: not known)
-
-
-class RegistrationRow(NamedTuple):
-    """A registration as a rotation push reads it (a light row): row id, IMPI, MUK ID, address."""
-
-    id: int
-    impi: str
-    idi: bytes
-    idr: bytes
-    host: str
-    port: int
-
-
-@dataclass(frozen=True, slots=True)
-class NewDelivery:
-    """A MIKEY message to record before it is sent (its counter is already durable)."""
-
-    kind: DeliveryKind
-    key_domain: KeyDomainId
-    key_group: int
-    key_number: int
-    impi: str
-    muk_id: MukId
-    host: str
-    port: int
-    csb_id: int
-    counter: int
-    ack_required: bool
-    message: bytes
-    next_at: float
-    reg_id: int = 0  # the registration's row id (0: looked up by Key Group and IMPI)
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    id: int
-    kind: DeliveryKind
-    key_domain: KeyDomainId
-    key_group: int
-    key_number: int
-    impi: str
-    muk_id: MukId
-    host: str
-    port: int
-    csb_id: int
-    counter: int
-    ack_required: bool
-    message: bytes
-    state: DeliveryState
-    attempts: int
-    next_at: float
-    created_at: float
-    done_at: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class UeGroupState:
-    """What an MSK request needs to know about one UE (IMPI) and one Key Group, read at once:
-    its subscription (None: not subscribed), its registration (None: key management not yet
-    initiated) and whether a solicited pull to it may be pending."""
-
-    subscription: Subscription | None
-    registration: Registration | None
-    pull_pending: bool
-
-
-class DueDelivery(NamedTuple):
-    """The columns the push scheduler needs to send a due delivery (a light row)."""
-
-    id: int
-    kind: str
-    host: str
-    port: int
-    ack_required: int
-    attempts: int
-    message: bytes
 
 
 _DELIVERY_COLUMNS: Final = (
@@ -330,8 +219,9 @@ def _registration(row: Sequence[object]) -> Registration:
     )
 
 
-class BmscStore:
-    """SQLite store of the BM-SC tables (module docstring). Thread-safe (one guarded connection)."""
+class SQLiteBmscStore:
+    """SQLite store of the BM-SC tables (module docstring), a
+    :class:`~broadcast.proto.msk.store.BmscStore`. Thread-safe (one guarded connection)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._db = Database(path, _SCHEMA, error=BmscStoreError, cache_kib=CACHE_KIB)

@@ -24,8 +24,6 @@ from broadcast.proto.msk.errors import GbaError
 from broadcast.proto.msk.gba import GbaMiss, NafKey, check_fqdn, check_nai, ks_ext_naf
 from broadcast.store._db import Database
 
-DEFAULT_BSF_DOMAIN: Final = "bsf.mnc001.mcc001.pub.3gppnetwork.org"
-
 _SCHEMA: Final = (
     """CREATE TABLE IF NOT EXISTS gba_bootstrap (
         b_tid TEXT PRIMARY KEY,
@@ -60,7 +58,7 @@ class SQLiteGbaStore:
         self,
         path: str | os.PathLike[str],
         *,
-        bsf_domain: str = DEFAULT_BSF_DOMAIN,
+        bsf_domain: str = profile.BSF_DEFAULT_DOMAIN,
         rand: Callable[[int], bytes] = os.urandom,
     ) -> None:
         self._db = Database(path, _SCHEMA, error=GbaError)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from broadcast.aio.bmsc.service import BmscService
 from broadcast.aio.ue.msk_client import MskClient, MskClientConfig
-from broadcast.config.bmsc import (
+from broadcast.engine.bmsc.settings import (
     BmscConfig,
     HttpConfig,
     KeyGroupConfig,
@@ -22,7 +22,8 @@ from broadcast.config.bmsc import (
 )
 from broadcast.proto.keys.ids import KeyDomainId
 from broadcast.proto.msk.gba import NafKey, naf_id
-from broadcast.store.bmsc import BmscStore, Subscription
+from broadcast.proto.msk.store import Subscription
+from broadcast.store.bmsc import SQLiteBmscStore
 from broadcast.store.gba_sim import SQLiteGbaStore
 
 T = TypeVar("T")
@@ -61,7 +62,7 @@ def add_subscriber(
     """Bootstrap ``impi`` in the BSF simulator and subscribe it; returns the UE's NAF key."""
     now = time.time() if now is None else now
     gba = SQLiteGbaStore(cfg.store, bsf_domain=cfg.gba.bsf_domain)
-    store = BmscStore(cfg.store)
+    store = SQLiteBmscStore(cfg.store)
     try:
         boot = gba.bootstrap(impi, now=int(now), lifetime=lifetime)
         for g in groups:

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from broadcast import profile
 from broadcast.aio.bmsc.push import PushScheduler
 from broadcast.aio.sgimb.engine import SendResult
-from broadcast.config.bmsc import BmscConfig, KeyGroupConfig, PushConfig
 from broadcast.engine.bmsc import keymgmt as keymgmt_module
 from broadcast.engine.bmsc.keymgmt import NATIVE_BUILD_MIN, DeliveryJob, KeyManagement
+from broadcast.engine.bmsc.settings import BmscConfig, KeyGroupConfig, PushConfig
 from broadcast.proto.keys.ids import KeyDomainId, MskId, MukId
 from broadcast.proto.keys.material import Muk, SessionKey
 from broadcast.proto.keys.store import MukRecord
@@ -35,14 +35,14 @@ from broadcast.proto.msk.digest import (
 from broadcast.proto.msk.errors import DigestError
 from broadcast.proto.msk.gba import GbaMiss, NafKey, muk_id_for
 from broadcast.proto.msk.msk_xml import MskRequest
-from broadcast.store.bmsc import (
-    BmscStore,
+from broadcast.proto.msk.store import (
     DeliveryKind,
     DeliveryState,
     NewDelivery,
     Subscription,
     muk_tag,
 )
+from broadcast.store.bmsc import SQLiteBmscStore
 from broadcast.store.keys import SQLiteKeyStore
 
 FQDN = "bmsc.mnc001.mcc001.pub.3gppnetwork.org"
@@ -179,7 +179,7 @@ def km(tmp_path: Path) -> Iterator[KeyManagement]:
         key_groups=(KeyGroupConfig(1), KeyGroupConfig(2, streaming=True)),
         push=PushConfig(source="127.29.0.1", delay=0.0, ack_required=True),
     )
-    keys, store = SQLiteKeyStore(path), BmscStore(path)
+    keys, store = SQLiteKeyStore(path), SQLiteBmscStore(path)
     k = KeyManagement(cfg, keys, store, _CountingGba(), rand=os.urandom)
     k.ensure_groups(NOW)
     yield k
@@ -333,7 +333,7 @@ def _delivery(
 
 
 def test_one_pending_message_at_a_time_per_muk(tmp_path: Path) -> None:
-    store = BmscStore(tmp_path / "s.db")
+    store = SQLiteBmscStore(tmp_path / "s.db")
     a, b = MukId.of(FQDN, "a@bsf"), MukId.of(FQDN, "b@bsf")
     store.register_many(KDID, 1, [("ue@ims", a, "127.29.0.9", 2269)], NOW)
     store.add_deliveries_bulk(
@@ -351,7 +351,7 @@ def test_one_pending_message_at_a_time_per_muk(tmp_path: Path) -> None:
 
 
 def test_ack_lookup_pending_and_finished(tmp_path: Path) -> None:
-    store = BmscStore(tmp_path / "s.db")
+    store = SQLiteBmscStore(tmp_path / "s.db")
     m = MukId.of(FQDN, "acker@bsf")
     store.register_many(KDID, 1, [("ue@ims", m, "127.29.0.9", 2269)], NOW)
     (i,) = store.add_deliveries([_delivery(m, 3)], NOW)
@@ -367,7 +367,7 @@ def test_ack_lookup_pending_and_finished(tmp_path: Path) -> None:
 
 def test_version_1_delivery_table_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "v1.db"
-    store = BmscStore(path)
+    store = SQLiteBmscStore(path)
     m = MukId.of(FQDN, "old@bsf")
     store.register_many(KDID, 1, [("ue@ims", m, "127.29.0.9", 2269)], NOW)
     store.add_deliveries([_delivery(m, 4)], NOW)
@@ -380,7 +380,7 @@ def test_version_1_delivery_table_is_migrated(tmp_path: Path) -> None:
         "ALTER TABLE d1 RENAME TO bmsc_delivery;"
     )
     raw.close()
-    store = BmscStore(path)
+    store = SQLiteBmscStore(path)
     (row,) = store.due_for_send(NOW, 10)
     assert row.message == b"message-4"
     found = store.pending_for_ack(m.idr, 4, 7)

@@ -14,7 +14,7 @@ from bmsc_support import Clock, add_subscriber, config, run, ue
 from broadcast import profile
 from broadcast.aio.bmsc.service import BmscService
 from broadcast.aio.ue.msk_client import MskClientError
-from broadcast.config.bmsc import RateLimitConfig
+from broadcast.engine.bmsc.settings import RateLimitConfig
 from broadcast.proto.keys.ids import MskId
 from broadcast.proto.msk.digest import build_authorization, parse_challenges
 from broadcast.proto.msk.msk_xml import build_msk_request, parse_msk_response

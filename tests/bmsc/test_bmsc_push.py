@@ -13,10 +13,11 @@ from bmsc_support import TIMEOUT, add_subscriber, config, run, ue, wait_until
 
 from broadcast.aio.bmsc.service import BmscService
 from broadcast.aio.ue.msk_client import MskClient, MskEvent
-from broadcast.config.bmsc import KeyGroupConfig
+from broadcast.engine.bmsc.settings import KeyGroupConfig
 from broadcast.proto.keys.ids import MskId
 from broadcast.proto.mikey.mbms import Kind, envelope
-from broadcast.store.bmsc import BmscStore, Delivery, DeliveryState, Subscription
+from broadcast.proto.msk.store import Delivery, DeliveryState, Subscription
+from broadcast.store.bmsc import SQLiteBmscStore
 
 
 async def _next(client: MskClient, kind: str) -> MskEvent:
@@ -69,7 +70,7 @@ def test_no_ack_retransmits_same_bytes_then_gives_up(tmp_path: Path) -> None:
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sink.bind(("127.24.1.2", 0))
     sink.settimeout(TIMEOUT)
-    store = BmscStore(cfg.store)
+    store = SQLiteBmscStore(cfg.store)
     store.add_subscription(
         Subscription("ue2@ims.example", cfg.key_domain, 1, "127.24.1.2", sink.getsockname()[1])
     )

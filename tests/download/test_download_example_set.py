@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from broadcast.config.bmsc import BmscConfig
 from broadcast.config.bmsc import load as load_bmsc
 from broadcast.config.carousel import CarouselConfig
 from broadcast.config.carousel import load_config as load_carousel
 from broadcast.config.srtp import srtp_policy
 from broadcast.config.stream import StreamConfig
 from broadcast.config.stream import load_config as load_stream
+from broadcast.engine.bmsc.settings import BmscConfig
 from broadcast.engine.download.keys import MtkIssuer
 from broadcast.engine.streaming.keying import ensure_standalone_keys
 from broadcast.store.keys import SQLiteKeyStore

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 import pytest
 
 from broadcast._native import udp_send
-from broadcast.aio.streaming.ingest import UdpIngest, UdpIngestConfig
+from broadcast.aio.streaming.ingest import UdpIngest
+from broadcast.config.stream import UdpIngestConfig
 
 HOST_RX = "127.31.0.1"
 HOST_TX = "127.31.0.2"

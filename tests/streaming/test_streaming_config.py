@@ -11,9 +11,14 @@ from typing import Any
 import pytest
 
 import broadcast.config.stream as config_module
-from broadcast.aio.streaming.ingest import PcapIngestConfig, UdpIngestConfig
 from broadcast.config.srtp import PolicyConfigError, SrtpConfig, srtp_policy
-from broadcast.config.stream import ConfigError, config_from_mapping, load_config
+from broadcast.config.stream import (
+    ConfigError,
+    PcapIngestConfig,
+    UdpIngestConfig,
+    config_from_mapping,
+    load_config,
+)
 from broadcast.engine.streaming.generator import GeneratorConfig
 from broadcast.engine.streaming.sdp import SdpSession, build_sdp
 from broadcast.proto.mikey.constants import SrtpAuthAlg

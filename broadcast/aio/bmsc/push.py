@@ -32,9 +32,9 @@ from contextlib import suppress
 from typing import Final
 
 from broadcast.aio.sgimb.engine import MSG_DONTWAIT, NativeEngine, native_available
-from broadcast.config.bmsc import PushConfig
 from broadcast.engine.bmsc.keymgmt import KeyManagement
-from broadcast.store.bmsc import Delivery, DeliveryKind, DeliveryState, DueDelivery
+from broadcast.engine.bmsc.settings import PushConfig
+from broadcast.proto.msk.store import Delivery, DeliveryKind, DeliveryState, DueDelivery
 
 log = logging.getLogger("broadcast.aio.bmsc.push")
 

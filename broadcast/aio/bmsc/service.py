@@ -39,10 +39,10 @@ from aiohttp import web
 from broadcast import profile
 from broadcast.aio.bmsc.push import PushScheduler
 from broadcast.aio.service import AsyncService
-from broadcast.config.bmsc import BmscConfig
 from broadcast.config.files import open_private
 from broadcast.engine.bmsc.keymgmt import DeliveryJob, KeyManagement, PushReport
 from broadcast.engine.bmsc.ratelimit import RateLimiter
+from broadcast.engine.bmsc.settings import BmscConfig
 from broadcast.proto.keys.errors import KeyModelError
 from broadcast.proto.keys.ids import MskId
 from broadcast.proto.keys.store import KeyStore, MskRecord
@@ -50,7 +50,8 @@ from broadcast.proto.msk.digest import DigestServer, NonceManager
 from broadcast.proto.msk.errors import BmscError, DigestError, MskRequestError
 from broadcast.proto.msk.gba import GbaKeySource, NafKey
 from broadcast.proto.msk.msk_xml import build_msk_response, parse_msk_request
-from broadcast.store.bmsc import BmscStore, Delivery
+from broadcast.proto.msk.store import Delivery
+from broadcast.store.bmsc import SQLiteBmscStore
 from broadcast.store.gba_sim import SQLiteGbaStore
 from broadcast.store.keys import SQLiteKeyStore
 
@@ -76,7 +77,7 @@ class BmscService(AsyncService):
         config: BmscConfig,
         *,
         key_store: KeyStore | None = None,
-        store: BmscStore | None = None,
+        store: SQLiteBmscStore | None = None,
         gba: GbaKeySource | None = None,
         clock: Callable[[], float] = time.time,
         rand: Callable[[int], bytes] = os.urandom,
@@ -91,13 +92,15 @@ class BmscService(AsyncService):
             key_store = SQLiteKeyStore(config.store)
             self._own.append(key_store)
         if store is None:
-            store = BmscStore(config.store)
+            store = SQLiteBmscStore(config.store)
             self._own.append(store)
         if gba is None:
             sim = SQLiteGbaStore(config.store, bsf_domain=config.gba.bsf_domain, rand=rand)
             self._own.append(sim)
             gba = sim
-        self.km = KeyManagement(config, key_store, store, gba, rand=rand)
+        self.km = KeyManagement(
+            config, key_store, store, gba, rand=rand, perf_counter=time.perf_counter
+        )
         self.digest = DigestServer(
             config.digest_realm,
             NonceManager(

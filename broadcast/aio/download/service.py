@@ -38,7 +38,7 @@ from pathlib import Path
 
 from broadcast.aio.download.watch import InputFile, content_location, diff, scan
 from broadcast.aio.service import AsyncService
-from broadcast.aio.sgimb.output import DatagramOutput
+from broadcast.aio.sgimb.output import DatagramOutput, source_address
 from broadcast.config.carousel import CarouselConfig
 from broadcast.engine.download.keys import IssuedMtk, MtkIssuer
 from broadcast.engine.download.objects import (
@@ -48,7 +48,7 @@ from broadcast.engine.download.objects import (
     prepare_mikey,
 )
 from broadcast.engine.download.scheduler import PACKET_OVERHEAD, CarouselScheduler
-from broadcast.engine.download.sdp import carousel_sdp, source_address
+from broadcast.engine.download.sdp import carousel_sdp
 from broadcast.engine.download.session import CarouselSession, SessionParams
 from broadcast.proto.dcf import DcfError, Rand
 from broadcast.proto.flute.lct import FDT_INSTANCE_ID_MOD

@@ -53,6 +53,7 @@ __all__ = [
     "OutputConfig",
     "OutputConfigError",
     "OutputStats",
+    "source_address",
 ]
 
 #: Datagrams per non-blocking send in :meth:`DatagramOutput.send_batch_async`.
@@ -373,3 +374,14 @@ def _route_source(host: str, port: int) -> str:
         except OSError as exc:
             raise OutputConfigError(f"output.gtpu.endpoint: cannot send to {host}: {exc}") from None
         return str(probe.getsockname()[0])
+
+
+def source_address(destination: tuple[str, int], configured: str | None = None) -> str:
+    """The source address packets to ``destination`` leave with (for the SDP): ``configured`` if
+    set, else the address the routing table picks (:func:`_route_source`; nothing is sent)."""
+    if configured:
+        return configured
+    try:
+        return _route_source(*destination)
+    except OutputConfigError:
+        return "0.0.0.0"  # noqa: S104 - "unknown", only written into the SDP

@@ -36,10 +36,10 @@ import contextlib
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 from typing import BinaryIO, Final, Protocol
 
+from broadcast.config.stream import MAX_BATCH, IngestConfig, PcapIngestConfig, UdpIngestConfig
 from broadcast.engine.streaming.generator import GeneratorConfig, RtpGenerator
 from broadcast.proto.rtp.pcap import PcapReader, PcapStats, UdpRecord, open_pcap
 from broadcast.proto.rtp.rtp import is_rtcp
@@ -53,8 +53,6 @@ except ImportError:  # pragma: no cover - a pure-Python install
 Clock = Callable[[], float]
 Address = tuple[str, int]
 
-#: Datagrams handed over per wake-up / per batch at most.
-MAX_BATCH: Final = 256
 #: Receive buffer asked for on ingest sockets (the kernel may cap it at net.core.rmem_max).
 RCVBUF: Final = 4 << 20
 #: Read size: the largest UDP payload, so that nothing is silently truncated.
@@ -80,29 +78,6 @@ class IngestSink(Protocol):
 
 class IngestError(Exception):
     """The source cannot be opened (address in use, file missing or not a pcap file)."""
-
-
-@dataclass(frozen=True, slots=True)
-class UdpIngestConfig:
-    """``source = "udp"``: listen on ``listen`` (RTP, or RTP+RTCP multiplexed) and optionally
-    on ``rtcp_port`` of the same address."""
-
-    listen: Address = ("127.0.0.1", 5004)
-    rtcp_port: int | None = None
-    max_batch: int = MAX_BATCH
-    #: One recvmmsg per wake-up when the native module is built (False: a recv per datagram).
-    recv_batch: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class PcapIngestConfig:
-    """``source = "pcap"``: replay the UDP datagrams of ``file``."""
-
-    file: Path = Path("input.pcap")
-    udp_port: int | None = None
-    pace: bool = True
-    loop: bool = False
-    max_batch: int = MAX_BATCH
 
 
 @dataclass
@@ -443,7 +418,6 @@ class GeneratorIngest:
 
 
 Ingest = UdpIngest | PcapIngest | GeneratorIngest
-IngestConfig = UdpIngestConfig | PcapIngestConfig | GeneratorConfig
 
 
 def make_ingest(config: IngestConfig) -> Ingest:
@@ -458,15 +432,12 @@ def make_ingest(config: IngestConfig) -> Ingest:
 __all__ = [
     "GeneratorIngest",
     "Ingest",
-    "IngestConfig",
     "IngestError",
     "IngestSink",
     "IngestSource",
     "IngestStats",
     "PcapIngest",
-    "PcapIngestConfig",
     "SeqContinuation",
     "UdpIngest",
-    "UdpIngestConfig",
     "make_ingest",
 ]

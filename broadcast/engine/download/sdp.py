@@ -26,20 +26,6 @@ written for a multicast destination and left out for a unicast one (e.g. a loopb
 from __future__ import annotations
 
 import ipaddress
-import socket
-
-
-def source_address(destination: tuple[str, int], configured: str | None = None) -> str:
-    """The source address packets to ``destination`` leave with: ``configured`` if set, else the
-    address the routing table picks (a connected UDP socket; nothing is sent)."""
-    if configured:
-        return configured
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        try:
-            s.connect(destination)
-            return str(s.getsockname()[0])
-        except OSError:
-            return "0.0.0.0"  # noqa: S104 - "unknown", only written into the SDP
 
 
 def carousel_sdp(
@@ -73,4 +59,4 @@ def carousel_sdp(
     return "\r\n".join(lines) + "\r\n"
 
 
-__all__ = ["carousel_sdp", "source_address"]
+__all__ = ["carousel_sdp"]

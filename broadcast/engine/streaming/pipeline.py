@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from broadcast.aio.sgimb.output import Address, DatagramOutput
 from broadcast.proto.rtp.rtcp import SenderCounters, ntp_timestamp, sender_report
 from broadcast.proto.rtp.rtp import check_rtcp, is_rtcp, payload_octets, rtp_header_length
 from broadcast.proto.srtp.batch import SrtpBatchSender
@@ -28,6 +28,17 @@ from broadcast.proto.srtp.sender import SrtpSender
 RTCP_NOT_FORWARDED = "rtcp_not_forwarded"
 #: An ingest packet arrived before the first MTK was ready.
 NO_KEY = "no_key"
+
+
+#: A UDP destination: (IPv4 address, port).
+Address = tuple[str, int]
+
+
+class DatagramSink(Protocol):
+    """Where protected datagrams go: :class:`broadcast.aio.sgimb.output.DatagramOutput` in the
+    service, a list in tests. ``send_batch`` returns how many datagrams were sent."""
+
+    def send_batch(self, datagrams: Sequence[bytes], dest: Address) -> int: ...
 
 
 @dataclass
@@ -53,7 +64,7 @@ class ProtectPipeline:
     def __init__(
         self,
         sender: SrtpSender,
-        output: DatagramOutput,
+        output: DatagramSink,
         rtp_dest: Address,
         rtcp_dest: Address,
         *,
