@@ -86,6 +86,14 @@ DCF_MBMS_KEY_ID_HEADER: Final = "MBMS-Key-ID"
 DCF_CONTENT_ID_PREFIX: Final = "cid:"
 
 # --- SRTP / RFC 4771 defaults [P] ----------------------------------------------------------------
+#: The SRTP policy of a streaming Key Group unless configured (profile.md "Protection of the
+#: content"): AES-CM-128 encryption, HMAC-SHA1 with an 80-bit tag, key derivation rate 0, RFC 4771
+#: RCCm2 with R = 16. SRTCP always keeps HMAC-SHA1-80 (RFC 3711 §3.4: SRTCP authentication is
+#: mandatory; RFC 4771 §2: never RCC). Tags are in bits, as in every configuration file.
+SRTP_DEFAULT_CIPHER: Final = "aes-cm-128"
+SRTP_DEFAULT_AUTH_TAG_BITS: Final = 80
+SRTCP_AUTH_TAG_BITS: Final = 80
+SRTP_KEY_DERIVATION_RATE: Final = 0
 RCC_DEFAULT_MODE: Final = "RCCm2"
 RCC_DEFAULT_RATE: Final = 16
 
