@@ -1,5 +1,5 @@
 """Helpers shared by the whole test suite (not a test module): where the data is, an injectable
-clock, bounded waits, sibling-module loading and network namespaces.
+clock, bounded waits, loading a module by path, child-process environments, network namespaces.
 
 Test modules import it by name (``from testkit import FakeClock``). That works because
 ``tests/conftest.py`` lives in this directory, which has no ``__init__.py``: in pytest's default
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import os
 import subprocess
 import sys
 import time
@@ -95,22 +96,29 @@ async def async_wait_until(predicate: Callable[[], bool], timeout: float = TIMEO
     return predicate()
 
 
-def load_sibling(test_file: str, filename: str, module_name: str) -> ModuleType:
-    """Import ``filename`` from the directory of ``test_file`` by path, as ``module_name``.
+def load_module(path: Path, name: str) -> ModuleType:
+    """Import the Python file at ``path`` as module ``name`` (once; later calls return it).
 
-    For helpers whose basename could clash with an installed package (``pcap.py``). The module is
-    registered in ``sys.modules`` before it runs (dataclasses look their module up there) and
-    loaded once.
+    For files that are not importable by name: a tool under ``tools/``, the vendored oracle, or
+    a test helper whose basename could clash with an installed package (``pcap.py``). The module
+    is registered in ``sys.modules`` before it runs (dataclasses look their module up there).
     """
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    path = Path(test_file).with_name(filename)
-    spec = importlib.util.spec_from_file_location(module_name, path)
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None, path
     module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def child_env() -> dict[str, str]:
+    """The environment for a child Python (``python -m broadcast...``, ``python -c``): this one,
+    with the checkout first on ``PYTHONPATH``."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+    return env
 
 
 @contextmanager

@@ -7,7 +7,6 @@ model used as an oracle, with ``rfc5053-tables.json``, both vendored in ``tests/
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 from array import array
@@ -16,7 +15,7 @@ from types import ModuleType
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from testkit import data_file
+from testkit import data_file, load_module
 
 from broadcast._native import raptor as native
 from broadcast.proto.flute.errors import BadOti, BadSymbol, ConflictingSymbol, FecError
@@ -34,11 +33,7 @@ from broadcast.proto.flute.fec.raptor_codec import (
 @pytest.fixture(scope="module")
 def oracle() -> ModuleType:
     """``params.py`` loaded with its tables."""
-    path = data_file("raptor", "params.py")
-    spec = importlib.util.spec_from_file_location("raptor_reference_params", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(data_file("raptor", "params.py"), "raptor_reference_params")
     module.load_tables()
     return module
 

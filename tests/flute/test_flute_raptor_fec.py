@@ -4,7 +4,6 @@ sub-blocks, padding, the object encoder/decoder and their typed errors."""
 from __future__ import annotations
 
 import base64
-import importlib.util
 import random
 from dataclasses import replace
 from types import ModuleType
@@ -12,7 +11,7 @@ from types import ModuleType
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from testkit import data_file
+from testkit import data_file, load_module
 
 from broadcast._native import raptor as native
 from broadcast.proto.flute.errors import BadOti, BadSymbol, ConflictingSymbol, ObjectTooLarge
@@ -38,11 +37,7 @@ SCHEME = RaptorScheme(repair_overhead=0.2)
 @pytest.fixture(scope="module")
 def oracle() -> ModuleType:
     """``params.py`` of the shared Raptor reference (vendored in tests/data/raptor)."""
-    path = data_file("raptor", "params.py")
-    spec = importlib.util.spec_from_file_location("raptor_reference_params_fec", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(data_file("raptor", "params.py"), "raptor_reference_params")
     module.load_tables()
     return module
 

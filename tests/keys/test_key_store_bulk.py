@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
-import os
 import signal
 import sqlite3
 import subprocess
@@ -17,13 +16,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from testkit import child_env
 
 from broadcast import profile
 from broadcast.proto.keys import CounterExhausted, KeyStoreError, Muk, MukId, MukRecord
 from broadcast.store import keys as sqlite_store_module
 from broadcast.store.keys import SQLiteKeyStore
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def muk_id(n: int) -> MukId:
@@ -184,8 +182,7 @@ def test_sigkill_during_bulk_never_causes_reuse(tmp_path: Path, lines_before_kil
     path = tmp_path / "keys.db"
     with SQLiteKeyStore(path):
         pass
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+    env = child_env()
     proc = subprocess.Popen(
         [sys.executable, "-c", _CHILD, str(path), "100000"],
         stdout=subprocess.PIPE,

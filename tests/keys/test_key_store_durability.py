@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from testkit import child_env
 
 from broadcast.proto.keys import KeyDomainId, Msk, MskId, MskState, MukId
 from broadcast.store.keys import SQLiteKeyStore
@@ -24,7 +24,6 @@ DOMAIN_HEX = "00F110"
 DOMAIN = KeyDomainId.from_hex(DOMAIN_HEX)
 MSK_ID = MskId(1, 1)
 MUK_ID = MukId.of("bmsc.example.org", "b-tid@bsf.example.org")
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _prepare(path: Path) -> None:
@@ -86,8 +85,7 @@ for _ in range(int(sys.argv[3])):
 def test_sigkill_never_causes_reuse(tmp_path: Path, lines_before_kill: int) -> None:
     path = tmp_path / "keys.db"
     _prepare(path)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+    env = child_env()
     # 60000 iterations stays below the 65535 MTK IDs and far beyond what runs before the kill.
     proc = subprocess.Popen(
         [sys.executable, "-c", _CHILD, str(path), DOMAIN_HEX, "60000"],
