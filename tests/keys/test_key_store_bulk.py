@@ -10,7 +10,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,9 +28,8 @@ def muk_id(n: int) -> MukId:
 
 
 @pytest.fixture
-def store() -> Iterator[SQLiteKeyStore]:
-    with SQLiteKeyStore(":memory:") as s:
-        yield s
+def store(memory_key_store: SQLiteKeyStore) -> SQLiteKeyStore:
+    return memory_key_store
 
 
 # --- next_counters_for_muks ----------------------------------------------------------------------
