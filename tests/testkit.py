@@ -1,5 +1,5 @@
 """Helpers shared by the whole test suite (not a test module): where the data is, an injectable
-clock, bounded waits, loading a module by path, child-process environments, network namespaces.
+clock, bounded waits, loading a module by path, child processes, network namespaces.
 
 Test modules import it by name (``from testkit import FakeClock``). That works because
 ``tests/conftest.py`` lives in this directory, which has no ``__init__.py``: in pytest's default
@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -119,6 +120,29 @@ def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
     return env
+
+
+def sigkill_after_lines(argv: Sequence[str], lines: int) -> tuple[list[str], str]:
+    """Run ``argv`` (a child Python, :func:`child_env`), read ``lines`` lines of its output, then
+    SIGKILL it. Returns every whole line it printed (a torn last one is dropped) and its stderr;
+    fails unless it printed those lines and died of the SIGKILL (not sooner)."""
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env(), text=True
+    )
+    assert proc.stdout is not None
+    seen: list[str] = []
+    try:
+        for _ in range(lines):
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+    rest, err = proc.communicate(timeout=120)  # a guard against a hang only
+    assert proc.returncode == -signal.SIGKILL, f"child was not killed mid-run: {err}"
+    assert len(seen) == lines, err
+    return [line for line in [*seen, *rest.splitlines(keepends=True)] if line.endswith("\n")], err
 
 
 @contextmanager
