@@ -11,7 +11,9 @@ The product never reads the JSON at run time. Usage::
 
     .venv/bin/python tools/gen_raptor_tables.py [path/to/rfc5053-tables.json]
 
-The default input is ``<repo>/../shared/reference/raptor/rfc5053-tables.json``.
+The default input is ``tests/data/raptor/rfc5053-tables.json``: the copy of the shared reference
+(``shared/reference/raptor``) kept in the repository, the same file the tests compare the shipped
+tables with, so a clean checkout regenerates from what it tests against.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_JSON = ROOT.parent / "shared/reference/raptor/rfc5053-tables.json"
+DEFAULT_JSON = ROOT / "tests/data/raptor/rfc5053-tables.json"
 PY_OUT = ROOT / "broadcast/proto/flute/fec/raptor_tables.py"
 H_OUT = ROOT / "native/raptor_tables.h"
 

@@ -18,7 +18,7 @@ the service starts it, runs it once the first MTK message has left and cancels i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -26,6 +26,7 @@ from broadcast.aio.streaming.ingest import IngestSink, IngestStats
 from broadcast.demo.media import MediaGenerator, MediaGeneratorConfig, RtpOut
 
 Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
 
 #: Seconds of media encoded ahead of its presentation time.
 PREFETCH_S: Final = 0.3
@@ -45,10 +46,17 @@ class MediaIngestConfig:
 
 
 class MediaIngest:
-    """Plays the media generator into a sink at real time (see the module doc)."""
+    """Plays the media generator into a sink at real time (see the module doc).
 
-    def __init__(self, config: MediaIngestConfig | None = None) -> None:
+    ``sleep`` waits on the time scale of the ``clock`` given to :meth:`run` (tests pass a fake
+    clock and its sleep together).
+    """
+
+    def __init__(
+        self, config: MediaIngestConfig | None = None, *, sleep: Sleep = asyncio.sleep
+    ) -> None:
         self.config = config or MediaIngestConfig()
+        self._sleep = sleep
         self.generator = MediaGenerator(self.config.media)
         self.stats = IngestStats()
         self.frames = 0
@@ -70,7 +78,7 @@ class MediaIngest:
 
     async def run(self, sink: IngestSink, clock: Clock) -> None:
         if self.config.delay > 0:
-            await asyncio.sleep(self.config.delay)
+            await self._sleep(self.config.delay)
         start = clock()
         last_at = 0.0
         end = self.config.duration
@@ -86,7 +94,7 @@ class MediaIngest:
                     return
                 wait = start + at - clock()
                 if wait > 0:
-                    await asyncio.sleep(wait)
+                    await self._sleep(wait)
                 packets = [p.packet for p in frame]
                 self.frames += 1
                 self.stats.datagrams += len(packets)

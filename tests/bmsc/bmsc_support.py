@@ -94,22 +94,3 @@ def run(coro_fn: Callable[[], Awaitable[T]], timeout: float = 30.0) -> T:
         return await asyncio.wait_for(coro_fn(), timeout)  # type: ignore[arg-type]
 
     return asyncio.run(main())
-
-
-async def wait_until(pred: Callable[[], bool], timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
-
-
-class Clock:
-    """An injectable wall clock that tests move forward."""
-
-    def __init__(self, t: float) -> None:
-        self.t = t
-        self._origin = time.monotonic()
-
-    def __call__(self) -> float:
-        return self.t + (time.monotonic() - self._origin)

@@ -9,11 +9,11 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from bmsc_support import TIMEOUT, run
+from testkit import wait_until
 
 from broadcast.aio.ue.msk_client import MskClient, MskClientConfig
 from broadcast.cli.main import main
@@ -161,9 +161,7 @@ def test_serve_answers_a_ue_and_admin_rotates(tmp_path: Path) -> None:
         line = proc.stdout.readline()
         assert "key management URI" in line, line
         uri = line.split(": ", 1)[1].strip()
-        deadline = time.monotonic() + TIMEOUT
-        while not Path(cfg.admin_token_path).exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert wait_until(Path(cfg.admin_token_path).exists)
 
         async def ue_side() -> None:
             client = MskClient(

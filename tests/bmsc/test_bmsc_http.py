@@ -5,11 +5,11 @@ replayed nonce-count, stale nonce), and hostile input."""
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 
 import httpx
-from bmsc_support import Clock, add_subscriber, config, run, ue
+from bmsc_support import add_subscriber, config, run, ue
+from testkit import FakeClock
 
 from broadcast import profile
 from broadcast.aio.bmsc.service import BmscService
@@ -101,10 +101,10 @@ def test_replayed_nonce_count_and_md5(tmp_path: Path) -> None:
 
 
 def test_stale_nonce_httpx_and_our_client(tmp_path: Path) -> None:
-    clock = Clock(time.time())
+    clock = FakeClock()
     cfg = config(tmp_path)
     cfg = dataclasses.replace(cfg, http=dataclasses.replace(cfg.http, nonce_lifetime=30.0))
-    key = add_subscriber(cfg, "carol@ims.example", (1,))
+    key = add_subscriber(cfg, "carol@ims.example", (1,), now=clock())
 
     async def main() -> None:
         async with BmscService(cfg, clock=clock) as svc, _client("127.24.0.12") as http:
@@ -114,7 +114,7 @@ def test_stale_nonce_httpx_and_our_client(tmp_path: Path) -> None:
                 first = await client.request([MskId.current(1)])
                 second = await client.request([MskId.current(1)])
                 assert first.challenged and not second.challenged  # nextnonce used
-                clock.t += 60.0  # every nonce handed out so far is now expired
+                clock.advance(60.0)  # every nonce handed out so far is now expired
                 r = await http.post(svc.url, content=_body(svc), headers=CT, auth=auth)
                 assert r.status_code == 200
                 assert [h.status_code for h in r.history] == [401]

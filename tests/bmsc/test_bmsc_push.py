@@ -9,7 +9,8 @@ import dataclasses
 import socket
 from pathlib import Path
 
-from bmsc_support import TIMEOUT, add_subscriber, config, run, ue, wait_until
+from bmsc_support import TIMEOUT, add_subscriber, config, run, ue
+from testkit import async_wait_until
 
 from broadcast.aio.bmsc.service import BmscService
 from broadcast.aio.ue.msk_client import MskClient, MskEvent
@@ -48,7 +49,7 @@ def test_request_push_verify_ack_done(tmp_path: Path) -> None:
             assert d1.envelope.ack_requested
             current = svc.km.keys.get_msk(cfg.key_domain, MskId.current(1))
             assert d1.msk == current.key
-            await wait_until(lambda: _states(svc).get("acked") == 2)
+            assert await async_wait_until(lambda: _states(svc).get("acked") == 2)
             assert client.stats["ack_sent"] == 2 and svc.push.stats["ack_ok"] == 2
             reg = svc.km.store.registration(cfg.key_domain, 1, "ue1@ims.example")
             assert reg is not None and (reg.host, reg.port) == ("127.24.1.1", 2269)
@@ -56,7 +57,7 @@ def test_request_push_verify_ack_done(tmp_path: Path) -> None:
             first = svc.km.store.deliveries(impi="ue1@ims.example")
             await client.request([MskId.current(1)])
             await _next(client, "msk")
-            await wait_until(lambda: _states(svc).get("acked") == 3)
+            assert await async_wait_until(lambda: _states(svc).get("acked") == 3)
             later = svc.km.store.deliveries(impi="ue1@ims.example")[-1]
             assert later.counter > max(d.counter for d in first)
             assert later.message not in {d.message for d in first}
@@ -83,7 +84,7 @@ def test_no_ack_retransmits_same_bytes_then_gives_up(tmp_path: Path) -> None:
             ue(svc, key, "127.24.1.3") as client,
         ):
             await client.request([MskId.current(1)])
-            await wait_until(lambda: _states(svc).get("failed") == 1)
+            assert await async_wait_until(lambda: _states(svc).get("failed") == 1)
             assert svc.push.stats["msk_sent"] == 1 and svc.push.stats["msk_resent"] == 2
 
     try:
@@ -113,7 +114,7 @@ def test_lost_ack_is_answered_again_on_the_retransmission(tmp_path: Path) -> Non
 
             client._send = lossy  # type: ignore[method-assign]
             await client.request([MskId.current(1)])
-            await wait_until(lambda: _states(svc).get("acked") == 1)
+            assert await async_wait_until(lambda: _states(svc).get("acked") == 1)
             assert client.stats["duplicates"] >= 1 and client.stats["ack_resent"] >= 1
             assert svc.push.stats["msk_resent"] >= 1
 
@@ -128,7 +129,7 @@ def test_solicited_pull_leads_to_request_and_push(tmp_path: Path) -> None:
         async with BmscService(cfg) as svc, ue(svc, key, "127.24.1.5", 2269) as client:
             await client.request([MskId.current(1)])
             await _next(client, "msk")
-            await wait_until(lambda: _states(svc).get("acked") == 1)
+            assert await async_wait_until(lambda: _states(svc).get("acked") == 1)
             # the MUK's GBA lifetime is over: the pull still uses it (6.3.2.2.4 NOTE 1)
             reg = svc.km.store.registration(cfg.key_domain, 1, "ue4@ims.example")
             assert reg is not None
@@ -140,7 +141,9 @@ def test_solicited_pull_leads_to_request_and_push(tmp_path: Path) -> None:
             assert pull.accepted.pull is not None
             assert pull.accepted.pull.envelope.msk_id.is_current_alias
             await _next(client, "msk")  # the UE asked again and got the current MSK
-            await wait_until(lambda: svc.km.store.delivery(did).state is DeliveryState.ANSWERED)
+            assert await async_wait_until(
+                lambda: svc.km.store.delivery(did).state is DeliveryState.ANSWERED
+            )
             assert client.stats["pull_answered"] == 1
 
     run(main)
@@ -159,7 +162,7 @@ def test_rotation_reaches_twenty_registered_ues(tmp_path: Path) -> None:
                 await asyncio.gather(*(c.request([MskId.current(2)]) for c in clients))
                 for c in clients:
                     await _next(c, "msk")
-                await wait_until(lambda: _states(svc).get("acked") == 20)
+                assert await async_wait_until(lambda: _states(svc).get("acked") == 20)
                 report = await svc.rotate(2, promote_after=3600)
                 assert report.pushed == 20 and report.msk_id == MskId(2, 2)
                 for c in clients:
@@ -167,7 +170,7 @@ def test_rotation_reaches_twenty_registered_ues(tmp_path: Path) -> None:
                     assert ev.delivery is not None
                     assert ev.delivery.envelope.msk_id == MskId(2, 2)
                     assert ev.delivery.srtp_policy is not None
-                await wait_until(lambda: _states(svc).get("acked") == 40)
+                assert await async_wait_until(lambda: _states(svc).get("acked") == 40)
                 nxt = svc.km.keys.get_msk(cfg.key_domain, MskId(2, 2))
                 assert all(
                     c.verifier.msk(cfg.key_domain, MskId(2, 2)).msk == nxt.key  # type: ignore[union-attr]
@@ -195,7 +198,7 @@ def test_scheduled_rotation_promotes_and_expired_muk_gets_a_pull(tmp_path: Path)
             await _next(client, "msk")
             ev = await _next(client, "msk")  # the scheduled NEXT MSK, pushed ahead
             assert ev.delivery is not None and ev.delivery.envelope.msk_id == MskId(1, 2)
-            await wait_until(
+            assert await async_wait_until(
                 lambda: svc.km.keys.get_msk(cfg.key_domain, MskId.current(1)).msk_id == MskId(1, 2)
             )
             # now the MUK expires: the next scheduled push becomes a solicited pull

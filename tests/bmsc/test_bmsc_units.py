@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.hmac import HMAC
+from testkit import EXAMPLES_DIR as EXAMPLES
 
 from broadcast import profile
 from broadcast.config.bmsc import ConfigError, load
@@ -43,8 +44,6 @@ from broadcast.proto.msk.msk_xml import (
     parse_msk_response,
 )
 from broadcast.store.gba_sim import SQLiteGbaStore
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "broadcast" / "config" / "examples"
 
 KS = SessionKey(bytes(range(32)))
 RAND = bytes(range(0xA0, 0xB0))
@@ -177,14 +176,6 @@ def test_parse_challenges_several_schemes() -> None:
         ("basic", {"realm": "r"}),
         ("bearer", {}),
     ]
-
-
-class Clock:
-    def __init__(self, t: float = 1_000_000.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def _server(lifetime: float = 10.0, max_tracked: int = 100) -> DigestServer:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import random
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from testkit import REPO_ROOT, child_env
 
 from broadcast.cli import inspect_cmd
 from broadcast.cli.inspect_cmd import (
@@ -44,7 +44,6 @@ from broadcast.proto.mikey.payloads import (
 )
 
 SAMPLES = build_samples()
-ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {"MUK": DEMO_MUK, "MSK": DEMO_MSK, "MTK": DEMO_MTK, "salt": DEMO_SALT}
 
 
@@ -518,16 +517,12 @@ def test_ack_envelope_is_the_msk_messages() -> None:
 
 
 def test_python_dash_m_inspect_sample() -> None:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
     proc = subprocess.run(
         [sys.executable, "-m", "broadcast.cli.main", "inspect", "sample"],
         capture_output=True,
         text=True,
-        env=env,
-        cwd=ROOT,
+        env=child_env(),
+        cwd=REPO_ROOT,
         timeout=120,
         check=False,
     )

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from testkit import REPO_ROOT
 
-PACKAGE = Path(__file__).resolve().parents[2] / "broadcast"
+PACKAGE = REPO_ROOT / "broadcast"
 
 #: Layer of each top-level part of the package, bottom = 0.
 LAYERS: dict[str, int] = {

@@ -3,6 +3,7 @@ absurd lengths are refused before anything of that size is allocated."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import struct
 import tracemalloc
@@ -134,18 +135,71 @@ def test_wrong_key_writes_nothing_before_failing() -> None:
     assert info.value.box == "odrm/odda"
 
 
-@pytest.mark.parametrize("size", [0, 1, 15, 16, 17, 1000])
-def test_wrong_key_for_many_sizes(size: int) -> None:
-    data = protect_bytes(
+def protected(size: int, iv: bytes = IV) -> bytes:
+    """The DCF of ``size`` zero bytes under KEY, with a fixed ContentID UUID and IV."""
+    drawn = [bytes(16), iv]  # protect_bytes draws the UUID, then the IV
+
+    def rand(n: int) -> bytes:
+        out = drawn.pop(0)
+        assert len(out) == n
+        return out
+
+    return protect_bytes(
         bytes(size),
         key=KEY,
         key_id=MbmsKeyId(KeyDomainId.from_hex("00f110"), MskId(1, 2), MtkId(3)),
         bmsc_fqdn="b.example",
         key_management_uri="http://b.example/k",
         content_type="a/b",
+        rand=rand,
     )
+
+
+def passes_padding_check(data: bytes, key: bytes) -> bool:
+    try:
+        parse_dcf(data).check_key(key)
+    except DcfKeyError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("size", [0, 1, 15, 16, 17, 1000])
+def test_wrong_key_for_many_sizes(size: int) -> None:
+    # A fixed IV makes the outcome known (this IV is not one of the 1-in-256 that let WRONG_KEY
+    # through for size 15; see the two tests below for that case).
     with pytest.raises(DcfKeyError):
-        parse_dcf(data).decrypt(WRONG_KEY)
+        parse_dcf(protected(size)).decrypt(WRONG_KEY)
+
+
+#: With this IV, the 15-byte file's single block decrypts under WRONG_KEY to a block ending in
+#: 0x01: valid 1-byte padding (found by trying IVs 0, 1, 2, ... as 128-bit numbers; the 11th).
+CHANCE_IV = (10).to_bytes(16, "big")
+
+
+def test_a_wrong_key_can_pass_the_padding_check_by_chance() -> None:
+    # PlaintextLength 15 means one byte of padding: a wrong key passes the padding check when
+    # the last decrypted byte happens to be 0x01, so about 1 time in 256 (documented in
+    # broadcast.proto.dcf.reader). The reader then returns PlaintextLength bytes of garbage
+    # without an error. The FDT Content-MD5 cannot tell either: it digests the DCF bytes,
+    # which are intact. Only a check of the plaintext against something the caller trusts
+    # catches it.
+    plain = bytes(15)
+    data = protected(len(plain), CHANCE_IV)
+    assert parse_dcf(data).decrypt(KEY) == plain
+    garbage = parse_dcf(data).decrypt(WRONG_KEY)  # no DcfKeyError
+    assert len(garbage) == len(plain) and garbage != plain
+    assert hashlib.sha256(garbage).digest() != hashlib.sha256(plain).digest()
+
+
+def test_wrong_key_pass_rate_follows_the_padding_length() -> None:
+    # 2048 fixed IVs: with one padding byte about 2048 / 256 = 8 let WRONG_KEY through (for
+    # these inputs exactly 11); with two padding bytes (2^-16 each) none of 256 does.
+    ivs = [i.to_bytes(16, "big") for i in range(2048)]
+    one_byte = sum(passes_padding_check(protected(15, iv), WRONG_KEY) for iv in ivs)
+    assert one_byte == 11
+    assert passes_padding_check(protected(15, CHANCE_IV), WRONG_KEY)
+    assert not any(passes_padding_check(protected(14, iv), WRONG_KEY) for iv in ivs[:256])
+    assert all(passes_padding_check(protected(15, iv), KEY) for iv in ivs[:256])
 
 
 def test_corrupted_last_block_is_a_key_error() -> None:

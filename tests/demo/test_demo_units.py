@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testkit import FakeClock
 
 from broadcast.cli.main import EXIT_USAGE
 from broadcast.cli.main import main as mbms_main
@@ -21,6 +22,7 @@ from broadcast.demo.fanout import FanOutOutput
 from broadcast.demo.link import DemoLink, kind_of
 from broadcast.demo.live import LiveView, RunProgress, UeProgress, line, table
 from broadcast.demo.media import MediaGeneratorConfig
+from broadcast.demo.media.generator import AUDIO_CLOCK, VIDEO_CLOCK
 from broadcast.demo.media_ingest import MediaIngest, MediaIngestConfig
 from broadcast.demo.pcap import LINKTYPE_RAW, PcapWriter
 from broadcast.demo.report import Expectations, build_report, evaluate_ue, final_table
@@ -212,36 +214,56 @@ def test_fan_out_sends_one_copy_per_ue_and_taps_once() -> None:
 
 
 class _Sink:
-    def __init__(self) -> None:
+    """Records each batch with the (fake) time it was delivered at."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
         self.batches: list[list[bytes]] = []
+        self.times: list[float] = []
 
     def deliver(self, datagrams: list[bytes]) -> None:
         self.batches.append(datagrams)
+        self.times.append(self.clock())
 
     def deliver_rtcp(self, datagrams: list[bytes]) -> None:
         raise AssertionError("the media source sends no RTCP")
 
 
-def test_media_ingest_plays_vp8_and_opus_paced_and_in_order() -> None:
-    cfg = MediaIngestConfig(MediaGeneratorConfig(width=64, height=48), duration=0.4)
-    ingest = MediaIngest(cfg)
-    sink = _Sink()
+def _play(cfg: MediaIngestConfig, clock: FakeClock) -> tuple[MediaIngest, _Sink]:
+    """Run ``cfg`` on ``clock``: its sleeps advance the clock instead of waiting."""
+    ingest = MediaIngest(cfg, sleep=clock.sleep)
+    sink = _Sink(clock)
 
-    async def run() -> float:
-        loop = asyncio.get_running_loop()
-        t0 = loop.time()
+    async def run() -> None:
         await ingest.start()
-        await asyncio.wait_for(ingest.run(sink, loop.time), 10)
-        return loop.time() - t0
+        await asyncio.wait_for(ingest.run(sink, clock), 10)  # a hang guard only
 
-    elapsed = asyncio.run(run())
+    asyncio.run(run())
     ingest.close()
+    return ingest, sink
+
+
+def test_media_ingest_plays_vp8_and_opus_paced_and_in_order(fake_clock: FakeClock) -> None:
+    cfg = MediaIngestConfig(MediaGeneratorConfig(width=64, height=48), duration=0.4)
+    start = fake_clock()
+    ingest, sink = _play(cfg, fake_clock)
     packets = [p for b in sink.batches for p in b]
     ssrcs = {int.from_bytes(p[8:12], "big") for p in packets}
     assert ssrcs == {cfg.media.video_ssrc, cfg.media.audio_ssrc}
     assert ingest.stats.datagrams == len(packets) and ingest.frames == len(sink.batches) >= 20
-    # Real time: 0.4 s of media takes about that long (the presentation times pace it).
-    assert elapsed >= 0.3
+    # Paced by the presentation times: each frame leaves when its RTP timestamp says, on the
+    # clock given to run() (0.4 s of media: the last frame is due before 0.4 s).
+    rates = {cfg.media.video_ssrc: VIDEO_CLOCK, cfg.media.audio_ssrc: AUDIO_CLOCK}
+    for ssrc, rate in rates.items():
+        first = next(b[0] for b in sink.batches if int.from_bytes(b[0][8:12], "big") == ssrc)
+        ts0 = int.from_bytes(first[4:8], "big")
+        for batch, at in zip(sink.batches, sink.times, strict=True):
+            if int.from_bytes(batch[0][8:12], "big") == ssrc:
+                due = (int.from_bytes(batch[0][4:8], "big") - ts0) / rate
+                assert at - start == pytest.approx(due, abs=1e-4)
+    assert sink.times == sorted(sink.times)
+    assert 0.3 < fake_clock() - start < 0.4
+    assert all(s > 0 for s in fake_clock.sleeps)
     for ssrc in ssrcs:
         seqs = [
             int.from_bytes(p[2:4], "big") for p in packets if p[8:12] == ssrc.to_bytes(4, "big")
@@ -249,33 +271,15 @@ def test_media_ingest_plays_vp8_and_opus_paced_and_in_order() -> None:
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
 
 
-class _TimedSink(_Sink):
-    def __init__(self) -> None:
-        super().__init__()
-        self.first_at: float | None = None
-
-    def deliver(self, datagrams: list[bytes]) -> None:
-        if self.first_at is None:
-            self.first_at = asyncio.get_running_loop().time()
-        super().deliver(datagrams)
-
-
-def test_media_ingest_holds_the_first_frame_back_for_its_delay() -> None:
+def test_media_ingest_holds_the_first_frame_back_for_its_delay(fake_clock: FakeClock) -> None:
     cfg = MediaIngestConfig(MediaGeneratorConfig(width=64, height=48), duration=0.1, delay=0.3)
-    ingest = MediaIngest(cfg)
-    sink = _TimedSink()
-
-    async def run() -> float:
-        loop = asyncio.get_running_loop()
-        t0 = loop.time()
-        await asyncio.wait_for(ingest.run(sink, loop.time), 10)
-        assert sink.first_at is not None
-        return sink.first_at - t0
-
-    waited = asyncio.run(run())
-    assert waited >= 0.29  # (the loop may wake a clock tick early)
+    start = fake_clock()
+    ingest, sink = _play(cfg, fake_clock)
+    assert fake_clock.sleeps[0] == 0.3
+    assert sink.times[0] - start == pytest.approx(0.3)
     # Media time starts after the delay: 0.1 s of media still plays in full.
     assert ingest.frames >= 3 and ingest.stats.datagrams == sum(map(len, sink.batches))
+    assert 0.3 + 0.05 < sink.times[-1] - start < 0.3 + 0.1
 
 
 # -- the verdict ---------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from testkit import EXAMPLES_DIR
+
 from broadcast.config.bmsc import load as load_bmsc
 from broadcast.config.carousel import CarouselConfig
 from broadcast.config.carousel import load_config as load_carousel
@@ -19,13 +21,11 @@ from broadcast.engine.download.keys import MtkIssuer
 from broadcast.engine.streaming.keying import ensure_standalone_keys
 from broadcast.store.keys import SQLiteKeyStore
 
-ROOT = Path(__file__).resolve().parents[2] / "broadcast"
-
 
 def _examples() -> tuple[BmscConfig, StreamConfig, CarouselConfig]:
-    bmsc = load_bmsc(ROOT / "config" / "examples" / "bmsc.toml")
-    stream = load_stream(ROOT / "config" / "examples" / "stream.toml")
-    carousel = load_carousel(ROOT / "config" / "examples" / "carousel.toml")
+    bmsc = load_bmsc(EXAMPLES_DIR / "bmsc.toml")
+    stream = load_stream(EXAMPLES_DIR / "stream.toml")
+    carousel = load_carousel(EXAMPLES_DIR / "carousel.toml")
     return bmsc, stream, carousel
 
 

@@ -6,6 +6,7 @@ import random
 from pathlib import Path
 
 import pytest
+from testkit import EXAMPLES_DIR as EXAMPLES
 
 from broadcast.cli.main import main as mbms_main
 from broadcast.config.carousel import ConfigError, config_from_mapping, load_config
@@ -14,8 +15,6 @@ from broadcast.engine.download.sdp import carousel_sdp
 from broadcast.proto.keys import KeyDomainId, Msk, MskId, MskState, MtkIdExhausted
 from broadcast.proto.mikey import envelope, open_mtk_message
 from broadcast.store.keys import SQLiteKeyStore
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "broadcast" / "config" / "examples"
 
 KD = KeyDomainId.from_plmn("001", "01")
 EXAMPLE = EXAMPLES / "carousel.toml"

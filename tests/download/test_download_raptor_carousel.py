@@ -12,9 +12,9 @@ import math
 import random
 import tracemalloc
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
+from testkit import EXAMPLES_DIR as EXAMPLES
 
 from broadcast.config.carousel import ConfigError, config_from_mapping, load_config
 from broadcast.engine.download.objects import PreparedObject, file_oti, prepare_bytes
@@ -27,8 +27,6 @@ from broadcast.proto.flute.alc import packetize, parse_packet
 from broadcast.proto.flute.blocks import RAPTOR_CHUNK, BlockPacketizer
 from broadcast.proto.flute.fec import raptor_parameters
 from broadcast.proto.flute.fec.raptor import repair_count
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "broadcast" / "config" / "examples"
 
 NOW = 1_800_000_000.0
 EXAMPLE = EXAMPLES / "carousel.toml"

@@ -1,23 +1,21 @@
 """Raptor (RFC 5053) code: tables, generators, systematic encoder and decoder of one block.
 
-Known answers come from ``../shared/reference/raptor`` (vectors.md, computed independently, and
-``params.py``, a slow pure-Python model used as an oracle). Outside CI the oracle tests skip
-when that folder is absent; under CI=true they must run.
+Known answers come from the shared Raptor reference (``shared/reference/raptor``): the values of
+its vectors.md (computed independently) as literals here, and ``params.py``, a slow pure-Python
+model used as an oracle, with ``rfc5053-tables.json``, both vendored in ``tests/data/raptor``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import random
 from array import array
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from testkit import data_file, load_module
 
 from broadcast._native import raptor as native
 from broadcast.proto.flute.errors import BadOti, BadSymbol, ConflictingSymbol, FecError
@@ -31,26 +29,11 @@ from broadcast.proto.flute.fec.raptor_codec import (
     decode_block,
 )
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared/reference/raptor"
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def _reference_dir() -> Path:
-    if not (REFERENCE / "params.py").is_file():
-        if IN_CI:
-            pytest.fail(f"Raptor reference missing at {REFERENCE}; it is required when CI=true")
-        pytest.skip(f"Raptor reference not found at {REFERENCE} (shared reference material absent)")
-    return REFERENCE
-
 
 @pytest.fixture(scope="module")
 def oracle() -> ModuleType:
     """``params.py`` loaded with its tables."""
-    path = _reference_dir() / "params.py"
-    spec = importlib.util.spec_from_file_location("raptor_reference_params", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(data_file("raptor", "params.py"), "raptor_reference_params")
     module.load_tables()
     return module
 
@@ -58,7 +41,7 @@ def oracle() -> ModuleType:
 @pytest.fixture(scope="module")
 def reference_tables() -> dict[str, object]:
     loaded: dict[str, object] = json.loads(
-        (_reference_dir() / "rfc5053-tables.json").read_text(encoding="utf-8")
+        data_file("raptor", "rfc5053-tables.json").read_text(encoding="utf-8")
     )
     return loaded
 

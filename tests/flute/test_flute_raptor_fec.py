@@ -4,16 +4,14 @@ sub-blocks, padding, the object encoder/decoder and their typed errors."""
 from __future__ import annotations
 
 import base64
-import importlib.util
-import os
 import random
 from dataclasses import replace
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from testkit import data_file, load_module
 
 from broadcast._native import raptor as native
 from broadcast.proto.flute.errors import BadOti, BadSymbol, ConflictingSymbol, ObjectTooLarge
@@ -33,22 +31,13 @@ from broadcast.proto.flute.fec.raptor import block_byte_range, repair_count
 from broadcast.proto.flute.fec.raptor_partition import RaptorOti, RaptorPartition, partition
 from broadcast.proto.flute.lct import ExtFti, LctHeader, encode_header
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared/reference/raptor"
-IN_CI = os.environ.get("CI", "").lower() == "true"
 SCHEME = RaptorScheme(repair_overhead=0.2)
 
 
 @pytest.fixture(scope="module")
 def oracle() -> ModuleType:
-    path = REFERENCE / "params.py"
-    if not path.is_file():
-        if IN_CI:
-            pytest.fail(f"Raptor reference missing at {REFERENCE}; it is required when CI=true")
-        pytest.skip(f"Raptor reference not found at {REFERENCE} (shared reference material absent)")
-    spec = importlib.util.spec_from_file_location("raptor_reference_params_fec", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    """``params.py`` of the shared Raptor reference (vendored in tests/data/raptor)."""
+    module = load_module(data_file("raptor", "params.py"), "raptor_reference_params")
     module.load_tables()
     return module
 

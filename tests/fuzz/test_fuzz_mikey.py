@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import atheris  # noqa: F401  (the project installs it: a missing fuzzer is an error, not a skip)
 import pytest
+from testkit import child_env
 
 from broadcast.proto.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, Muk, MukId, SrtpSalt
 from broadcast.proto.mikey import (
@@ -33,7 +33,6 @@ from broadcast.proto.mikey.payloads import (
 
 HERE = Path(__file__).resolve().parent
 HARNESS = HERE / "fuzz_mikey.py"
-REPO_ROOT = HERE.parents[1]
 
 # The harness's fixed keys and identities (fuzz_mikey.py).
 MUK = Muk(bytes.fromhex("6d1c0b0e7a3f49e2b5c4d8a19f20e7c3"))
@@ -130,8 +129,7 @@ def test_fuzz_mikey_harness(tmp_path: Path) -> None:
     corpus.mkdir()
     for i, seed in enumerate(seed_messages()):
         (corpus / f"seed-{i:02d}").write_bytes(seed)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+    env = child_env()
     proc = subprocess.run(
         [
             sys.executable,

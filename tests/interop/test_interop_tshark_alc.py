@@ -10,18 +10,16 @@ Content-Location. tshark missing is a test failure, never a skip.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from testkit import load_module
 
 from broadcast.engine.download.keys import MtkIssuer
 from broadcast.engine.download.objects import Protection, prepare_file, prepare_mikey
@@ -31,20 +29,7 @@ from broadcast.proto.flute import parse_packet
 from broadcast.proto.keys import KeyDomainId
 from broadcast.store.keys import SQLiteKeyStore
 
-
-def _load_pcap_helper() -> ModuleType:
-    name = "mbms_interop_pcap"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("pcap.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-pcap = _load_pcap_helper()
+pcap = load_module(Path(__file__).with_name("pcap.py"), "mbms_interop_pcap")
 pytestmark = pytest.mark.interop
 
 TSI = 4660

@@ -22,19 +22,17 @@ tshark missing is a test failure, never a skip (the interop marker selects these
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from testkit import load_module
 
 from broadcast.proto.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, Muk, MukId, SrtpSalt
 from broadcast.proto.mikey import (
@@ -47,21 +45,7 @@ from broadcast.proto.mikey import (
 )
 from broadcast.proto.mikey.payloads import SrtpCs
 
-
-def _load_pcap_helper() -> ModuleType:
-    """Import the sibling ``pcap.py`` by path (tests/ is not a package)."""
-    name = "mbms_interop_pcap"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("pcap.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up in sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-pcap = _load_pcap_helper()
+pcap = load_module(Path(__file__).with_name("pcap.py"), "mbms_interop_pcap")
 
 pytestmark = pytest.mark.interop
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,11 +44,10 @@ def key(n: int) -> Msk:
 
 
 @pytest.fixture
-def store() -> Iterator[SQLiteKeyStore]:
-    with SQLiteKeyStore(":memory:") as s:
-        s.add_key_domain(DOMAIN)
-        s.add_key_group(DOMAIN, GROUP, streaming=True)
-        yield s
+def store(memory_key_store: SQLiteKeyStore) -> SQLiteKeyStore:
+    memory_key_store.add_key_domain(DOMAIN)
+    memory_key_store.add_key_group(DOMAIN, GROUP, streaming=True)
+    return memory_key_store
 
 
 # --- records -----------------------------------------------------------------------------------

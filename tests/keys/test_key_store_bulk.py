@@ -6,24 +6,19 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
-import os
-import signal
 import sqlite3
-import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from testkit import sigkill_after_lines
 
 from broadcast import profile
 from broadcast.proto.keys import CounterExhausted, KeyStoreError, Muk, MukId, MukRecord
 from broadcast.store import keys as sqlite_store_module
 from broadcast.store.keys import SQLiteKeyStore
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def muk_id(n: int) -> MukId:
@@ -31,9 +26,8 @@ def muk_id(n: int) -> MukId:
 
 
 @pytest.fixture
-def store() -> Iterator[SQLiteKeyStore]:
-    with SQLiteKeyStore(":memory:") as s:
-        yield s
+def store(memory_key_store: SQLiteKeyStore) -> SQLiteKeyStore:
+    return memory_key_store
 
 
 # --- next_counters_for_muks ----------------------------------------------------------------------
@@ -184,32 +178,13 @@ def test_sigkill_during_bulk_never_causes_reuse(tmp_path: Path, lines_before_kil
     path = tmp_path / "keys.db"
     with SQLiteKeyStore(path):
         pass
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(path), "100000"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        text=True,
+    printed, err = sigkill_after_lines(
+        [sys.executable, "-c", _CHILD, str(path), "100000"], lines_before_kill
     )
-    assert proc.stdout is not None
-    seen: list[str] = []
-    try:
-        for _ in range(lines_before_kill):
-            line = proc.stdout.readline()
-            if not line:
-                break
-            seen.append(line)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-    rest, err = proc.communicate(timeout=120)  # guard against a hang only
-    assert proc.returncode == -signal.SIGKILL, f"child was not killed mid-run: {err}"
-    assert len(seen) == lines_before_kill, err
     highest = [0] * 5
-    for line in [*seen, *rest.splitlines(keepends=True)]:
+    for line in printed:
         fields = line.split()
-        if line.endswith("\n") and len(fields) == 7:  # a torn last line is ignored
+        if len(fields) == 7:
             values = [int(f) for f in fields]
             for i, v in enumerate(values):
                 highest[i % 5] = max(highest[i % 5], v)

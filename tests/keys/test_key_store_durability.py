@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
-import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from testkit import sigkill_after_lines
 
 from broadcast.proto.keys import KeyDomainId, Msk, MskId, MskState, MukId
 from broadcast.store.keys import SQLiteKeyStore
@@ -24,7 +22,6 @@ DOMAIN_HEX = "00F110"
 DOMAIN = KeyDomainId.from_hex(DOMAIN_HEX)
 MSK_ID = MskId(1, 1)
 MUK_ID = MukId.of("bmsc.example.org", "b-tid@bsf.example.org")
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _prepare(path: Path) -> None:
@@ -86,33 +83,14 @@ for _ in range(int(sys.argv[3])):
 def test_sigkill_never_causes_reuse(tmp_path: Path, lines_before_kill: int) -> None:
     path = tmp_path / "keys.db"
     _prepare(path)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
     # 60000 iterations stays below the 65535 MTK IDs and far beyond what runs before the kill.
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, str(path), DOMAIN_HEX, "60000"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        text=True,
+    lines, err = sigkill_after_lines(
+        [sys.executable, "-c", _CHILD, str(path), DOMAIN_HEX, "60000"], lines_before_kill
     )
-    assert proc.stdout is not None and proc.stderr is not None
-    seen: list[str] = []
-    try:
-        for _ in range(lines_before_kill):
-            line = proc.stdout.readline()
-            if not line:
-                break
-            seen.append(line)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-    rest, err = proc.communicate(timeout=120)  # guard against a hang only
-    assert proc.returncode == -signal.SIGKILL, f"child was not killed mid-run: {err}"
-    assert len(seen) == lines_before_kill, err
     printed: list[tuple[int, int, int]] = []
-    for line in [*seen, *rest.splitlines(keepends=True)]:
+    for line in lines:
         fields = line.split()
-        if line.endswith("\n") and len(fields) == 3:  # a torn last line is ignored
+        if len(fields) == 3:
             printed.append((int(fields[0]), int(fields[1]), int(fields[2])))
     assert printed, err
     with SQLiteKeyStore(path) as store:

@@ -37,11 +37,10 @@ MSK_B = Msk(bytes(range(16, 32)))
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SQLiteKeyStore:
-    s = SQLiteKeyStore(tmp_path / "keys.sqlite")
-    s.add_key_domain(KD)
-    s.add_key_group(KD, 4, streaming=False)
-    return s
+def store(file_key_store: SQLiteKeyStore) -> SQLiteKeyStore:
+    file_key_store.add_key_domain(KD)
+    file_key_store.add_key_group(KD, 4, streaming=False)
+    return file_key_store
 
 
 @pytest.mark.parametrize("streaming", [True, False])

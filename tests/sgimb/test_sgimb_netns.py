@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from scapy.layers.inet import IP, UDP
+from testkit import network_namespace
 
 from broadcast.proto.net.ipv4 import parse_udp_ipv4
 
@@ -30,15 +31,8 @@ _serial = itertools.count()
 
 @pytest.fixture
 def netns() -> Iterator[str]:
-    name = f"mbms-h1-sgimb-{os.getpid()}-{next(_serial)}"
-    subprocess.run(["ip", "netns", "add", name], check=True, timeout=10)
-    try:
-        subprocess.run(
-            ["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True, timeout=10
-        )
+    with network_namespace(f"mbms-h1-sgimb-{os.getpid()}-{next(_serial)}") as name:
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False, timeout=10)
 
 
 def run_agent(netns: str, scenario: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+from testkit import async_wait_until
 
 from broadcast._native import udp_send
 from broadcast.aio.streaming.ingest import UdpIngest
@@ -193,10 +194,7 @@ async def _ingest_run(recv_batch: bool, max_batch: int, count: int) -> tuple[Udp
         for k in range(count):
             tx.sendto(k.to_bytes(4, "big") * 8, ingest.local_address)
         task = asyncio.create_task(ingest.run(sink, lambda: 0.0))
-        for _ in range(200):  # bounded: 2 s
-            if sum(map(len, sink.batches)) >= count:
-                break
-            await asyncio.sleep(0.01)
+        assert await async_wait_until(lambda: sum(map(len, sink.batches)) >= count)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

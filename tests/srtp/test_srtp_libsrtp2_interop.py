@@ -8,14 +8,12 @@ A missing library is a failure, never a skip.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from testkit import load_module
 
 from broadcast.proto.keys import MskId, Mtk, MtkId, SrtpSalt, srtp_mki
 from broadcast.proto.srtp import Cipher, CryptoPolicy, SrtpReceiver, SrtpSender
@@ -23,20 +21,7 @@ from broadcast.proto.srtp import Cipher, CryptoPolicy, SrtpReceiver, SrtpSender
 pytestmark = pytest.mark.interop
 
 
-def _load_helper() -> ModuleType:
-    """Import the sibling ``libsrtp2.py`` by path (tests/ is not a package)."""
-    name = "mbms_srtp_libsrtp2"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("libsrtp2.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ls2 = _load_helper()
+ls2 = load_module(Path(__file__).with_name("libsrtp2.py"), "mbms_srtp_libsrtp2")
 
 MSK = MskId(0x0102, 0x0304)
 KEYS = [

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from streaming_support import make_config, store_msks
+from testkit import async_wait_until
 
 from broadcast.aio.sgimb.output import OutputStats
 from broadcast.aio.streaming.ingest import Clock, IngestError, IngestSink, IngestStats
@@ -161,10 +162,7 @@ def test_stop_cancels_a_custom_ingest_and_closes_it(tmp_path: Path) -> None:
 
     async def run() -> None:
         await service.start()
-        for _ in range(100):
-            if "run" in source.calls:
-                break
-            await asyncio.sleep(0.01)
+        assert await async_wait_until(lambda: "run" in source.calls)
         await asyncio.wait_for(service.stop(), 10)
 
     asyncio.run(run())

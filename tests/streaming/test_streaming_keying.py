@@ -31,11 +31,10 @@ def make_rand() -> Callable[[int], bytes]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SQLiteKeyStore:
-    s = SQLiteKeyStore(tmp_path / "keys.sqlite")
-    s.add_key_domain(DOMAIN)
-    s.add_key_group(DOMAIN, 7, streaming=True)
-    return s
+def store(file_key_store: SQLiteKeyStore) -> SQLiteKeyStore:
+    file_key_store.add_key_domain(DOMAIN)
+    file_key_store.add_key_group(DOMAIN, 7, streaming=True)
+    return file_key_store
 
 
 def test_issue_builds_a_streaming_mtk_message(store: SQLiteKeyStore) -> None:

@@ -4,7 +4,6 @@ leaves), judged from the MTK messages that actually went out on UDP 2269."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -12,10 +11,11 @@ import sys
 import time
 from pathlib import Path
 
+from testkit import child_env
+
 from broadcast.proto.mikey.mbms import envelope
 
 HOST = "127.22.5.1"
-REPO = Path(__file__).resolve().parents[2]
 
 CONFIG = f"""
 [session]
@@ -56,7 +56,7 @@ def collect(sock: socket.socket, proc: subprocess.Popen[bytes], distinct: int) -
 
 
 def start(tmp: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env = child_env()
     return subprocess.Popen(
         [sys.executable, "-m", "broadcast.cli.main", "stream", "--config", "s.toml", "--quiet"],
         cwd=tmp,

@@ -7,14 +7,12 @@ streaming service's own ``MtkSchedule``, and the report/PNG written by ``main``.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import struct
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from testkit import REPO_ROOT, load_module
 
 from broadcast.engine.streaming.keying import IssuedMtk
 from broadcast.engine.streaming.schedule import (
@@ -27,22 +25,7 @@ from broadcast.engine.streaming.schedule import (
 from broadcast.proto.keys.ids import KeyDomainId, MskId, MtkId
 from broadcast.proto.keys.material import Mtk, SrtpSalt
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "loss_study.py"
-
-
-def _load() -> ModuleType:
-    name = "loss_study_under_test"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, TOOL)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-ls = _load()
+ls = load_module(REPO_ROOT / "tools" / "loss_study.py", "loss_study_under_test")
 STREAM = ls.Stream()
 
 

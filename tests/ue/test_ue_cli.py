@@ -10,7 +10,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from ue_support import MSK_BYTES, MSK_ID, StreamSender, udp_rx_queue, wait_until, write_announcement
+from testkit import wait_until
+from ue_support import MSK_BYTES, MSK_ID, StreamSender, udp_rx_queue, write_announcement
 
 from broadcast.cli.main import main
 

@@ -8,7 +8,7 @@ import asyncio
 import stat
 from pathlib import Path
 
-from ue_support import async_wait_until
+from testkit import async_wait_until
 
 from broadcast.aio.download.service import CarouselService
 from broadcast.aio.ue.download import file_name

@@ -18,7 +18,7 @@ import json
 import stat
 from pathlib import Path
 
-from ue_support import async_wait_until
+from testkit import async_wait_until
 
 from broadcast.aio.bmsc.service import BmscService
 from broadcast.aio.download.service import CarouselService

@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from testkit import FakeClock
 from ue_support import (
     KDID,
     KEY_GROUP,
@@ -143,13 +144,13 @@ def _key_management(tmp_path: Path, **kw: object) -> UeKeyManagement:
 
 def test_rerequests_are_rate_limited_per_key_group(tmp_path: Path) -> None:
     km = _key_management(tmp_path, rerequest_interval=5)
-    t = [0.0]
-    km.clock = lambda: t[0]
+    clock = FakeClock(0.0)
+    km.clock = clock
     km.on_missed_msk(KDID, MSK2_ID)
     km.on_missed_msk(KDID, MSK2_ID)  # within the interval
-    t[0] = 4.9
+    clock.advance(4.9)
     km.on_missed_msk(KDID, MSK_ID)
-    t[0] = 5.1
+    clock.advance(0.2)
     km.on_missed_msk(KDID, MSK_ID)
     km.on_missed_msk(KDID, MskId(0x0999, 1))  # not an announced Key Group: ignored
     assert km.stats["rerequests"] == 2 and km.stats["rerequests_limited"] == 2
@@ -217,7 +218,7 @@ def test_download_client_counts_replays_and_resends_and_signals_missed_msks() ->
     store = MskStore()
     store.add(msk_entry())
     missed: list[tuple[KeyDomainId, MskId]] = []
-    clock = [100.0]
+    clock = FakeClock(100.0)
     client = DownloadClient(
         DownloadConfig(FluteSession("127.32.9.9", 4000, DL_TSI)),
         store,
@@ -225,7 +226,7 @@ def test_download_client_counts_replays_and_resends_and_signals_missed_msks() ->
         key_groups=frozenset({KEY_GROUP}),
         on_missed_msk=lambda kd, m: missed.append((kd, m)),
         missed_signal_interval=5.0,
-        clock=lambda: clock[0],
+        clock=clock,
     )
     carousel = _Carousel(client)
     first = _mtk_object(5)
@@ -243,10 +244,10 @@ def test_download_client_counts_replays_and_resends_and_signals_missed_msks() ->
     # MTK objects under an MSK this UE lacks: the missed update is signalled, rate-limited per
     # Key Group; another Key Group (not announced for the session) never signals.
     carousel.send(_mtk_object(1, msk_id=MSK2_ID))
-    clock[0] += 2.0
+    clock.advance(2.0)
     carousel.send(_mtk_object(2, mtk_id=2, msk_id=MSK2_ID))
     carousel.send(_mtk_object(1, msk_id=MskId(0x0777, 1)))
-    clock[0] += 4.0
+    clock.advance(4.0)
     carousel.send(_mtk_object(3, mtk_id=3, msk_id=MSK2_ID))
     assert missed == [(KDID, MSK2_ID), (KDID, MSK2_ID)]
     counters = client.as_dict()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testkit import network_namespace
 
 AGENT = Path(__file__).with_name("ue_netns_agent.py")
 _serial = itertools.count()
@@ -21,18 +22,12 @@ _serial = itertools.count()
 
 @pytest.fixture
 def netns() -> Iterator[str]:
-    name = f"mbms-h7-ue-{os.getpid()}-{next(_serial)}"
-    subprocess.run(["ip", "netns", "add", name], check=True, timeout=10)
-    try:
-        for cmd in (
-            ["ip", "link", "set", "lo", "up"],
-            ["ip", "link", "set", "lo", "multicast", "on"],
-            ["ip", "route", "add", "224.0.0.0/4", "dev", "lo"],
-        ):
-            subprocess.run(["ip", "netns", "exec", name, *cmd], check=True, timeout=10)
+    multicast_on_lo = (
+        ["ip", "link", "set", "lo", "multicast", "on"],
+        ["ip", "route", "add", "224.0.0.0/4", "dev", "lo"],
+    )
+    with network_namespace(f"mbms-h7-ue-{os.getpid()}-{next(_serial)}", multicast_on_lo) as name:
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False, timeout=10)
 
 
 def test_two_ues_on_one_multicast_group_decrypt_everything(netns: str) -> None:

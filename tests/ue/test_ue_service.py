@@ -11,6 +11,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from testkit import async_wait_until
 from ue_support import (
     KDID,
     MSK2_BYTES,
@@ -18,7 +19,6 @@ from ue_support import (
     MSK_BYTES,
     MSK_ID,
     StreamSender,
-    async_wait_until,
     counter_rand,
     msk_entry,
     udp_rx_queue,

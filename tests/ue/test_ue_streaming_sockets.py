@@ -7,15 +7,8 @@ import asyncio
 import socket
 
 import pytest
-from ue_support import (
-    KDID,
-    KEY_GROUP,
-    POLICY,
-    StreamSender,
-    async_wait_until,
-    counter_rand,
-    msk_entry,
-)
+from testkit import async_wait_until
+from ue_support import KDID, KEY_GROUP, POLICY, StreamSender, counter_rand, msk_entry
 
 from broadcast.aio.ue.streaming import StreamingClient, StreamingConfig
 from broadcast.engine.ue.mtk_gate import MtkGate

@@ -11,9 +11,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+# ue_support beside this file, testkit one level up (what pytest adds in the test process)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ue_support import StreamSender, async_wait_until, counter_rand, msk_entry, write_announcement
+from testkit import async_wait_until
+from ue_support import StreamSender, counter_rand, msk_entry, write_announcement
 
 from broadcast.aio.ue.service import ReferenceUe
 from broadcast.config.ue import UeConfig

@@ -3,10 +3,8 @@ and shared keys / identifiers for the tests/ue modules (not a test module)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import struct
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,27 +148,6 @@ def udp_rx_queue(host: str, port: int) -> int | None:
             if fields[1] == local:
                 return int(fields[4].split(":")[1], 16)
     return None
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Poll ``predicate`` (blocking, for threads) until true or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
-
-
-async def async_wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Poll ``predicate`` in an event loop until true or ``timeout`` seconds pass."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(0.005)
-    return predicate()
 
 
 # --- announcement files ---------------------------------------------------------------------

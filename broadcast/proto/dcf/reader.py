@@ -16,9 +16,32 @@ decrypted:
 
 Memory stays bounded whatever the claimed lengths: every length is compared with the bytes
 actually there (and with the limits) before it is read; only ``ftyp`` and ``odhe`` are read
-whole; the ciphertext is decrypted chunk by chunk. Decryption first decrypts the last block
-alone and checks the padding, so a wrong key raises :class:`DcfKeyError` before any plaintext
-is produced. Every problem with the input is a :class:`~broadcast.proto.dcf.errors.DcfError`.
+whole; the ciphertext is decrypted chunk by chunk. Every problem with the input is a
+:class:`~broadcast.proto.dcf.errors.DcfError`.
+
+Wrong-key detection (what it can and cannot promise). Decryption first decrypts the last block
+alone (:meth:`DcfReader.check_key`) and requires it to end in exactly the RFC 2630 padding that
+PlaintextLength implies: p = 16 − (PlaintextLength mod 16) bytes (1 ≤ p ≤ 16), each of value p.
+AES_128_CBC carries no integrity check, so this is the only key check there is, and it is a
+probabilistic one:
+
+- a wrong key makes that block practically random, which passes with probability 256^−p per
+  file: 1/256 when PlaintextLength ≡ 15 (mod 16), 2^−16 when ≡ 14, …, 2^−128 when
+  PlaintextLength is a multiple of 16. So the check rejects a wrong key with probability
+  1 − 1/256 at worst per file; over many files of unconstrained lengths that worst case counts;
+- damage to the ciphertext: a damaged last block randomises the padding and is caught with the
+  same odds; bits changed in the block before it are caught when they fall on the padding bytes
+  (CBC carries them there unchanged); damage anywhere else garbles the plaintext undetected;
+- a rejected key raises :class:`DcfKeyError` before a single plaintext byte is produced (nothing
+  is written by :meth:`DcfReader.decrypt_to`);
+- a wrong key that passes by chance makes the reader return PlaintextLength bytes of garbage
+  without any error: nothing in the DCF can tell them from the plaintext. The FLUTE
+  ``Content-MD5`` of the FDT does not help here: it digests the DCF as sent (the ciphertext), so
+  it catches damage in transport, not a wrong key. A caller that must never accept a wrong
+  plaintext has to check the plaintext against something it trusts (a digest of the plaintext
+  from an authenticated source, the file format's own integrity checks). In the MBMS flow a
+  wrong key is unlikely to begin with: the MTK is chosen by the DCF's ``MBMS-Key-ID`` and
+  arrives in a MIKEY message whose MAC the UE verified (TS 33.246 §6.3.3).
 """
 
 from __future__ import annotations
