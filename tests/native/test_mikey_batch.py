@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from broadcast._native import mikey_batch as native
 from broadcast.proto.keys.ids import KeyDomainId, MskId, MtkId, MukId
 from broadcast.proto.keys.material import Msk, Muk
 from broadcast.proto.mikey import (
@@ -31,8 +32,6 @@ from broadcast.proto.mikey import (
 from broadcast.proto.mikey import batch as batch_mod
 from broadcast.proto.mikey.batch import MskPushTarget, build_msk_messages
 from broadcast.proto.mikey.constants import SrtpAuthAlg
-
-native = pytest.importorskip("broadcast._native.mikey_batch")
 
 BMSC = b"bmsc.mnc001.mcc001.pub.3gppnetwork.org"
 KDID = KeyDomainId.from_plmn("001", "01")

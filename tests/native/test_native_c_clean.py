@@ -1,4 +1,4 @@
-"""The hand-written C of the native core (native/src/) compiles clean under gcc -Wall -Wextra -Werror.
+"""The hand-written C of the native core (native/src/) compiles clean: gcc -Wall -Wextra -Werror.
 
 Cython's generated C is not held to -Werror (it has unused helpers of the shared
 ``_crypto_impl.pxi``), so the extension build cannot add it; this test compiles every hand-written

@@ -15,10 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from broadcast._native import crypto as native
 from broadcast.proto.mikey import prf as ref_prf
 from broadcast.proto.mikey import transforms as ref_tf
-
-native = pytest.importorskip("broadcast._native.crypto")
 
 PSK = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
 CSB_ID = 0x11223344

@@ -14,10 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from broadcast._native import srtp_batch as native
 from broadcast.proto.srtp import Auth, Cipher, CryptoPolicy, SrtpError, SrtpReceiver, SrtpSender
 from broadcast.proto.srtp.batch import SrtpBatchSender, unprotect_batch
-
-native = pytest.importorskip("broadcast._native.srtp_batch")
 
 MKI = bytes.fromhex("0a0b0c0d0e0f")
 KEY = bytes(range(16))

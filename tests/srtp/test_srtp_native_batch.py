@@ -25,8 +25,6 @@ from broadcast.proto.srtp import (
 from broadcast.proto.srtp import batch as batch_mod
 from broadcast.proto.srtp.batch import SrtpBatchSender, unprotect_batch
 
-pytestmark = pytest.mark.skipif(not batch_mod.NATIVE_AVAILABLE, reason="native module not built")
-
 POLICIES = {
     "hmac80": CryptoPolicy.aes_cm_128_hmac_sha1_80(),
     "hmac32": CryptoPolicy.aes_cm_128_hmac_sha1_32(),
@@ -222,7 +220,6 @@ def test_index_reused_and_limits() -> None:
 
 def test_native_rejects_bad_arguments() -> None:
     native = batch_mod._native
-    assert native is not None
     args = (KEY, SALT, bytes(20), MKI, True, 1, 10, 1)
     with pytest.raises(ValueError, match="SEQ"):
         native.protect_batch(*args, [_rtp(1, 1, b"")], [2])
