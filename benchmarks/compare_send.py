@@ -14,7 +14,7 @@ Datagrams/s of:
 - ours (GSO):      ``DatagramOutput.send_batch`` on the native path, UDP GSO for equal-size runs
                    and sendmmsg for the rest (the default);
 - ours (sendmmsg): the same with ``gso = false`` (pure sendmmsg, 1,024 datagrams per call);
-- ours (fallback): ``native = false`` (the wrapper around a sendto loop).
+- ours (reference): ``native = false`` (the reference path: a wrapper around a sendto loop).
 
 The receiver is a bound socket on 127.21.9.1 that is never read: once its buffer is full the
 kernel drops what arrives, the same for every variant — the script measures the sender. Before
@@ -78,7 +78,7 @@ def sendto_loop(sock: socket.socket, batch: list[bytes], dest: tuple[str, int]) 
 VARIANTS: dict[str, dict[str, bool]] = {
     "ours (GSO)": {"native": True, "gso": True},
     "ours (sendmmsg)": {"native": True, "gso": False},
-    "ours (fallback)": {"native": False, "gso": False},
+    "ours (reference)": {"native": False, "gso": False},
 }
 
 

@@ -14,7 +14,7 @@ import pytest
 from _workload import msk_push_round, mtk_message_kwargs
 
 from broadcast.proto.mikey import build_mtk_message, envelope, open_mtk_message
-from broadcast.proto.mikey.batch import NATIVE_AVAILABLE, build_msk_messages
+from broadcast.proto.mikey.batch import build_msk_messages
 
 BATCH = 10_000
 
@@ -42,7 +42,6 @@ def test_msk_batch_pure(benchmark: Any, push_round: tuple[list[Any], dict[str, A
     record_rate(benchmark, BATCH)
 
 
-@pytest.mark.skipif(not NATIVE_AVAILABLE, reason="broadcast._native.mikey_batch not built")
 @pytest.mark.benchmark(group="msk-push-10000")
 def test_msk_batch_native(benchmark: Any, push_round: tuple[list[Any], dict[str, Any]]) -> None:
     targets, common = push_round

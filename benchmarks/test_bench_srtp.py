@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from compare_srtp import native_protect, native_unprotect, pure_protect, rtp_packets, session_keys
 
-from broadcast.proto.srtp.batch import NATIVE_AVAILABLE
+from broadcast._native import srtp_batch
 
 BATCH = 2_000
 PAYLOAD = 1200
@@ -37,7 +37,6 @@ def test_srtp_protect_pure(benchmark: Any, packets: list[bytes]) -> None:
     record_rate(benchmark, 500)
 
 
-@pytest.mark.skipif(not NATIVE_AVAILABLE, reason="native module not built")
 @pytest.mark.benchmark(group="srtp-protect-1200")
 def test_srtp_protect_native_batch(benchmark: Any, packets: list[bytes]) -> None:
     out = benchmark.pedantic(native_protect, args=(packets,), rounds=5)
@@ -45,12 +44,9 @@ def test_srtp_protect_native_batch(benchmark: Any, packets: list[bytes]) -> None
     record_rate(benchmark, len(packets))
 
 
-@pytest.mark.skipif(not NATIVE_AVAILABLE, reason="native module not built")
 @pytest.mark.benchmark(group="srtp-unprotect-1200")
 @pytest.mark.parametrize("engine", ["openssl", "sha-ni"])
 def test_srtp_unprotect_native_batch(benchmark: Any, packets: list[bytes], engine: str) -> None:
-    from broadcast._native import srtp_batch  # noqa: PLC0415
-
     if engine not in srtp_batch.sha1_engines():
         engine = "openssl"  # the CPU has no SHA extensions: measure the engine it has
     srtp = native_protect(packets)

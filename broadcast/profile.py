@@ -233,8 +233,3 @@ DOWNLOAD_RAPTOR_CHUNK_PACKETS: Final = 64
 OUTPUT_MULTICAST_TTL: Final = 1
 #: GTP-U UDP port of an encapsulated output (TS 29.281 §4.4.2.3) [3GPP].
 GTPU_UDP_PORT: Final = 2152
-#: Seconds a blocked send may wait for socket buffer space before the rest of the batch is
-#: dropped and counted (SO_SNDTIMEO; the asyncio send waits this long for writability) [P].
-OUTPUT_SEND_TIMEOUT_S: Final = 0.05
-#: Segments per UDP GSO message: the Linux 4.18 limit, kept on later kernels (128 there) [P].
-OUTPUT_GSO_MAX_SEGMENTS: Final = 64

@@ -1,8 +1,8 @@
 """Type stub of the Cython extension ``broadcast._native.alc_batch`` (native/alc_batch.pyx).
 
-Batch ALC packetizing for Compact No-Code FEC (RFC 5445): one call builds every packet of a source
-block or of a whole object. Use ``broadcast.flute.blocks`` (``BlockPacketizer``), which encodes the
-LCT headers, checks the OTI and falls back to the Python packetizer for other FEC schemes.
+Batch ALC packetizing for Compact No-Code FEC (RFC 5445): one call builds every packet of a
+source block or of a whole object. Use ``broadcast.proto.flute.blocks`` (``BlockPacketizer``),
+which encodes the LCT headers, checks the OTI and packetizes other FEC schemes in Python.
 """
 
 from typing import Final

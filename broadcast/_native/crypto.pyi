@@ -1,7 +1,7 @@
 """Type stub of the Cython extension ``broadcast._native.crypto`` (native/crypto.pyx).
 
-MIKEY crypto on OpenSSL libcrypto, byte-identical to ``broadcast.mikey.prf`` and
-``broadcast.mikey.transforms``. Byte arguments accept any contiguous bytes-like object.
+MIKEY crypto on OpenSSL libcrypto, byte-identical to ``broadcast.proto.mikey.prf`` and
+``broadcast.proto.mikey.transforms``. Byte arguments accept any contiguous bytes-like object.
 """
 
 from typing import Final

@@ -2,8 +2,8 @@
 
 Batch MSK delivery messages: per UE, message = t0 · CSB ID · t1 · COUNTER · t2 · RAND · t3 ·
 len(IDr) · IDr · t4 · AES-CM-128(key_data) · t5 · HMAC-SHA-1-160, keys from the UE's MUK
-(RFC 3830 §4.1.4). Use ``broadcast.mikey.batch.build_msk_messages``, which derives the template
-from the pure-Python reference builder.
+(RFC 3830 §4.1.4). Use ``broadcast.proto.mikey.batch.build_msk_messages``, which derives the
+template from the pure-Python reference builder.
 """
 
 from collections.abc import Sequence

@@ -2,8 +2,9 @@
 
 RFC 5053 Raptor for one source block: parameters and generators (§5.4.2.3, §5.4.4), the
 elimination schedule of the constraint matrix (§5.5.2), the solve on symbol bytes, LT encoding of
-any ESI, and the sub-block byte permutation (§5.3.1.2). Use ``broadcast.flute.fec.raptor_codec``,
-which checks arguments, raises the typed FLUTE errors and caches the encoder's schedule per K.
+any ESI, and the sub-block byte permutation (§5.3.1.2). Use
+``broadcast.proto.flute.fec.raptor_codec``, which checks arguments, raises the typed FLUTE errors
+and caches the encoder's schedule per K.
 """
 
 from typing import Final

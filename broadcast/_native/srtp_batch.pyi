@@ -1,8 +1,9 @@
 """Type stub of the Cython extension ``broadcast._native.srtp_batch`` (native/srtp_batch.pyx).
 
 Batch SRTP (not SRTCP) protect/unprotect under ONE set of session keys and ONE MKI, indices
-supplied by the caller. Use ``broadcast.srtp.batch`` (``SrtpBatchSender``, ``unprotect_batch``),
-which does the per-SSRC index accounting and raises the typed ``SrtpError``s.
+supplied by the caller. Use ``broadcast.proto.srtp.batch`` (``SrtpBatchSender``,
+``unprotect_batch``), which does the per-SSRC index accounting and raises the typed
+``SrtpError``s.
 
 HMAC-SHA-1 runs on one of two engines giving identical bytes: ``"sha-ni"`` (x86 SHA extensions,
 four packets' MACs at once; the default where the CPU has them) or ``"openssl"`` (SHA1_Update on

@@ -2,11 +2,12 @@
 
 Batched UDP send on a caller-owned socket: UDP GSO (``UDP_SEGMENT``) for runs of equal-size
 datagrams, ``sendmmsg`` otherwise, GIL released around the system calls. Use
-``broadcast.sgimb.DatagramOutput``, which owns the socket, packs the destinations and keeps the
-statistics.
+``broadcast.aio.sgimb.output.DatagramOutput``, which owns the socket, packs the destinations and
+keeps the statistics; ``broadcast.aio.sgimb.engine`` is the only module that imports this one.
 
 Batched receive (:class:`BatchReceiver`): one non-blocking ``recvmmsg`` takes every datagram
-already queued, up to a bound (``broadcast.streaming.ingest.UdpIngest`` uses it).
+already queued, up to a bound (``broadcast.aio.sgimb.engine.batch_receiver``, used by
+``broadcast.aio.streaming.ingest.UdpIngest``).
 """
 
 from collections.abc import Sequence

@@ -9,7 +9,7 @@ Keys of ``[output]`` (all optional; see :class:`OutputConfig`)::
     source_port = 0          # local UDP port (0: any)
     multicast_loop = true    # also deliver multicast to listeners on this host
     gso = true               # UDP GSO for runs of equal-size datagrams (falls back by itself)
-    native = true            # use the native batched path when it is built
+    native = true            # false: one sendto per datagram (the reference path)
     send_timeout = 0.05      # seconds a blocked send may wait for socket buffer space
     sndbuf = 0               # SO_SNDBUF in bytes (0: system default)
 
@@ -30,10 +30,16 @@ import ipaddress
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from broadcast import profile
 from broadcast.proto.net.gtpu import GTPU_PORT, MAX_TEID
+
+#: Default ``send_timeout``: seconds a blocked send may wait for socket buffer space before the
+#: rest of the batch is dropped and counted (SO_SNDTIMEO; the asyncio send waits this long for
+#: writability). Operational tuning, not a 3GPP/RFC decision: a full send buffer on a local
+#: gateway link drains in micro- to milliseconds (``broadcast.aio.sgimb.output``).
+SEND_TIMEOUT_S: Final = 0.05
 
 
 class OutputConfigError(ValueError):
@@ -80,9 +86,10 @@ class OutputConfig:
     address the gateway sees (what a source-specific multicast filter names). ``source_port``:
     local port (0: any). ``multicast_loop``: deliver multicast to local listeners as well
     (needed for tests and the loopback demo). ``gtpu``: encapsulate in GTP-U. ``gso``: build UDP
-    GSO messages. ``native``: use the native batched path when available. ``send_timeout``: how
-    long (s) one blocked send may wait for socket buffer space before the rest of the batch is
-    dropped (counted). ``sndbuf``: SO_SNDBUF bytes, 0 for the system default.
+    GSO messages. ``native``: the native batched path (False: one ``sendto`` per datagram, the
+    reference it is compared with). ``send_timeout``: how long (s) one blocked send may wait for
+    socket buffer space before the rest of the batch is dropped (counted). ``sndbuf``: SO_SNDBUF
+    bytes, 0 for the system default.
     """
 
     ttl: int = profile.OUTPUT_MULTICAST_TTL
@@ -93,7 +100,7 @@ class OutputConfig:
     gtpu: GtpuConfig | None = None
     gso: bool = True
     native: bool = True
-    send_timeout: float = profile.OUTPUT_SEND_TIMEOUT_S
+    send_timeout: float = SEND_TIMEOUT_S
     sndbuf: int = field(default=0)
 
     def __post_init__(self) -> None:

@@ -104,7 +104,7 @@ class UdpIngestConfig:
     listen: Address = ("127.0.0.1", 5004)
     rtcp_port: int | None = None
     max_batch: int = MAX_BATCH
-    #: One recvmmsg per wake-up when the native module is built (False: a recv per datagram).
+    #: One recvmmsg per wake-up (False: a recv per datagram).
     recv_batch: bool = True
 
 

@@ -49,7 +49,6 @@ NATIVE_FACES = frozenset(
         "broadcast.proto.flute.fec.raptor",
         "broadcast.proto.flute.fec.raptor_codec",
         "broadcast.aio.sgimb.engine",
-        "broadcast.aio.streaming.ingest",  # recvmmsg: moves behind aio.sgimb.engine next
     }
 )
 PURE = ("profile", "time", "proto", "engine")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from broadcast._native import alc_batch
+from broadcast.proto.flute import blocks
 from broadcast.proto.flute.alc import object_headers, packetize
-from broadcast.proto.flute.blocks import NATIVE, BlockPacketizer, python_block_packets
+from broadcast.proto.flute.blocks import BlockPacketizer, python_block_packets
 from broadcast.proto.flute.fec import get_scheme
 from broadcast.proto.flute.lct import FluteVersion
 
@@ -65,8 +68,21 @@ def test_native_object_matches_python(
         )
 
 
-def test_native_module_is_used() -> None:
-    assert NATIVE
+def test_native_module_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compact No-Code blocks come from the native builder (the Python one is the oracle only)."""
+    calls: list[int] = []
+
+    class Recorder:
+        def build_block(self, *args: Any) -> list[bytes]:
+            calls.append(args[2])  # the SBN
+            return alc_batch.build_block(*args)
+
+    monkeypatch.setattr(blocks, "_native", Recorder())
+    oti = get_scheme(0).make_oti(9, 4, 2)
+    packetizer = BlockPacketizer.for_object(3, tsi=1, oti=oti)
+    data = bytes(range(9))
+    assert _blockwise(packetizer, data) == list(packetize(3, data, tsi=1, oti=oti))
+    assert calls == [0, 1]
 
 
 def test_native_rejects_bad_arguments() -> None:

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 from sgimb_support import HOST_TX, assert_nothing_more, equal_size, receive, receiver
 
-from broadcast import profile
 from broadcast._native import udp_send
+from broadcast.aio.sgimb import engine
 from broadcast.aio.sgimb.engine import pack_sockaddr
 
 SO_NO_CHECK = 11
@@ -60,7 +60,8 @@ def test_runs(tx: socket.socket, rx: socket.socket, sizes: list[int], gso_messag
 
 
 def test_limits_exported() -> None:
-    assert udp_send.MAX_SEGMENTS == profile.OUTPUT_GSO_MAX_SEGMENTS == 64
+    assert udp_send.MAX_SEGMENTS == engine.GSO_MAX_SEGMENTS == 64
+    assert udp_send.MAX_RECV_BATCH == engine.MAX_RECV_BATCH == 1024
     assert udp_send.MAX_GSO_PAYLOAD == 65_507
     assert udp_send.MSG_DONTWAIT == socket.MSG_DONTWAIT
 

@@ -221,7 +221,6 @@ def test_index_reused_and_limits() -> None:
 
 def test_native_rejects_bad_arguments() -> None:
     native = batch_mod._native
-    assert native is not None
     args = (KEY, SALT, bytes(20), MKI, True, 1, 10, 1)
     with pytest.raises(ValueError, match="SEQ"):
         native.protect_batch(*args, [_rtp(1, 1, b"")], [2])

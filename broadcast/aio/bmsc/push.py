@@ -16,7 +16,7 @@ durable transaction) runs in a worker thread when the scheduler runs on its own,
 commit never stalls the event loop; callbacks run in the loop. The datagrams of a pass leave in
 batches through the native batched UDP send of :mod:`broadcast.aio.sgimb.engine` (``sendmmsg``,
 non-blocking: what the socket buffer cannot take waits for the next pass), with a ``sendto``
-per datagram where the native core is missing or the socket is not IPv4.
+per datagram where the socket is not IPv4.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import Final
 
-from broadcast.aio.sgimb.engine import MSG_DONTWAIT, NativeEngine, native_available
+from broadcast.aio.sgimb.engine import MSG_DONTWAIT, NativeEngine
 from broadcast.engine.bmsc.keymgmt import KeyManagement
 from broadcast.engine.bmsc.settings import PushConfig
 from broadcast.proto.msk.store import Delivery, DeliveryKind, DeliveryState, DueDelivery
@@ -104,9 +104,7 @@ class PushScheduler:
             raise
         self._transport = transport
         self._sock = sock
-        self._engine = (
-            NativeEngine(sock, False) if family == socket.AF_INET and native_available() else None
-        )
+        self._engine = NativeEngine(sock, False) if family == socket.AF_INET else None
         self._task = asyncio.create_task(self._run(), name="bmsc-push")
 
     async def stop(self) -> None:

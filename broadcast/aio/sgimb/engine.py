@@ -1,9 +1,15 @@
-"""The two ways a batch leaves the socket: the native batched path and a pure ``sendto`` loop.
+"""The native face of the UDP sockets: batched send (GSO, ``sendmmsg``) and batched receive
+(``recvmmsg``) — the only module of ``broadcast.aio`` that imports ``broadcast._native``.
 
-Both take a sequence of datagrams and one destination (or one per datagram) and return a
-:class:`SendResult` with the same meaning (see ``native/udp_send.pyx``): transient errors are
-counted, never raised; EAGAIN (and a dead socket) stops the batch at ``stopped_at`` so that an
-asyncio caller can wait for the socket to be writable and resume.
+Send — two engines take a sequence of datagrams and one destination (or one per datagram) and
+return a :class:`SendResult` with the same meaning (see ``native/udp_send.pyx``): transient
+errors are counted, never raised; EAGAIN (and a dead socket) stops the batch at ``stopped_at``
+so that an asyncio caller can wait for the socket to be writable and resume.
+:class:`NativeEngine` is the batched path; :class:`LoopEngine`, one ``sendto`` per datagram, is
+the reference it is tested and measured against (``[output] native = false``).
+
+Receive — :func:`batch_receiver`: one non-blocking ``recvmmsg`` per call takes what is queued
+on a socket, up to a bound (the UDP ingest of ``broadcast.aio.streaming.ingest``).
 """
 
 from __future__ import annotations
@@ -13,18 +19,13 @@ import ipaddress
 import socket
 import struct
 from collections.abc import Sequence
-from types import ModuleType
-from typing import NamedTuple, Protocol
+from typing import Final, NamedTuple, Protocol
+
+from broadcast._native import udp_send as _udp_send
 
 Address = tuple[str, int]
 #: One destination for the whole batch, or a list with one per datagram.
 Target = Address | list[Address]
-
-_udp_send: ModuleType | None
-try:
-    from broadcast._native import udp_send as _udp_send
-except ImportError:  # pragma: no cover - the native core is always built by tools/bootstrap
-    _udp_send = None
 
 #: ``flags`` for a send that never blocks.
 MSG_DONTWAIT: int = socket.MSG_DONTWAIT
@@ -35,10 +36,13 @@ _STOP_ERRNOS = frozenset(
 _FAMILY = struct.pack("=H", socket.AF_INET)
 _PADDING = bytes(8)
 
-
-def native_available() -> bool:
-    """True when ``broadcast._native.udp_send`` is built."""
-    return _udp_send is not None
+# Operational limits of the native socket paths (not 3GPP/RFC decisions).
+#: Segments per UDP GSO message: the Linux 4.18 limit (UDP_MAX_SEGMENTS), kept on later kernels
+#: (128 there) so one build behaves the same everywhere. Compiled into the native sender
+#: (``US_MAX_SEGMENTS``, native/src/udp_batch_send.h); exposed as ``udp_send.MAX_SEGMENTS``.
+GSO_MAX_SEGMENTS: Final = 64
+#: Most datagrams one :func:`batch_receiver` call takes (UIO_MAXIOV, the ``recvmmsg`` bound).
+MAX_RECV_BATCH: Final[int] = _udp_send.MAX_RECV_BATCH
 
 
 class SendResult(NamedTuple):
@@ -103,8 +107,6 @@ class NativeEngine:
     native = True
 
     def __init__(self, sock: socket.socket, gso: bool) -> None:
-        if _udp_send is None:
-            raise RuntimeError("broadcast._native.udp_send is not built")
         self._sender = _udp_send.BatchSender(sock.fileno(), gso)
         self._dests = _DestCache()
 
@@ -128,7 +130,8 @@ class NativeEngine:
 
 
 class LoopEngine:
-    """One ``sendto`` per datagram (the fallback when the native core is not built)."""
+    """One ``sendto`` per datagram: the reference of :class:`NativeEngine` (``[output] native =
+    false``; tests and benchmarks compare the two)."""
 
     native = False
     gso = False
@@ -155,3 +158,21 @@ class LoopEngine:
             sent += 1
             sent_bytes += len(d)
         return SendResult(sent, sent_bytes, failed, len(datagrams), last)
+
+
+class Receiver(Protocol):
+    """What the ingest uses of ``broadcast._native.udp_send.BatchReceiver``."""
+
+    @property
+    def max_count(self) -> int: ...
+
+    def recv_batch(self, max_count: int = -1) -> list[bytes]: ...
+
+
+def batch_receiver(sock: socket.socket, max_count: int) -> Receiver:
+    """``recvmmsg`` on ``sock`` (not owned; every call is non-blocking): up to ``max_count``
+    datagrams per call (clamped to 1..:data:`MAX_RECV_BATCH`), buffers of the largest UDP
+    payload, so nothing is truncated."""
+    per_call = max(1, min(max_count, MAX_RECV_BATCH))
+    receiver: Receiver = _udp_send.BatchReceiver(sock.fileno(), per_call, _udp_send.MAX_DATAGRAM)
+    return receiver

@@ -2,9 +2,9 @@
 
 The services hand over datagrams (already protected) with their destination; this module owns
 the socket options a gateway needs — multicast TTL, outgoing interface, source address — the
-optional GTP-U encapsulation (TS 29.281) and the batched send path (``native/udp_send.pyx``:
-UDP GSO for runs of equal-size datagrams, ``sendmmsg`` otherwise; a ``sendto`` loop when the
-native core is not built).
+optional GTP-U encapsulation (TS 29.281) and the batched send path (``native/udp_send.pyx``
+through :mod:`broadcast.aio.sgimb.engine`: UDP GSO for runs of equal-size datagrams,
+``sendmmsg`` otherwise; the reference ``sendto`` loop with ``[output] native = false``).
 
 Blocking and asyncio. The socket is a *blocking* socket with ``SO_SNDTIMEO`` =
 ``send_timeout``: a UDP send only blocks while the socket send buffer is full (the device or
@@ -37,7 +37,6 @@ from broadcast.aio.sgimb.engine import (
     NativeEngine,
     SendResult,
     Target,
-    native_available,
     resolve,
 )
 from broadcast.config.output import GtpuConfig, OutputConfig, OutputConfigError
@@ -65,7 +64,7 @@ class OutputStats:
     """Counters of one output. ``errors`` counts datagrams that did not leave (dropped on an
     error, or not attempted after the batch stopped); ``bytes`` counts UDP payload bytes that
     left (the G-PDUs when GTP-U is on). ``syscalls``/``gso_messages``/``gso_fallbacks`` come
-    from the native path (0 on the ``sendto`` fallback). ``waits``: times an asyncio send
+    from the native path (0 on the reference ``sendto`` loop). ``waits``: times an asyncio send
     found the socket buffer full and waited for it to drain."""
 
     datagrams: int = 0
@@ -100,7 +99,7 @@ class DatagramOutput:
             self._sock.close()
             raise
         self._engine: Engine
-        if self.config.native and native_available():
+        if self.config.native:
             self._engine = NativeEngine(self._sock, self.config.gso)
         else:
             self._engine = LoopEngine(self._sock)

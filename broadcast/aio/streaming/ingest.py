@@ -15,9 +15,10 @@ protocol given as ``StreamService(config, ingest=...)`` — a program that produ
 a loopback UDP hop.
 
 - :class:`UdpIngest` — what ffmpeg (``-f rtp udp://host:port``) or GStreamer (``udpsink``) send:
-  a non-blocking socket drained in batches of up to ``max_batch`` datagrams per wake-up — with
-  the native module, ONE ``recvmmsg`` system call takes every datagram already queued (up to
-  the bound; ``broadcast._native.udp_send.BatchReceiver``), else one ``recv`` per datagram;
+  a non-blocking socket drained in batches of up to ``max_batch`` datagrams per wake-up — ONE
+  ``recvmmsg`` system call takes every datagram already queued (up to the bound;
+  :func:`broadcast.aio.sgimb.engine.batch_receiver`), or with ``recv_batch = False`` one
+  ``recv`` per datagram;
   with ``rtcp_port`` a second socket for RTCP (ffmpeg sends it to port + 1).
 - :class:`PcapIngest` — UDP datagrams of a classic pcap file (``broadcast.proto.rtp.pcap``),
   optionally only those to ``udp_port`` (RTP) and ``udp_port + 1`` (RTCP), replayed with their
@@ -36,19 +37,13 @@ import contextlib
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from types import ModuleType
 from typing import BinaryIO, Final, Protocol
 
+from broadcast.aio.sgimb.engine import Receiver, batch_receiver
 from broadcast.config.stream import MAX_BATCH, IngestConfig, PcapIngestConfig, UdpIngestConfig
 from broadcast.engine.streaming.generator import GeneratorConfig, RtpGenerator
 from broadcast.proto.rtp.pcap import PcapReader, PcapStats, UdpRecord, open_pcap
 from broadcast.proto.rtp.rtp import is_rtcp
-
-_udp_native: ModuleType | None
-try:
-    from broadcast._native import udp_send as _udp_native
-except ImportError:  # pragma: no cover - a pure-Python install
-    _udp_native = None
 
 Clock = Callable[[], float]
 Address = tuple[str, int]
@@ -134,7 +129,7 @@ class UdpIngest:
         self.config = config
         self.stats = IngestStats()
         self._socks: list[tuple[socket.socket, bool]] = []
-        self._receivers: dict[int, _Receiver] = {}
+        self._receivers: dict[int, Receiver] = {}
 
     @property
     def native(self) -> bool:
@@ -151,12 +146,9 @@ class UdpIngest:
         except OSError as exc:
             self.close()
             raise IngestError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-        if self.config.recv_batch and _udp_native is not None:
-            per_call = max(1, min(self.config.max_batch, _udp_native.MAX_RECV_BATCH))
+        if self.config.recv_batch:
             for sock, _ in self._socks:
-                self._receivers[sock.fileno()] = _udp_native.BatchReceiver(
-                    sock.fileno(), per_call, _udp_native.MAX_DATAGRAM
-                )
+                self._receivers[sock.fileno()] = batch_receiver(sock, self.config.max_batch)
 
     @staticmethod
     def _bind(host: str, port: int) -> socket.socket:
@@ -193,7 +185,7 @@ class UdpIngest:
                     loop.remove_reader(sock.fileno())
 
     def _drain_batch(
-        self, sock: socket.socket, receiver: _Receiver, rtcp: bool, sink: IngestSink
+        self, sock: socket.socket, receiver: Receiver, rtcp: bool, sink: IngestSink
     ) -> None:
         """What is queued, up to ``max_batch`` datagrams: one recvmmsg per MAX_RECV_BATCH."""
         if sock.fileno() < 0:  # closed while this wake-up was pending: the number may be reused
@@ -235,15 +227,6 @@ class UdpIngest:
         for sock, _ in self._socks:
             sock.close()
         self._socks.clear()
-
-
-class _Receiver(Protocol):
-    """What :meth:`UdpIngest._drain_batch` uses of ``udp_send.BatchReceiver``."""
-
-    @property
-    def max_count(self) -> int: ...
-
-    def recv_batch(self, max_count: int = -1) -> list[bytes]: ...
 
 
 class SeqContinuation:

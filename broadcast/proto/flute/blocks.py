@@ -5,8 +5,9 @@ splits one object into its RFC 5052 §9.1 source blocks and builds the packets o
 time from the block's bytes alone — the same bytes as :func:`broadcast.proto.flute.alc.packetize`
 (LCT header · FEC Payload ID · symbol, RFC 5775 §4.1), the last packet of the object with the
 closing header. For Compact No-Code (FEC Encoding ID 0, RFC 5445) the packets of a block come from
-the native batch builder (``broadcast._native.alc_batch``) in one call, with a pure-Python
-fallback that produces identical bytes.
+the native batch builder (``broadcast._native.alc_batch``, required) in one call;
+:func:`python_block_packets` is the pure-Python reference that the tests hold it to (identical
+bytes).
 
 Raptor (FEC Encoding ID 1, RFC 5053) is block-wise too: each source block is encoded from its own
 bytes (:meth:`~broadcast.proto.flute.fec.raptor.RaptorObjectEncoder.for_block`, RFC 5053 §5.3.1.2
@@ -29,10 +30,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from types import ModuleType
 from typing import Final
 
 from broadcast import profile
+from broadcast._native import alc_batch as _native
 from broadcast.proto.flute.alc import _packets, object_headers
 from broadcast.proto.flute.errors import FluteEncodeError
 from broadcast.proto.flute.fec import (
@@ -48,14 +49,6 @@ from broadcast.proto.flute.fec.raptor_codec import MAX_ESI
 from broadcast.proto.flute.fec.raptor_partition import RaptorOti, RaptorPartition
 from broadcast.proto.flute.lct import FluteVersion, HeaderExtension
 
-_native: ModuleType | None
-try:
-    from broadcast._native import alc_batch as _native
-except ImportError:  # pragma: no cover - the native module is part of the build
-    _native = None
-
-#: Whether the native batch builder is in use.
-NATIVE: Final = _native is not None
 #: Packets per slice of a Raptor block handed out by :meth:`BlockPacketizer.chunks` (a Raptor
 #: block can hold 8192 symbols; a carousel sends it in slices between other objects' packets).
 RAPTOR_CHUNK: Final = profile.DOWNLOAD_RAPTOR_CHUNK_PACKETS
@@ -70,7 +63,8 @@ def python_block_packets(
     symbol_length: int,
     last_block: bool,
 ) -> list[bytes]:
-    """Pure-Python Compact No-Code packets of one block (reference for the native builder)."""
+    """Pure-Python Compact No-Code packets of one block: the reference (test oracle) of the
+    native builder ``broadcast._native.alc_batch.build_block``, never used by the packetizer."""
     out: list[bytes] = []
     view = memoryview(block)
     count = -(-len(view) // symbol_length)
@@ -217,12 +211,8 @@ class BlockPacketizer:
             )
         last = step == self.partition.blocks - 1
         e = self.oti.encoding_symbol_length
-        if _native is not None:
-            built: list[bytes] = _native.build_block(self.header, self.closing, step, data, e, last)
-            return built
-        return python_block_packets(
-            self.header, self.closing, step, data, symbol_length=e, last_block=last
-        )
+        built: list[bytes] = _native.build_block(self.header, self.closing, step, data, e, last)
+        return built
 
     # --- Raptor ----------------------------------------------------------------------------------
     def _raptor_pass_size(self, sbn: int) -> int:
@@ -273,4 +263,4 @@ def _payload_id(symbol: EncodingSymbol) -> bytes:
     return symbol.sbn.to_bytes(2, "big") + symbol.esi.to_bytes(2, "big")
 
 
-__all__ = ["NATIVE", "RAPTOR_CHUNK", "BlockPacketizer", "python_block_packets"]
+__all__ = ["RAPTOR_CHUNK", "BlockPacketizer", "python_block_packets"]

@@ -6,8 +6,10 @@ their protection under the UE's MUK; the key data plaintext (TGK = MSK, KV inter
 
 ``build_msk_messages`` returns exactly what ``build_msk_message`` returns for each target:
 
-- ``native=False``: a loop over the pure-Python reference builder;
-- ``native=True`` (default, when ``broadcast._native.mikey_batch`` is importable): the layout
+- ``native=False``: a loop over the pure-Python reference builder (the oracle of the tests,
+  and what ``broadcast.engine.bmsc.keymgmt`` uses for batches too small to gain from the
+  native call);
+- ``native=True`` (default; ``broadcast._native.mikey_batch``, required): the layout
   is taken from ONE reference message (built for the first target) — it is decoded, cut into
   template segments around the per-UE fields, and its KEMAC is decrypted to recover the key
   data — and a single native call then derives the keys, encrypts, assembles and MACs every
@@ -23,10 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Final
 
 from broadcast import profile
+from broadcast._native import mikey_batch as _native
 from broadcast.proto.keys.ids import KeyDomainId, MskId, MtkId, MukId
 from broadcast.proto.keys.material import Msk, Muk
 from broadcast.proto.mikey.errors import MikeyEncodeError, ProfileViolation
@@ -36,15 +38,6 @@ from broadcast.proto.mikey.payloads import Identity, Kemac, Rand, Timestamp
 from broadcast.proto.mikey.prf import message_keys
 from broadcast.proto.mikey.srtp_policy import SrtpPolicy
 from broadcast.proto.mikey.transforms import MAC_LEN, aes_cm, kemac_iv
-
-_native: ModuleType | None
-try:
-    from broadcast._native import mikey_batch as _native
-except ImportError:  # pragma: no cover - a pure-Python install
-    _native = None
-
-#: True when the native batch builder is available.
-NATIVE_AVAILABLE: Final = _native is not None
 
 #: Offset of the CSB ID in the HDR payload (version, data type, next payload, V|PRF func, CSB ID;
 #: RFC 3830 §6.1).
@@ -206,8 +199,8 @@ def build_msk_messages(
 
     All targets must share the IDi (the BM-SC FQDN). Errors: ``ProfileViolation`` /
     ``MikeyEncodeError`` (a ``MikeyError``; the latter also a ``ValueError``) for a bad target
-    or common parameter, before any message is built. ``native=False`` or a missing extension
-    uses the pure-Python builder. Thread-safe; the native loop releases the GIL.
+    or common parameter, before any message is built. ``native=False`` uses the pure-Python
+    reference builder for every message. Thread-safe; the native loop releases the GIL.
     """
     cols = _validate(targets)
     if not targets:
@@ -229,7 +222,7 @@ def build_msk_messages(
             srtp_policy=srtp_policy,
         )
 
-    if not native or _native is None:
+    if not native:
         return [reference(t) for t in targets]
     first = reference(targets[0])  # also raises the reference's errors for common parameters
     if len(targets) == 1:
@@ -243,4 +236,4 @@ def build_msk_messages(
     return out
 
 
-__all__ = ["NATIVE_AVAILABLE", "MskPushTarget", "build_msk_messages"]
+__all__ = ["MskPushTarget", "build_msk_messages"]

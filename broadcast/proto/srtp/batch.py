@@ -12,7 +12,7 @@ check against the SSRC's window, and the master key's packet limit. It runs on s
 of the touched SSRCs' windows, so a batch is **all-or-nothing**: on any
 :class:`~broadcast.proto.srtp.errors.SrtpError` no packet is returned and the sender's state is
 unchanged (the per-packet loop would have protected, and committed, the packets before the bad
-one). With the native module the common case — well-formed packets whose indices strictly
+one). On the native path the common case — well-formed packets whose indices strictly
 increase per SSRC, within the key's packet limit and the stream table — is accounted in C
 (``scan_rtp``, ``estimate_indices``: one pass, no Python per packet) and each touched window is
 then set in one step; anything else (a replay, reordering, a malformed packet, a limit) goes
@@ -20,10 +20,11 @@ through the per-packet loop, which decides and raises. The sender's internals us
 (``get``, ``check_srtp``, ``srtp_limit``), ``_streams`` (``get``, ``fresh``, ``commit``,
 ``max_streams``) and ``StreamState.srtp_window``.
 
-Crypto: ``native=True`` (default, when ``broadcast._native.srtp_batch`` is importable) runs the
-per-packet AES-CM / HMAC-SHA1 / RCC work in C with the GIL released (one call per run of packets
-sharing session keys — all of them when key_derivation_rate = 0); ``native=False`` uses the
-pure-Python :func:`~broadcast.proto.srtp.transform.protect_rtp`.
+Crypto: ``broadcast._native.srtp_batch`` (required) runs the per-packet AES-CM / HMAC-SHA1 /
+RCC work in C with the GIL released (one call per run of packets sharing session keys — all of
+them when key_derivation_rate = 0). ``native=False`` is the reference (oracle) path the tests
+compare it with: the per-packet accounting of :meth:`SrtpBatchSender._plan` and the pure-Python
+:func:`~broadcast.proto.srtp.transform.protect_rtp` / ``verify_rtp`` / ``decrypt_rtp``.
 
 :func:`unprotect_batch` is the stateless receive-side counterpart for packets of one master key
 whose indices the caller knows: a list of RTP packets, ``None`` where the tag does not verify or
@@ -34,9 +35,8 @@ only when it refuses the batch does the per-packet check run to raise the typed 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import ModuleType
-from typing import Final
 
+from broadcast._native import srtp_batch as _native
 from broadcast.proto.srtp.cipher import MAX_KEYSTREAM_BYTES
 from broadcast.proto.srtp.errors import (
     AuthenticationFailed,
@@ -54,15 +54,6 @@ from broadcast.proto.srtp.replay import INDEX_LIMIT, ReplayWindow, Verdict
 from broadcast.proto.srtp.sender import SrtpSender
 from broadcast.proto.srtp.stream import StreamState
 from broadcast.proto.srtp.transform import decrypt_rtp, protect_rtp, split_srtp, verify_rtp
-
-_native: ModuleType | None
-try:
-    from broadcast._native import srtp_batch as _native
-except ImportError:  # pragma: no cover - a pure-Python install
-    _native = None
-
-#: True when the native batch loop is available.
-NATIVE_AVAILABLE: Final = _native is not None
 
 
 def _header_len(rtp: bytes) -> int:
@@ -92,12 +83,15 @@ def _copy_window(window: ReplayWindow) -> ReplayWindow:
     return copy
 
 
-def _native_args(keys: SessionKeys) -> tuple[bytes, bytes, bytes]:
-    return (bytes(keys.encryption_key), bytes(keys.salt), bytes(keys.auth_key))
-
-
-def _crypt_params(policy: CryptoPolicy) -> tuple[bool, int, int, int]:
+def _native_args(
+    keys: SessionKeys, mki: bytes, policy: CryptoPolicy
+) -> tuple[bytes, bytes, bytes, bytes, bool, int, int, int]:
+    """(k_e, k_s, k_a, MKI, encrypt, auth, tag_len, R): the leading arguments of the kernels."""
     return (
+        bytes(keys.encryption_key),
+        bytes(keys.salt),
+        bytes(keys.auth_key),
+        mki,
         policy.srtp_cipher is Cipher.AES_CM,
         int(policy.srtp_auth),
         policy.srtp_tag_len,
@@ -118,11 +112,10 @@ def protect_indexed(
     """Stateless: protect ``packets`` (already validated) at the given ``indices`` (SRTP only).
 
     ``header_lens`` serves the pure path; the native loop re-derives (and re-checks) them.
+    ``native=False``: the pure-Python reference (the tests' oracle).
     """
-    if native and _native is not None:
-        out: list[bytes] = _native.protect_batch(
-            *_native_args(keys), mki, *_crypt_params(policy), packets, indices
-        )
+    if native:
+        out: list[bytes] = _native.protect_batch(*_native_args(keys, mki, policy), packets, indices)
         return out
     return [
         protect_rtp(
@@ -139,13 +132,17 @@ def protect_indexed(
 
 
 class SrtpBatchSender:
-    """Batch front end of an :class:`SrtpSender` (which keeps all the state)."""
+    """Batch front end of an :class:`SrtpSender` (which keeps all the state).
+
+    ``native=False`` selects the reference path — per-packet accounting and pure-Python crypto,
+    the oracle the tests compare the native path with (same bytes, same state, same errors).
+    """
 
     __slots__ = ("native", "sender")
 
     def __init__(self, sender: SrtpSender, *, native: bool = True) -> None:
         self.sender = sender
-        self.native = native and NATIVE_AVAILABLE
+        self.native = native
 
     def protect_batch(self, packets: Sequence[bytes], mki: bytes) -> list[bytes]:
         """``[sender.protect(p, mki) for p in packets]``, all-or-nothing (see the module doc)."""
@@ -181,7 +178,6 @@ class SrtpBatchSender:
         unusual — a malformed packet, a replay or reordering, the key's packet limit, too many
         SSRCs, an index out of range, an unknown ROC — and :meth:`_plan` then decides.
         """
-        assert _native is not None
         sender = self.sender
         pkts = list(packets)
         if len(pkts) > sender.keys.srtp_limit - key.srtp_packets:
@@ -380,15 +376,16 @@ def unprotect_batch(
     Malformed packets (too short for header + MKI + tag, bad version, header past the end,
     encrypted portion over 2^16 blocks) raise the pure path's typed errors before anything is
     decrypted; an index whose low 16 bits are not the packet's SEQ raises ``ValueError``.
-    No replay window or ROC estimation: the caller owns the indices.
+    No replay window or ROC estimation: the caller owns the indices. ``native=False``: the
+    pure-Python reference (the tests' oracle).
     """
     mki = bytes(mki)
-    if native and _native is not None:
+    if native:
         # The native call checks every packet first (before any crypto) for exactly what the
         # loop below checks; only when it refuses the batch are the typed errors worked out.
         try:
             fast: list[bytes | None] = _native.unprotect_batch(
-                *_native_args(keys), mki, *_crypt_params(policy), packets, indices
+                *_native_args(keys, mki, policy), packets, indices
             )
         except (TypeError, ValueError):
             pass
@@ -417,10 +414,10 @@ def unprotect_batch(
                 f"encrypted portion of {len(parts.portion) - hl} bytes exceeds 2^16 AES blocks"
             )
         header_lens.append(hl)
-    if native and _native is not None:
+    if native:
         # The typed checks passed: the refusal came from an argument's type (bytearray, ...)
         checked: list[bytes | None] = _native.unprotect_batch(
-            *_native_args(keys), mki, *_crypt_params(policy), pkts, idx
+            *_native_args(keys, mki, policy), pkts, idx
         )
         return checked
     out: list[bytes | None] = []
@@ -440,4 +437,4 @@ def unprotect_batch(
     return out
 
 
-__all__ = ["NATIVE_AVAILABLE", "SrtpBatchSender", "protect_indexed", "unprotect_batch"]
+__all__ = ["SrtpBatchSender", "protect_indexed", "unprotect_batch"]
