@@ -126,15 +126,19 @@ class EncodedHeaders:
 
 
 def profile_encryption() -> tuple[int, int]:
-    """The profile's (EncryptionMethod, PaddingScheme), read now; ``DcfUnsupportedError`` when
-    this package does not implement that pair."""
-    pair = (profile.DCF_ENCRYPTION_METHOD, profile.DCF_PADDING_SCHEME)
-    if pair not in c.IMPLEMENTED_ENCRYPTION:
-        raise DcfUnsupportedError(
-            f"the profile's EncryptionMethod {pair[0]} with PaddingScheme {pair[1]} is not "
-            "implemented (AES_128_CBC = 1 with RFC 2630 = 1 is)"
-        )
-    return pair
+    """The profile's (EncryptionMethod, PaddingScheme), read now (``profile.DCF_ENCRYPTION_METHOD``,
+    ``DCF_PADDING_SCHEME``)."""
+    return profile.DCF_ENCRYPTION_METHOD, profile.DCF_PADDING_SCHEME
+
+
+def _not_implemented(pair: tuple[int, int]) -> str | None:
+    """Why the profile's pair cannot be used, or None when this package implements it."""
+    if pair in c.IMPLEMENTED_ENCRYPTION:
+        return None
+    return (
+        f"the profile's EncryptionMethod {pair[0]} with PaddingScheme {pair[1]} is not "
+        "implemented (AES_128_CBC = 1 with RFC 2630 = 1 is)"
+    )
 
 
 def _ascii_field(value: str, name: str, max_len: int) -> bytes:
@@ -172,10 +176,10 @@ def encode_headers(headers: DcfHeaders, limits: DcfLimits = DEFAULT_LIMITS) -> E
     EncryptionMethod and PaddingScheme must be the profile's (``profile.DCF_ENCRYPTION_METHOD``,
     ``DCF_PADDING_SCHEME``).
     """
-    try:
-        method, padding = profile_encryption()
-    except DcfUnsupportedError as exc:
-        raise DcfWriteError(str(exc)) from None
+    method, padding = profile_encryption()
+    problem = _not_implemented((method, padding))
+    if problem:
+        raise DcfWriteError(problem)
     if headers.encryption_method != method:
         raise DcfWriteError(f"only EncryptionMethod {method} (the profile's) is supported")
     if headers.padding_scheme != padding:
@@ -330,6 +334,9 @@ def _parse_ohdr(
         ">BBQHHH", src.read_at(pos, c.OHDR_FIXED, ohdr.path)
     )
     want_method, want_padding = profile_encryption()
+    problem = _not_implemented((want_method, want_padding))
+    if problem:
+        raise DcfUnsupportedError(problem, box=ohdr.path, offset=pos)
     if method != want_method:
         raise DcfUnsupportedError(
             f"EncryptionMethod {method} (only {want_method}, the profile's, is supported)",
