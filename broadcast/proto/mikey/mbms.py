@@ -129,7 +129,7 @@ class SolicitedPull:
 
 
 def _key_id_ext(kdid: KeyDomainId, msk_id: MskId, mtk_id: MtkId | None = None) -> GeneralExtension:
-    """EXT(Key ID): Key Domain ID, MSK ID [, MTK ID] (profile.md "EXT"; RFC 4563 §4)."""
+    """EXT(Key ID): Key Domain ID, MSK ID [, MTK ID] (profile.md "MIKEY" → EXT; RFC 4563 §4)."""
     entries = [
         KeyIdEntry(profile.KEY_ID_TYPE_KEY_DOMAIN_ID, bytes(kdid)),
         KeyIdEntry(profile.KEY_ID_TYPE_MSK_ID, bytes(msk_id)),
@@ -140,7 +140,7 @@ def _key_id_ext(kdid: KeyDomainId, msk_id: MskId, mtk_id: MtkId | None = None) -
 
 
 def _timestamp(counter: int) -> Timestamp:
-    """T payload with the profile's TS type (profile.md "T")."""
+    """T payload with the profile's TS type (profile.md "MIKEY" → T)."""
     return Timestamp(profile.TS_TYPE_COUNTER, counter)
 
 
@@ -217,7 +217,7 @@ def build_msk_message(
     ack: bool,
     srtp_policy: SrtpPolicy | None = None,
 ) -> bytes:
-    """MSK delivery message (profile.md "Payload order"; TS 33.246 6.3.2.3.1)."""
+    """MSK delivery message (profile.md "MIKEY" → Payload order; TS 33.246 6.3.2.3.1)."""
     if not isinstance(muk, Muk) or not isinstance(msk, Msk):
         raise ProfileViolation("an MSK message takes a Muk and an Msk", field="KEMAC")
     if msk_id.is_current_alias:
@@ -367,7 +367,7 @@ def build_ack(msk_message: Envelope, muk: Muk) -> bytes:
 
 def _key_ids(msg: Message) -> dict[int, bytes] | None:
     """The Key ID sub-payloads (first of each type) of the first EXT of the profile's type that
-    names an MSK ID (profile.md "EXT"), or None."""
+    names an MSK ID (profile.md "MIKEY" → EXT), or None."""
     for e in msg.all(GeneralExtension):
         if e.ext_type != profile.KEY_ID_EXT_TYPE:
             continue
