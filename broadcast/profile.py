@@ -20,7 +20,8 @@ KEY_DOMAIN_ID_LEN: Final = 3
 MSK_ID_LEN: Final = 4
 #: Key Number 0 means "the current MSK of this Key Group" [3GPP].
 KEY_NUMBER_CURRENT: Final = 0
-#: MTK ID: 2 bytes, strictly increasing under one MSK; 0 is reserved [P].
+#: MTK ID: 2 bytes, strictly increasing under one MSK; 0 is reserved [P], so the valid range
+#: is MTK_ID_MIN..MTK_ID_MAX.
 MTK_ID_LEN: Final = 2
 MTK_ID_RESERVED: Final = 0
 MTK_ID_MIN: Final = 1
@@ -33,7 +34,8 @@ SRTP_MKI_LEN: Final = MSK_ID_LEN + MTK_ID_LEN
 KEY_LEN: Final = 16
 #: SRTP master salt, 112 bits [RFC 3711].
 SRTP_SALT_LEN: Final = 14
-#: MUK = Ks_(ext)_NAF truncated to 128 bits (GBA_ME) [P].
+#: MUK = Ks_(ext)_NAF truncated to 128 bits (GBA_ME) [P]. profile.md "Revisions" (not applied
+#: yet): the full 32-byte Ks_(ext)_NAF is the MIKEY pre-shared key.
 MUK_LEN: Final = 16
 #: Ua security protocol identifier for MBMS: organisation 0x01 + protocol 0x00000001 [P].
 UA_PROTOCOL_ID_MBMS: Final = bytes((0x01, 0x00, 0x00, 0x00, 0x01))
@@ -45,17 +47,26 @@ MIKEY_UDP_PORT: Final = 2269
 RAND_LEN: Final = 16
 #: HDR PRF func 0 = MIKEY-1 [RFC].
 PRF_FUNC: Final = 0
-#: T payload: TS type 2 = COUNTER (32 bits) [3GPP: 4-byte counters on the USIM].
+#: T payload: TS type 2 = COUNTER (32 bits) [3GPP: 4-byte counters on the USIM]. Every message
+#: is built with it and a received message with another TS type is refused (profile.md "MIKEY" → T).
 TS_TYPE_COUNTER: Final = 2
 COUNTER_MAX: Final = 0xFFFF_FFFF
-#: KEMAC algorithms: AES-CM-128 encryption, HMAC-SHA-1-160 MAC [RFC mandatory].
+#: KEMAC (RFC 3830 §6.2): Encr alg 1 = AES-CM-128, MAC alg 1 = HMAC-SHA-1-160, the algorithms
+#: RFC 3830 §4.2.3/§4.2.4 make mandatory to implement [RFC] (profile.md "MIKEY" → KEMAC). Every
+#: KEMAC is built with them and a received KEMAC with any other algorithm is refused [P receive
+#: rule].
 KEMAC_ENCR_ALG: Final = 1
 KEMAC_MAC_ALG: Final = 1
-#: MSK key data: type TGK (0), KV = interval of MTK IDs (VF = lowest, VT = highest) [P].
+#: V payload of the MIKEY ACK: Auth alg 1 = HMAC-SHA-1-160 (RFC 3830 §5.2, §6.9) [RFC]; required
+#: on receive as well (profile.md "MIKEY" → MIKEY ACK).
+ACK_AUTH_ALG: Final = 1
+#: MSK key data: type TGK (0), KV = interval of MTK IDs (VF = lowest, VT = highest) [P]; an MSK
+#: message with another key data type is refused.
 MSK_KEY_DATA_TYPE: Final = 0
 #: Streaming MTK key data: TEK+SALT (3), KV = SPI with SPI = the 6-byte MKI [P].
 MTK_STREAMING_KEY_DATA_TYPE: Final = 3
-#: Download MTK key data: TEK (2), KV null [P].
+#: Download MTK key data: TEK (2), KV null [P]. On receive an MTK message may carry any of
+#: TGK (0), TGK+SALT (1), TEK (2), TEK+SALT (3): from a TGK the TEK is derived (RFC 3830 §4.1.3).
 MTK_DOWNLOAD_KEY_DATA_TYPE: Final = 2
 #: CS ID used to derive the TEK (RFC 3830 §4.1.3) when an MTK message carries a TGK instead of
 #: the TEK: the first crypto session for streaming, 0 for download (no crypto session) [P].
@@ -63,11 +74,25 @@ TGK_CS_ID_STREAMING: Final = 1
 TGK_CS_ID_DOWNLOAD: Final = 0
 #: SP policy number used in the MSK message for a streaming Key Group [P].
 SRTP_POLICY_NO: Final = 0
+#: HDR CS ID map type (RFC 3830 §6.1, RFC 4563 §5) [P] (profile.md "MIKEY" → CS ID map):
+#: 0 SRTP-ID for the MSK messages of a Key Group that protects a streaming session (with the SP
+#: payload) and for streaming MTK messages (one entry per SRTP stream, its ROC); 1 Empty map
+#: (#CS = 0) for the MSK messages of a download-only Key Group, download MTK messages and the
+#: solicited pull.
+#: Receivers accept either map type (RFC 3830 §6.1.1, RFC 4563 §5).
+CS_ID_MAP_TYPE_STREAMING: Final = 0
+CS_ID_MAP_TYPE_NO_CS: Final = 1
+#: EXT payload naming the keys: General Extension type 3 (Key ID) with the Key ID sub-payloads
+#: 0 Key Domain ID, 1 MSK ID, 2 MTK ID [RFC 4563 §4] (profile.md "MIKEY" → EXT).
+KEY_ID_EXT_TYPE: Final = 3
+KEY_ID_TYPE_KEY_DOMAIN_ID: Final = 0
+KEY_ID_TYPE_MSK_ID: Final = 1
+KEY_ID_TYPE_MTK_ID: Final = 2
 
 # --- ID payload types of the MUK ID [3GPP shape, P types] ---------------------------------------
-#: IDi = BM-SC FQDN (NAF-ID) as a URI.
+#: IDi = BM-SC FQDN (NAF-ID) as a URI. Required on receive.
 IDI_TYPE: Final = 1  # URI
-#: IDr = B-TID as an NAI.
+#: IDr = B-TID as an NAI. Required on receive.
 IDR_TYPE: Final = 0  # NAI
 
 # --- Transport of download MTKs [3GPP content type, P location] ---------------------------------
@@ -80,6 +105,11 @@ def mikey_content_location(msk_id: bytes, mtk_id: bytes) -> str:
 
 
 # --- Download protection: OMA DRM v2 DCF [P] -----------------------------------------------------
+#: ``ohdr`` EncryptionMethod 1 = AES_128_CBC and PaddingScheme 1 = RFC 2630, key = the MTK, a
+#: random 16-byte IV prepended to the ciphertext (profile.md "Protection of the content") [P];
+#: the reader refuses any other method or padding.
+DCF_ENCRYPTION_METHOD: Final = 1
+DCF_PADDING_SCHEME: Final = 1
 #: Textual header carrying Key Domain ID || MSK ID || MTK ID as 18 lower-case hex digits [P].
 DCF_MBMS_KEY_ID_HEADER: Final = "MBMS-Key-ID"
 #: ContentID scheme: ``cid:<uuid>@<BM-SC FQDN>`` [P].
@@ -122,7 +152,8 @@ STREAM_RTCP_SR_INTERVAL_S: Final = 5.0
 #: Media types of the MSK request and its answer [3GPP: IANA registrations of TS 26.346].
 MSK_REQUEST_CONTENT_TYPE: Final = "application/mbms-msk+xml"
 MSK_RESPONSE_CONTENT_TYPE: Final = "application/mbms-msk-response+xml"
-#: XML namespace of ``mbms-msk`` / ``mbms-msk-response`` [P].
+#: XML namespace of ``mbms-msk`` / ``mbms-msk-response`` [P]. profile.md "Revisions" (not
+#: applied yet): ``urn:3GPP:metadata:2005:MBMS:mskResponse`` (TS 26.346 11.8) [3GPP].
 MSK_XML_NAMESPACE: Final = "urn:3gpp:mbms:msk:2005"
 #: Per-MSK status codes of the response [P]: 200 ok (the MSK follows by MIKEY), 403 the
 #: subscriber may not receive this Key Group, 404 unknown Key Group / MSK, 410 the MSK named by
@@ -158,7 +189,9 @@ GBA_KEY_LIFETIME_S: Final = 7 * 24 * 3600
 #: Media type of the protection description fragment of the User Service Description [3GPP:
 #: IANA registration of TS 26.346].
 PROTECTION_DESCRIPTION_CONTENT_TYPE: Final = "application/mbms-protection-description+xml"
-#: Its XML namespace and root element, shaped like the MSK request XML [P].
+#: Its XML namespace and root element, shaped like the MSK request XML [P]. profile.md
+#: "Revisions" (not applied yet): ``urn:3GPP:metadata:2005:MBMS:securityDescription``
+#: (TS 26.346 11.3.1) [3GPP].
 PROTECTION_DESCRIPTION_NAMESPACE: Final = "urn:3gpp:mbms:protection:2005"
 PROTECTION_DESCRIPTION_ROOT: Final = "mbms-protection-description"
 #: The seed's switch words (6.3.2.2.2: confidentiality and integrity "on / off", UICC key

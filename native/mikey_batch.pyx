@@ -7,12 +7,18 @@ protection, which depends on the UE's MUK. ``broadcast.proto.mikey.batch`` build
 message with the pure-Python builder, cuts it into six template segments around those fields and
 recovers the key-data plaintext; this module then builds every message as
 
-    t0 · CSB ID(4) · t1 · COUNTER(4) · t2 · RAND(16) · t3 · IDr len(2) · IDr · t4
-       · AES-CM-128(encr_key, IV, key_data) · t5 · HMAC-SHA-1-160(auth_key, all before)
+    t0 · CSB ID(4) · t1 · TS value(4 or 8) · t2 · RAND · t3 · IDr len(2) · IDr · t4
+       · KEMAC Encr data(encr_key, IV, key_data) · t5 · HMAC-SHA-1-160(auth_key, all before)
 
 with, per UE, (encr_key, auth_key, salt_key) = PRF(MUK, const || 0xFF || CSB ID || RAND)
 (RFC 3830 §4.1.4) and IV = kemac_iv(salt_key, CSB ID, COUNTER) (§4.2.3). The layout knowledge
 stays in the Python reference; this module only knows where the per-UE fields go.
+
+The profile's choices this loop depends on are arguments, not copies: the MUK length, the RAND
+length, the TS type (COUNTER: a 4-byte value; NTP-UTC / NTP: 8 bytes, RFC 3830 §6.6), the KEMAC
+Encr alg (AES-CM-128 or NULL) and MAC alg (HMAC-SHA-1-160). Left out (None), each is read from
+``broadcast.profile`` at the call (``MUK_LEN``, ``RAND_LEN``, ``TS_TYPE_COUNTER``,
+``KEMAC_ENCR_ALG``, ``KEMAC_MAC_ALG``); ``broadcast.proto.mikey.batch`` always passes them.
 
 The whole loop runs with the GIL released, with one set of OpenSSL contexts re-keyed per UE
 (no context is created per message). The output ``bytes`` objects are allocated before the loop
@@ -33,22 +39,29 @@ from cpython.pyport cimport PY_SSIZE_T_MAX
 
 include "_crypto_impl.pxi"
 
-__all__ = ["MUK_LEN", "RAND_LEN", "TEMPLATE_SEGMENTS", "build_msk_batch"]
+from broadcast import profile as _profile
+
+__all__ = ["TEMPLATE_SEGMENTS", "build_msk_batch"]
 
 cdef enum:
     MB_SEGMENTS = 6
-    MB_MUK_LEN = 16            # Muk: 128 bits (profile.MUK_LEN)
-    MB_RAND_LEN = 16           # profile.RAND_LEN
     MB_IDR_MAX = 0xFFFF        # ID payload length field is 16 bits
-    MB_PER_UE_FIXED = 4 + 4 + MB_RAND_LEN + 2 + NC_SHA1_LEN   # CSB ID, COUNTER, RAND, len, MAC
+    MB_RAND_MAX = 0xFF         # RAND payload length field is 8 bits (RFC 3830 §6.11)
+    # CSB ID, IDr len and MAC; the TS value and RAND lengths are arguments
+    MB_PER_UE_FIXED = 4 + 2 + NC_SHA1_LEN
     # encr_key, auth_key, salt_key and the KEMAC IV of the message being built
     MB_SCRATCH = (NC_MSG_ENCR_KEY_LEN + NC_MSG_AUTH_KEY_LEN + NC_MSG_SALT_KEY_LEN
                   + NC_AES_CM_IV_LEN)
+    # RFC 3830 code points: KEMAC Encr alg and MAC alg (§6.2), TS type (§6.6)
+    MB_ENCR_NULL = 0
+    MB_ENCR_AES_CM_128 = 1
+    MB_MAC_HMAC_SHA1_160 = 1
+    MB_TS_NTP_UTC = 0
+    MB_TS_NTP = 1
+    MB_TS_COUNTER = 2
 
 #: Number of template segments ``build_msk_batch`` expects.
 TEMPLATE_SEGMENTS = MB_SEGMENTS
-MUK_LEN = MB_MUK_LEN
-RAND_LEN = MB_RAND_LEN
 
 
 cdef struct _mb_template:
@@ -56,6 +69,10 @@ cdef struct _mb_template:
     size_t seglen[MB_SEGMENTS]
     const unsigned char *key_data
     size_t key_data_len
+    size_t muk_len              # the MUK is one PRF inkey block: 1..32 bytes
+    size_t rand_len
+    size_t ts_len               # 4 (COUNTER) or 8 (NTP-UTC, NTP)
+    int encr_alg                # MB_ENCR_NULL or MB_ENCR_AES_CM_128
 
 
 cdef struct _mb_target:
@@ -175,9 +192,12 @@ cdef int _mb_build_one(_mb_work *w, const _mb_template *tp, const _mb_target *t,
     p = _mb_put(p, tp.seg[0], tp.seglen[0])
     _nc_put_u32(p, t.csb_id)
     p = _mb_put(p + 4, tp.seg[1], tp.seglen[1])
+    if tp.ts_len == 8:          # a 64-bit TS value: the 32-bit counter, zero-padded (§6.6)
+        memset(p, 0, 4)
+        p += 4
     _nc_put_u32(p, t.counter)
     p = _mb_put(p + 4, tp.seg[2], tp.seglen[2])
-    p = _mb_put(p, t.rand, MB_RAND_LEN)
+    p = _mb_put(p, t.rand, tp.rand_len)
     p = _mb_put(p, tp.seg[3], tp.seglen[3])
     p[0] = <unsigned char>(t.idr_len >> 8)
     p[1] = <unsigned char>t.idr_len
@@ -186,16 +206,19 @@ cdef int _mb_build_one(_mb_work *w, const _mb_template *tp, const _mb_target *t,
     encr = p
     p = _mb_put(p + tp.key_data_len, tp.seg[5], tp.seglen[5])
     # 2. message keys from the MUK (§4.1.4) and the KEMAC IV (§4.2.3)
-    rc = _mb_hmac_rekey(&w.muk, t.muk, MB_MUK_LEN)
+    rc = _mb_hmac_rekey(&w.muk, t.muk, tp.muk_len)
     if rc != NC_OK:
         return rc
-    rc = _nc_message_keys_keyed(&w.prf, t.csb_id, t.rand, MB_RAND_LEN,
+    rc = _nc_message_keys_keyed(&w.prf, t.csb_id, t.rand, tp.rand_len,
                                 encr_key, auth_key, salt_key)
     if rc != NC_OK:
         return rc
     _nc_kemac_iv(salt_key, t.csb_id, t.counter, iv)
-    # 3. KEMAC Encr data = AES-CM-128(encr_key, IV, key data); CTR needs no final block
-    if (EVP_EncryptInit_ex(w.cipher, NULL, NULL, encr_key, iv) != 1
+    # 3. KEMAC Encr data = AES-CM-128(encr_key, IV, key data) (CTR needs no final block), or
+    #    the key data itself with Encr alg NULL
+    if tp.encr_alg == MB_ENCR_NULL:
+        memcpy(encr, tp.key_data, tp.key_data_len)
+    elif (EVP_EncryptInit_ex(w.cipher, NULL, NULL, encr_key, iv) != 1
             or EVP_EncryptUpdate(w.cipher, encr, &outl, tp.key_data,
                                  <int>tp.key_data_len) != 1
             or <size_t>outl != tp.key_data_len):
@@ -236,15 +259,35 @@ cdef int _mb_u32(object value, uint32_t lowest, str name, Py_ssize_t i,
     return 0
 
 
-def build_msk_batch(template, key_data, muks, csb_ids, counters, rands, idrs):
+cdef size_t _mb_param(object value, object default, str name, size_t lo,
+                      size_t hi) except? 0:
+    """An int argument in lo..hi (``default`` when None) -> size_t; else ValueError."""
+    cdef long long v
+    value = PyNumber_Index(default if value is None else value)
+    try:
+        v = value
+    except OverflowError:
+        raise ValueError(f"{name} must be {lo}..{hi}") from None
+    if v < <long long>lo or v > <long long>hi:
+        raise ValueError(f"{name} must be {lo}..{hi}, got {v}")
+    return <size_t>v
+
+
+def build_msk_batch(template, key_data, muks, csb_ids, counters, rands, idrs, *,
+                    muk_len=None, rand_len=None, ts_type=None, encr_alg=None, mac_alg=None):
     """Build and protect one MSK message per UE; returns a list of ``bytes``.
 
     ``template``: six ``bytes`` segments t0..t5 (see the module docstring); ``key_data``: the
     KEMAC plaintext, the same for every UE. The five per-UE sequences have equal lengths:
-    ``muks`` 16-byte ``bytes``, ``csb_ids`` 0..2^32-1, ``counters`` 1..2^32-1, ``rands`` 16-byte
-    ``bytes``, ``idrs`` 1..65535-byte ``bytes`` (the B-TID). Bad input raises ValueError or
-    TypeError before any work is done; a libcrypto failure raises RuntimeError/MemoryError and
-    no partial result is returned. The GIL is released for the whole crypto loop.
+    ``muks`` ``muk_len``-byte ``bytes``, ``csb_ids`` 0..2^32-1, ``counters`` 1..2^32-1,
+    ``rands`` ``rand_len``-byte ``bytes``, ``idrs`` 1..65535-byte ``bytes`` (the B-TID).
+
+    The profile's choices (None: ``broadcast.profile`` at this call): ``muk_len`` 1..32
+    (``MUK_LEN``), ``rand_len`` 1..255 (``RAND_LEN``), ``ts_type`` 0, 1 or 2 (``TS_TYPE_COUNTER``),
+    ``encr_alg`` 0 NULL or 1 AES-CM-128 (``KEMAC_ENCR_ALG``), ``mac_alg`` 1 HMAC-SHA-1-160
+    (``KEMAC_MAC_ALG``). Bad input raises ValueError or TypeError before any work is done; a
+    libcrypto failure raises RuntimeError/MemoryError and no partial result is returned. The
+    GIL is released for the whole crypto loop.
     """
     cdef _mb_template tp
     cdef _mb_target *targets = NULL
@@ -253,6 +296,15 @@ def build_msk_batch(template, key_data, muks, csb_ids, counters, rands, idrs):
     cdef list result
     cdef bytes ob
     cdef int rc = NC_OK
+    cdef size_t ts
+    tp.muk_len = _mb_param(muk_len, _profile.MUK_LEN, "muk_len", 1, NC_PRF_INKEY_BLOCK)
+    tp.rand_len = _mb_param(rand_len, _profile.RAND_LEN, "rand_len", 1, MB_RAND_MAX)
+    ts = _mb_param(ts_type, _profile.TS_TYPE_COUNTER, "ts_type", MB_TS_NTP_UTC, MB_TS_COUNTER)
+    tp.ts_len = 4 if ts == MB_TS_COUNTER else 8
+    tp.encr_alg = <int>_mb_param(encr_alg, _profile.KEMAC_ENCR_ALG, "encr_alg",
+                                 MB_ENCR_NULL, MB_ENCR_AES_CM_128)
+    _mb_param(mac_alg, _profile.KEMAC_MAC_ALG, "mac_alg",
+              MB_MAC_HMAC_SHA1_160, MB_MAC_HMAC_SHA1_160)
     # Own strong references to everything whose buffer is borrowed during the nogil loop
     # (tuple() of a tuple is the same object; a list is copied, so a concurrent mutation of
     # the caller's list cannot free a buffer under us). Only ``bytes`` (immutable) are borrowed.
@@ -264,7 +316,7 @@ def build_msk_batch(template, key_data, muks, csb_ids, counters, rands, idrs):
     idrs = tuple(idrs)
     if len(template) != MB_SEGMENTS:
         raise ValueError(f"template must have {MB_SEGMENTS} segments")
-    fixed = MB_PER_UE_FIXED
+    fixed = MB_PER_UE_FIXED + <Py_ssize_t>(tp.ts_len + tp.rand_len)
     for k in range(MB_SEGMENTS):
         tp.seg[k] = _nc_borrow_bytes(template[k], "template", k, 0, PY_SSIZE_T_MAX)
         tp.seglen[k] = <size_t>PyBytes_GET_SIZE(template[k])
@@ -284,8 +336,10 @@ def build_msk_batch(template, key_data, muks, csb_ids, counters, rands, idrs):
     try:
         for i in range(n):
             t = &targets[i]
-            t.muk = _nc_borrow_bytes(muks[i], "muks", i, MB_MUK_LEN, MB_MUK_LEN)
-            t.rand = _nc_borrow_bytes(rands[i], "rands", i, MB_RAND_LEN, MB_RAND_LEN)
+            t.muk = _nc_borrow_bytes(muks[i], "muks", i, <Py_ssize_t>tp.muk_len,
+                                     <Py_ssize_t>tp.muk_len)
+            t.rand = _nc_borrow_bytes(rands[i], "rands", i, <Py_ssize_t>tp.rand_len,
+                                      <Py_ssize_t>tp.rand_len)
             t.idr = _nc_borrow_bytes(idrs[i], "idrs", i, 1, MB_IDR_MAX)
             t.idr_len = <size_t>PyBytes_GET_SIZE(idrs[i])
             _mb_u32(csb_ids[i], 0, "csb_ids", i, &t.csb_id)

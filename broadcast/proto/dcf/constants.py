@@ -2,8 +2,9 @@
 
 profile.md "Protection of the content" → Download: ``ftyp`` (brand ``odcf``) · ``odrm`` {``odhe``
 {content type, ``ohdr``}, ``odda``}; EncryptionMethod AES_128_CBC (1), PaddingScheme RFC 2630 (1),
-a random 16-byte IV prepended to the ciphertext, key = MTK. The [P] items (textual header name,
-ContentID scheme) are project decisions and live in ``broadcast.profile``.
+a random 16-byte IV prepended to the ciphertext, key = MTK. The [P] items (EncryptionMethod and
+PaddingScheme written and accepted, textual header name, ContentID scheme) are project decisions
+and live in ``broadcast.profile``; the DCF code reads them there at each call.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ ENCRYPTION_AES_128_CTR: Final = 2
 PADDING_NONE: Final = 0
 #: RFC 2630 padding (= PKCS#7 for 16-byte blocks).
 PADDING_RFC_2630: Final = 1
+#: The (EncryptionMethod, PaddingScheme) pairs this package implements (``cipher``): the profile's
+#: ``DCF_ENCRYPTION_METHOD`` / ``DCF_PADDING_SCHEME`` must name one of them.
+IMPLEMENTED_ENCRYPTION: Final = frozenset({(ENCRYPTION_AES_128_CBC, PADDING_RFC_2630)})
 
 # --- AES-128-CBC ---------------------------------------------------------------------------------
 AES_BLOCK: Final = 16
@@ -58,6 +62,8 @@ U32_MAX: Final = 0xFFFF_FFFF
 U64_MAX: Final = 0xFFFF_FFFF_FFFF_FFFF
 
 # --- MBMS profile of the DCF [P]: decided in broadcast.profile ----------------------------------
+#: The profile's header name and ContentID prefix as imported, for callers that name them; the
+#: DCF code itself reads ``profile.DCF_MBMS_KEY_ID_HEADER`` / ``DCF_CONTENT_ID_PREFIX`` per call.
 MBMS_KEY_ID_HEADER: Final = profile.DCF_MBMS_KEY_ID_HEADER
 CONTENT_ID_PREFIX: Final = profile.DCF_CONTENT_ID_PREFIX
 

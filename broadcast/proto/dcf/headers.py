@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from broadcast import profile
 from broadcast.proto.dcf import constants as c
 from broadcast.proto.dcf._source import BytesSource, Source
 from broadcast.proto.dcf.boxes import (
@@ -49,14 +50,16 @@ class DcfHeaders:
     """What the ``odhe``/``ohdr`` boxes say about the content, besides the lengths.
 
     ``textual_headers`` keeps the order of the DCF (or of the mapping given) and is read-only.
+    ``encryption_method`` / ``padding_scheme`` default to the profile's
+    (``profile.DCF_ENCRYPTION_METHOD`` / ``DCF_PADDING_SCHEME``, read when made).
     """
 
     content_type: str
     content_id: str
     rights_issuer_url: str
     textual_headers: Mapping[str, str] = field(default_factory=dict)
-    encryption_method: int = c.ENCRYPTION_AES_128_CBC
-    padding_scheme: int = c.PADDING_RFC_2630
+    encryption_method: int = field(default_factory=lambda: profile.DCF_ENCRYPTION_METHOD)
+    padding_scheme: int = field(default_factory=lambda: profile.DCF_PADDING_SCHEME)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "textual_headers", MappingProxyType(dict(self.textual_headers)))
@@ -76,7 +79,7 @@ class DcfHeaders:
         Raises :class:`~broadcast.proto.keys.InvalidIdentifier` when present but malformed (a parsed
         DCF has already been checked, so there it never raises).
         """
-        value = self.header(c.MBMS_KEY_ID_HEADER)
+        value = self.header(profile.DCF_MBMS_KEY_ID_HEADER)
         return None if value is None else MbmsKeyId.parse(value)
 
 
@@ -111,12 +114,31 @@ def _name_problem(name: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class EncodedHeaders:
-    """The header strings as bytes, checked against the limits (writer side)."""
+    """The header strings as bytes, checked against the limits, and the encryption fields
+    (writer side)."""
 
     content_type: bytes
     content_id: bytes
     rights_issuer_url: bytes
     textual_headers: bytes
+    encryption_method: int = c.ENCRYPTION_AES_128_CBC
+    padding_scheme: int = c.PADDING_RFC_2630
+
+
+def profile_encryption() -> tuple[int, int]:
+    """The profile's (EncryptionMethod, PaddingScheme), read now (``profile.DCF_ENCRYPTION_METHOD``,
+    ``DCF_PADDING_SCHEME``)."""
+    return profile.DCF_ENCRYPTION_METHOD, profile.DCF_PADDING_SCHEME
+
+
+def _not_implemented(pair: tuple[int, int]) -> str | None:
+    """Why the profile's pair cannot be used, or None when this package implements it."""
+    if pair in c.IMPLEMENTED_ENCRYPTION:
+        return None
+    return (
+        f"the profile's EncryptionMethod {pair[0]} with PaddingScheme {pair[1]} is not "
+        "implemented (AES_128_CBC = 1 with RFC 2630 = 1 is)"
+    )
 
 
 def _ascii_field(value: str, name: str, max_len: int) -> bytes:
@@ -149,11 +171,19 @@ def encode_textual_headers(headers: Mapping[str, str]) -> bytes:
 
 
 def encode_headers(headers: DcfHeaders, limits: DcfLimits = DEFAULT_LIMITS) -> EncodedHeaders:
-    """Validate ``headers`` for writing and encode the strings (raises :class:`DcfWriteError`)."""
-    if headers.encryption_method != c.ENCRYPTION_AES_128_CBC:
-        raise DcfWriteError("only EncryptionMethod AES_128_CBC (1) is supported")
-    if headers.padding_scheme != c.PADDING_RFC_2630:
-        raise DcfWriteError("only PaddingScheme RFC 2630 (1) is supported")
+    """Validate ``headers`` for writing and encode the strings (raises :class:`DcfWriteError`).
+
+    EncryptionMethod and PaddingScheme must be the profile's (``profile.DCF_ENCRYPTION_METHOD``,
+    ``DCF_PADDING_SCHEME``).
+    """
+    method, padding = profile_encryption()
+    problem = _not_implemented((method, padding))
+    if problem:
+        raise DcfWriteError(problem)
+    if headers.encryption_method != method:
+        raise DcfWriteError(f"only EncryptionMethod {method} (the profile's) is supported")
+    if headers.padding_scheme != padding:
+        raise DcfWriteError(f"only PaddingScheme {padding} (the profile's) is supported")
     content_type = _ascii_field(headers.content_type, "ContentType", 0xFF)
     content_id = _ascii_field(headers.content_id, "ContentID", limits.max_content_id)
     if not content_id:
@@ -164,15 +194,15 @@ def encode_headers(headers: DcfHeaders, limits: DcfLimits = DEFAULT_LIMITS) -> E
         raise DcfWriteError(
             f"TextualHeaders are {len(textual)} bytes, at most {limits.max_textual_headers} allowed"
         )
-    return EncodedHeaders(content_type, content_id, riu, textual)
+    return EncodedHeaders(content_type, content_id, riu, textual, method, padding)
 
 
 def ohdr_box(enc: EncodedHeaders, plaintext_length: int) -> bytes:
     """The ``ohdr`` box (32-bit size: it is bounded by the limits, far below 4 GiB)."""
     fields = struct.pack(
         ">BBQHHH",
-        c.ENCRYPTION_AES_128_CBC,
-        c.PADDING_RFC_2630,
+        enc.encryption_method,
+        enc.padding_scheme,
         plaintext_length,
         len(enc.content_id),
         len(enc.rights_issuer_url),
@@ -284,7 +314,7 @@ def parse_odhe(data: bytes, odhe: BoxHeader, limits: DcfLimits, counter: BoxCoun
         key_id = headers.mbms_key_id
     except ValueError as exc:
         raise DcfHeaderError(
-            f"{c.MBMS_KEY_ID_HEADER}: {exc}", box=ohdrs[0].path, offset=ohdrs[0].offset
+            f"{profile.DCF_MBMS_KEY_ID_HEADER}: {exc}", box=ohdrs[0].path, offset=ohdrs[0].offset
         ) from None
     return ParsedOdhe(headers, plaintext_length, key_id)
 
@@ -303,15 +333,19 @@ def _parse_ohdr(
     method, padding, plaintext_length, cid_len, riu_len, th_len = struct.unpack(
         ">BBQHHH", src.read_at(pos, c.OHDR_FIXED, ohdr.path)
     )
-    if method != c.ENCRYPTION_AES_128_CBC:
+    want_method, want_padding = profile_encryption()
+    problem = _not_implemented((want_method, want_padding))
+    if problem:
+        raise DcfUnsupportedError(problem, box=ohdr.path, offset=pos)
+    if method != want_method:
         raise DcfUnsupportedError(
-            f"EncryptionMethod {method} (only AES_128_CBC = 1 is supported)",
+            f"EncryptionMethod {method} (only {want_method}, the profile's, is supported)",
             box=ohdr.path,
             offset=pos,
         )
-    if padding != c.PADDING_RFC_2630:
+    if padding != want_padding:
         raise DcfUnsupportedError(
-            f"PaddingScheme {padding} (AES_128_CBC requires RFC 2630 = 1)",
+            f"PaddingScheme {padding} (only {want_padding}, the profile's, is supported)",
             box=ohdr.path,
             offset=pos + 1,
         )

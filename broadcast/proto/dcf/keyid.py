@@ -15,9 +15,12 @@ from typing import NamedTuple
 from broadcast import profile
 from broadcast.proto.keys import InvalidIdentifier, KeyDomainId, MskId, MtkId
 
-#: Hex digits in the value: 2 per byte of Key Domain ID ‖ MSK ID ‖ MTK ID.
-MBMS_KEY_ID_HEX_LEN = 2 * (profile.KEY_DOMAIN_ID_LEN + profile.MSK_ID_LEN + profile.MTK_ID_LEN)
 _HEX = frozenset(string.hexdigits)
+
+
+def _byte_len() -> int:
+    """Bytes of Key Domain ID ‖ MSK ID ‖ MTK ID (the profile's identifier lengths, read now)."""
+    return profile.KEY_DOMAIN_ID_LEN + profile.MSK_ID_LEN + profile.MTK_ID_LEN
 
 
 class MbmsKeyId(NamedTuple):
@@ -38,10 +41,8 @@ class MbmsKeyId(NamedTuple):
     def from_bytes(cls, raw: bytes) -> MbmsKeyId:
         """Split 9 bytes into the three identifiers (``InvalidIdentifier`` when malformed)."""
         kd_len, msk_len = profile.KEY_DOMAIN_ID_LEN, profile.MSK_ID_LEN
-        if len(raw) != MBMS_KEY_ID_HEX_LEN // 2:
-            raise InvalidIdentifier(
-                f"MBMS-Key-ID must be {MBMS_KEY_ID_HEX_LEN // 2} bytes, got {len(raw)}"
-            )
+        if len(raw) != _byte_len():
+            raise InvalidIdentifier(f"MBMS-Key-ID must be {_byte_len()} bytes, got {len(raw)}")
         return cls(
             KeyDomainId(raw[:kd_len]),
             MskId.from_bytes(raw[kd_len : kd_len + msk_len]),
@@ -52,8 +53,7 @@ class MbmsKeyId(NamedTuple):
     def parse(cls, value: str) -> MbmsKeyId:
         """Parse a header value: exactly 18 hex digits (either case accepted on receive), MTK ID
         not 0. Raises :class:`~broadcast.proto.keys.InvalidIdentifier` otherwise."""
-        if len(value) != MBMS_KEY_ID_HEX_LEN or not _HEX.issuperset(value):
-            raise InvalidIdentifier(
-                f"MBMS-Key-ID must be {MBMS_KEY_ID_HEX_LEN} hex digits, got {value[:40]!r}"
-            )
+        hex_len = 2 * _byte_len()
+        if len(value) != hex_len or not _HEX.issuperset(value):
+            raise InvalidIdentifier(f"MBMS-Key-ID must be {hex_len} hex digits, got {value[:40]!r}")
         return cls.from_bytes(bytes.fromhex(value))

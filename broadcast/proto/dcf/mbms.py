@@ -17,7 +17,7 @@ import string
 import uuid
 from collections.abc import Callable, Mapping
 
-from broadcast.proto.dcf import constants as c
+from broadcast import profile
 from broadcast.proto.dcf.errors import DcfWriteError
 from broadcast.proto.dcf.headers import DcfHeaders
 from broadcast.proto.dcf.keyid import MbmsKeyId
@@ -40,7 +40,7 @@ def content_id(content_uuid: uuid.UUID, bmsc_fqdn: str) -> str:
     """``cid:<uuid>@<bmsc fqdn>`` (the uuid in its canonical lower-case 8-4-4-4-12 form)."""
     if not bmsc_fqdn or not _LDH.issuperset(bmsc_fqdn) or len(bmsc_fqdn) > 253:
         raise DcfWriteError(f"BM-SC FQDN {bmsc_fqdn[:64]!r} is not a host name")
-    return f"{c.CONTENT_ID_PREFIX}{content_uuid}@{bmsc_fqdn}"
+    return f"{profile.DCF_CONTENT_ID_PREFIX}{content_uuid}@{bmsc_fqdn}"
 
 
 def new_content_id(bmsc_fqdn: str, rand: Rand = os.urandom) -> str:
@@ -59,11 +59,12 @@ def mbms_headers(
 ) -> DcfHeaders:
     """The headers of an MBMS download DCF protected with the MTK named by ``key_id``."""
     extra = dict(extra_textual_headers or {})
-    if any(name.casefold() == c.MBMS_KEY_ID_HEADER.casefold() for name in extra):
-        raise DcfWriteError(f"{c.MBMS_KEY_ID_HEADER} is set from key_id, not as an extra header")
+    name = profile.DCF_MBMS_KEY_ID_HEADER
+    if any(other.casefold() == name.casefold() for other in extra):
+        raise DcfWriteError(f"{name} is set from key_id, not as an extra header")
     if not key_management_uri:
         raise DcfWriteError("the key management URI (RightsIssuerURL) must not be empty")
-    textual = {c.MBMS_KEY_ID_HEADER: key_id.header_value(), **extra}
+    textual = {name: key_id.header_value(), **extra}
     return DcfHeaders(
         content_type=content_type,
         content_id=new_content_id(bmsc_fqdn, rand),

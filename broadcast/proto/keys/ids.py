@@ -126,17 +126,19 @@ class MskId:
 
 @dataclass(frozen=True, slots=True, order=True)
 class MtkId:
-    """MTK ID: 16 bits, strictly increasing under one MSK; 0 reserved [P]."""
+    """MTK ID: 16 bits, strictly increasing under one MSK; ``profile.MTK_ID_RESERVED`` (0) is
+    reserved [P], the valid range is ``profile.MTK_ID_MIN..MTK_ID_MAX``."""
 
     value: int
 
     def __post_init__(self) -> None:
-        if not isinstance(self.value, int) or not (
-            profile.MTK_ID_MIN <= self.value <= profile.MTK_ID_MAX
-        ):
+        v = self.value
+        if not isinstance(v, int) or not profile.MTK_ID_MIN <= v <= profile.MTK_ID_MAX:
             raise InvalidIdentifier(
-                f"MTK ID must be {profile.MTK_ID_MIN}..{profile.MTK_ID_MAX}, got {self.value!r}"
+                f"MTK ID must be {profile.MTK_ID_MIN}..{profile.MTK_ID_MAX}, got {v!r}"
             )
+        if v == profile.MTK_ID_RESERVED:
+            raise InvalidIdentifier(f"MTK ID {v} is reserved")
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> MtkId:
@@ -145,7 +147,7 @@ class MtkId:
         return cls(int.from_bytes(raw, "big"))
 
     def __bytes__(self) -> bytes:
-        return self.value.to_bytes(2, "big")
+        return self.value.to_bytes(profile.MTK_ID_LEN, "big")
 
     def __int__(self) -> int:
         return self.value

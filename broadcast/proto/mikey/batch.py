@@ -17,6 +17,10 @@ their protection under the UE's MUK; the key data plaintext (TGK = MSK, KV inter
   reference builder's output for those targets on every call, so a change of the reference
   layout cannot make the native path silently drift: it raises ``RuntimeError`` instead.
 
+The profile's choices the native loop depends on (MUK and RAND lengths, TS type, KEMAC
+algorithms) are passed to it from ``broadcast.profile`` on every call, so the two paths follow
+the same profile.
+
 Both paths validate every target first, with the same checks and the same errors, so a batch is
 all-or-nothing: on bad input no message is built.
 """
@@ -37,7 +41,7 @@ from broadcast.proto.mikey.message import Message
 from broadcast.proto.mikey.payloads import Identity, Kemac, Rand, Timestamp
 from broadcast.proto.mikey.prf import message_keys
 from broadcast.proto.mikey.srtp_policy import SrtpPolicy
-from broadcast.proto.mikey.transforms import MAC_LEN, aes_cm, kemac_iv
+from broadcast.proto.mikey.transforms import kemac_encrypt, mac_len
 
 #: Offset of the CSB ID in the HDR payload (version, data type, next payload, V|PRF func, CSB ID;
 #: RFC 3830 §6.1).
@@ -149,20 +153,23 @@ def _template(reference: bytes, target: MskPushTarget) -> tuple[tuple[bytes, ...
     kemac = msg.payloads[-1]
     if not isinstance(kemac, Kemac):
         raise RuntimeError("MSK template: the KEMAC is not the last payload")
+    ts = msg.first(Timestamp)
+    assert ts is not None
+    ts_len = len(ts.value_bytes)
     _, t_end = span(Timestamp)
     _, r_end = span(Rand)
     idr_at, idr_end = span(Identity, 1)
     k_at, k_end = span(Kemac)
     csb_at = _HDR_CSB_ID_AT
-    counter_at = t_end - 4
+    counter_at = t_end - ts_len
     rand_at = r_end - profile.RAND_LEN
     idr_len_at = idr_at + _ID_LEN_AT
     encr_at = k_at + _KEMAC_ENCR_AT
-    mac_at = k_end - MAC_LEN
+    mac_at = k_end - mac_len(kemac.mac_alg)
     idr = target.muk_id.idr
     checks = (
         (csb_at, target.csb_id.to_bytes(4, "big")),
-        (counter_at, target.counter.to_bytes(4, "big")),
+        (counter_at, target.counter.to_bytes(ts_len, "big")),
         (rand_at, target.rand),
         (idr_len_at, len(idr).to_bytes(2, "big") + idr),
         (encr_at, kemac.encr_data),
@@ -177,9 +184,7 @@ def _template(reference: bytes, target: MskPushTarget) -> tuple[tuple[bytes, ...
         raise RuntimeError("MSK template: unexpected bytes after the MAC or in IDr")
     segments = tuple(reference[cuts[k] : cuts[k + 1]] for k in range(0, len(cuts) - 1, 2))
     keys = message_keys(target.muk.secret, target.csb_id, target.rand)
-    key_data = aes_cm(
-        keys.encr_key, kemac_iv(keys.salt_key, target.csb_id, target.counter), kemac.encr_data
-    )
+    key_data = kemac_encrypt(kemac.encr_alg, keys, target.csb_id, target.counter, kemac.encr_data)
     return segments, key_data
 
 
@@ -229,7 +234,18 @@ def build_msk_messages(
         return [first]
     segments, key_data = _template(first, targets[0])
     out: list[bytes] = _native.build_msk_batch(
-        segments, key_data, cols.muks, cols.csb_ids, cols.counters, cols.rands, cols.idrs
+        segments,
+        key_data,
+        cols.muks,
+        cols.csb_ids,
+        cols.counters,
+        cols.rands,
+        cols.idrs,
+        muk_len=profile.MUK_LEN,
+        rand_len=profile.RAND_LEN,
+        ts_type=profile.TS_TYPE_COUNTER,
+        encr_alg=profile.KEMAC_ENCR_ALG,
+        mac_alg=profile.KEMAC_MAC_ALG,
     )
     if out[0] != first or out[-1] != reference(targets[-1]):
         raise RuntimeError("native MSK batch differs from the reference builder")

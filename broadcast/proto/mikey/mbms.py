@@ -9,6 +9,13 @@
 
 ``envelope(data)`` decodes a message and reads its public fields without any key so a receiver
 can pick the key; ``open_*`` then verify the MAC (constant-time) and decrypt.
+
+Every choice the profile makes — KEMAC algorithms, key data types, TS type, ID types, CS ID map
+types, the Key ID extension and its sub-payload types, RAND length, PRF — is read from
+``broadcast.profile`` when a message is built or checked (never copied at import), and the
+receive side refuses what the profile does not allow (KEMAC and V algorithms, TS type, ID types,
+the MSK key data type) while keeping what RFC 3830 lets a receiver accept (a TGK or TGK+SALT in
+an MTK message, either CS ID map type).
 """
 
 from __future__ import annotations
@@ -19,15 +26,7 @@ from dataclasses import dataclass
 from broadcast import profile
 from broadcast.proto.keys.ids import KeyDomainId, MskId, MtkId, MukId, srtp_mki
 from broadcast.proto.keys.material import Msk, Mtk, Muk, SrtpSalt
-from broadcast.proto.mikey.constants import (
-    DataType,
-    EncrAlg,
-    GeneralExtType,
-    KeyDataType,
-    KeyIdType,
-    MacAlg,
-    TsType,
-)
+from broadcast.proto.mikey.constants import CsIdMapType, DataType, KeyDataType
 from broadcast.proto.mikey.errors import (
     MacMismatch,
     MikeyEncodeError,
@@ -45,6 +44,7 @@ from broadcast.proto.mikey.payloads import (
     Kemac,
     KeyData,
     KeyIdEntry,
+    Kv,
     KvInterval,
     KvSpi,
     Payload,
@@ -59,7 +59,7 @@ from broadcast.proto.mikey.payloads import (
 )
 from broadcast.proto.mikey.prf import MessageKeys, derive_salt, derive_tek, message_keys
 from broadcast.proto.mikey.srtp_policy import SrtpPolicy
-from broadcast.proto.mikey.transforms import MAC_LEN, aes_cm, hmac_sha1_160, kemac_iv, mac_equal
+from broadcast.proto.mikey.transforms import kemac_encrypt, kemac_mac, mac_equal, mac_len
 
 
 class Kind(enum.Enum):
@@ -129,13 +129,48 @@ class SolicitedPull:
 
 
 def _key_id_ext(kdid: KeyDomainId, msk_id: MskId, mtk_id: MtkId | None = None) -> GeneralExtension:
+    """EXT(Key ID): Key Domain ID, MSK ID [, MTK ID] (profile.md "MIKEY" → EXT; RFC 4563 §4)."""
     entries = [
-        KeyIdEntry(KeyIdType.KEY_DOMAIN_ID, bytes(kdid)),
-        KeyIdEntry(KeyIdType.MSK_ID, bytes(msk_id)),
+        KeyIdEntry(profile.KEY_ID_TYPE_KEY_DOMAIN_ID, bytes(kdid)),
+        KeyIdEntry(profile.KEY_ID_TYPE_MSK_ID, bytes(msk_id)),
     ]
     if mtk_id is not None:
-        entries.append(KeyIdEntry(KeyIdType.MTK_ID, bytes(mtk_id)))
-    return GeneralExtension.key_id(*entries)
+        entries.append(KeyIdEntry(profile.KEY_ID_TYPE_MTK_ID, bytes(mtk_id)))
+    return GeneralExtension.key_id(*entries, ext_type=profile.KEY_ID_EXT_TYPE)
+
+
+def _timestamp(counter: int) -> Timestamp:
+    """T payload with the profile's TS type (profile.md "MIKEY" → T)."""
+    return Timestamp(profile.TS_TYPE_COUNTER, counter)
+
+
+def _cs_map(map_type: int, sessions: tuple[SrtpCs, ...] = ()) -> CsIdMap:
+    """The CS ID map of ``map_type`` (a profile choice) holding ``sessions`` (RFC 3830 §6.1)."""
+    if map_type == CsIdMapType.SRTP_ID:
+        return SrtpIdMap(sessions)
+    if map_type == CsIdMapType.EMPTY:
+        if sessions:
+            raise ProfileViolation(
+                "an Empty CS ID map cannot carry SRTP crypto sessions", field="HDR CS ID map type"
+            )
+        return EmptyMap()
+    raise UnsupportedValue(
+        f"CS ID map type {map_type} is not implemented", field="HDR CS ID map type"
+    )
+
+
+def _key_data(key_type: int, key: bytes, salt: bytes | None, kv: Kv, what: str) -> KeyData:
+    """One Key data sub-payload of the profile's ``key_type`` (RFC 3830 §6.13).
+
+    The type decides whether a salt travels (TGK+SALT, TEK+SALT): a salt the type cannot carry,
+    or a missing one it needs, is a ``ProfileViolation``.
+    """
+    if key_type not in tuple(KeyDataType):
+        raise UnsupportedValue(f"{what}: key data type {key_type}", field="Key data Type")
+    if (key_type in (KeyDataType.TGK_SALT, KeyDataType.TEK_SALT)) != (salt is not None):
+        need = "needs a salt" if salt is None else "cannot carry the salt"
+        raise ProfileViolation(f"{what}: key data type {key_type} {need}", field="Key data Type")
+    return KeyData(key_type, key, salt, kv)
 
 
 def _check_counter(counter: int) -> None:
@@ -156,12 +191,15 @@ def _check_rand(rand: bytes) -> None:
 def _protect(
     header: Header, payloads: list[Payload], keys: MessageKeys, key_data: bytes, counter: int
 ) -> bytes:
-    """Append the KEMAC (AES-CM-128 over ``key_data``, HMAC-SHA-1-160 over all) and encode."""
-    encr = aes_cm(keys.encr_key, kemac_iv(keys.salt_key, header.csb_id, counter), key_data)
-    kemac = Kemac(EncrAlg.AES_CM_128, encr, MacAlg.HMAC_SHA1_160, bytes(MAC_LEN))
+    """Append the KEMAC and encode: ``key_data`` encrypted with ``profile.KEMAC_ENCR_ALG``, the
+    MAC (``profile.KEMAC_MAC_ALG``) over the whole message up to the MAC (RFC 3830 §5.1)."""
+    encr_alg, mac_alg = profile.KEMAC_ENCR_ALG, profile.KEMAC_MAC_ALG
+    encr = kemac_encrypt(encr_alg, keys, header.csb_id, counter, key_data)
+    n = mac_len(mac_alg)
+    kemac = Kemac(encr_alg, encr, mac_alg, bytes(n))
     unsigned = Message(header, (*payloads, kemac)).encode()
-    body = unsigned[:-MAC_LEN]
-    return body + hmac_sha1_160(keys.auth_key, body)
+    body = unsigned[: len(unsigned) - n]
+    return body + kemac_mac(mac_alg, keys.auth_key, body)
 
 
 def build_msk_message(
@@ -179,7 +217,7 @@ def build_msk_message(
     ack: bool,
     srtp_policy: SrtpPolicy | None = None,
 ) -> bytes:
-    """MSK delivery message (profile.md "Payload order"; TS 33.246 6.3.2.3.1)."""
+    """MSK delivery message (profile.md "MIKEY" → Payload order; TS 33.246 6.3.2.3.1)."""
     if not isinstance(muk, Muk) or not isinstance(msk, Msk):
         raise ProfileViolation("an MSK message takes a Muk and an Msk", field="KEMAC")
     if msk_id.is_current_alias:
@@ -189,19 +227,21 @@ def build_msk_message(
     _check_counter(counter)
     _check_csb_id(csb_id)
     _check_rand(rand)
-    cs_map: CsIdMap = SrtpIdMap() if srtp_policy is not None else EmptyMap()
-    header = Header(DataType.PSK_INIT, csb_id, cs_map, v=ack, prf_func=profile.PRF_FUNC)
+    streaming = srtp_policy is not None
+    map_type = profile.CS_ID_MAP_TYPE_STREAMING if streaming else profile.CS_ID_MAP_TYPE_NO_CS
+    header = Header(DataType.PSK_INIT, csb_id, _cs_map(map_type), v=ack, prf_func=profile.PRF_FUNC)
     payloads: list[Payload] = [
         _key_id_ext(key_domain_id, msk_id),
-        Timestamp.counter(counter),
+        _timestamp(counter),
         Rand(rand),
         Identity(profile.IDI_TYPE, muk_id.idi),
         Identity(profile.IDR_TYPE, muk_id.idr),
     ]
     if srtp_policy is not None:
         payloads.append(srtp_policy.to_sp())
+    kv = KvInterval(bytes(valid_from), bytes(valid_to))
     key_data = encode_key_data(
-        [KeyData(KeyDataType.TGK, msk.secret, None, KvInterval(bytes(valid_from), bytes(valid_to)))]
+        [_key_data(profile.MSK_KEY_DATA_TYPE, msk.secret, None, kv, "MSK message")]
     )
     keys = message_keys(muk.secret, csb_id, rand)
     return _protect(header, payloads, keys, key_data, counter)
@@ -219,8 +259,15 @@ def build_mtk_message(
     salt: SrtpSalt | None = None,
     srtp_sessions: tuple[SrtpCs, ...] = (),
 ) -> bytes:
-    """MTK delivery message: streaming when ``salt`` is given (TEK+SALT, KV SPI = MKI, SRTP-ID
-    map with the streams' ROCs), download otherwise (TEK, KV null, empty map). CSB ID = MSK ID."""
+    """MTK delivery message: streaming when ``salt`` is given (key data type
+    ``profile.MTK_STREAMING_KEY_DATA_TYPE``, KV SPI = MKI, CS ID map
+    ``profile.CS_ID_MAP_TYPE_STREAMING`` with the streams' ROCs), download otherwise
+    (``profile.MTK_DOWNLOAD_KEY_DATA_TYPE``, KV null, ``profile.CS_ID_MAP_TYPE_NO_CS``).
+    CSB ID = MSK ID [P].
+
+    The key is carried as given: were the profile to name TGK or TGK+SALT, the UE would use the
+    TEK derived from it (RFC 3830 §4.1.3, :func:`~broadcast.proto.mikey.prf.derive_tek`), and
+    the caller would have to protect the content with that TEK."""
     if not isinstance(msk, Msk) or not isinstance(mtk, Mtk):
         raise ProfileViolation("an MTK message takes an Msk and an Mtk", field="KEMAC")
     if msk_id.is_current_alias:
@@ -231,19 +278,20 @@ def build_mtk_message(
     key: KeyData
     cs_map: CsIdMap
     if salt is not None:
-        cs_map = SrtpIdMap(srtp_sessions)
-        key = KeyData(
-            KeyDataType.TEK_SALT, mtk.secret, salt.secret, KvSpi(srtp_mki(msk_id, mtk_id))
-        )
+        cs_map = _cs_map(profile.CS_ID_MAP_TYPE_STREAMING, srtp_sessions)
+        mki = KvSpi(srtp_mki(msk_id, mtk_id))
+        key_type = profile.MTK_STREAMING_KEY_DATA_TYPE
+        key = _key_data(key_type, mtk.secret, salt.secret, mki, "streaming MTK message")
     else:
         if srtp_sessions:
             raise ProfileViolation("download MTK messages carry no SRTP sessions", field="HDR")
-        cs_map = EmptyMap()
-        key = KeyData(KeyDataType.TEK, mtk.secret)
+        cs_map = _cs_map(profile.CS_ID_MAP_TYPE_NO_CS)
+        key_type = profile.MTK_DOWNLOAD_KEY_DATA_TYPE
+        key = _key_data(key_type, mtk.secret, None, None, "download MTK message")
     header = Header(DataType.PSK_INIT, csb_id, cs_map, v=False, prf_func=profile.PRF_FUNC)
     payloads: list[Payload] = [
         _key_id_ext(key_domain_id, msk_id, mtk_id),
-        Timestamp.counter(counter),
+        _timestamp(counter),
         Rand(rand),
     ]
     keys = message_keys(msk.secret, csb_id, rand)
@@ -266,10 +314,11 @@ def build_solicited_pull(
     _check_counter(counter)
     _check_csb_id(csb_id)
     _check_rand(rand)
-    header = Header(DataType.PSK_INIT, csb_id, EmptyMap(), v=False, prf_func=profile.PRF_FUNC)
+    cs_map = _cs_map(profile.CS_ID_MAP_TYPE_NO_CS)
+    header = Header(DataType.PSK_INIT, csb_id, cs_map, v=False, prf_func=profile.PRF_FUNC)
     payloads: list[Payload] = [
         _key_id_ext(key_domain_id, MskId.current(key_group)),
-        Timestamp.counter(counter),
+        _timestamp(counter),
         Rand(rand),
         Identity(profile.IDI_TYPE, muk_id.idi),
         Identity(profile.IDR_TYPE, muk_id.idr),
@@ -300,40 +349,64 @@ def build_ack(msk_message: Envelope, muk: Muk) -> bytes:
         v=False,
         prf_func=received.header.prf_func,
     )
-    placeholder = Verification(MacAlg.HMAC_SHA1_160, bytes(MAC_LEN))
+    auth_alg = profile.ACK_AUTH_ALG
+    n = mac_len(auth_alg)
+    placeholder = Verification(auth_alg, bytes(n))
     unsigned = Message(
         header, (ext, ts, Identity(profile.IDR_TYPE, msk_message.idr), placeholder)
     ).encode()
-    body = unsigned[:-MAC_LEN]
+    body = unsigned[: len(unsigned) - n]
     keys = message_keys(muk.secret, received.header.csb_id, msk_message.rand)
-    return body + hmac_sha1_160(
-        keys.auth_key, _ack_mac_input(body, msk_message.idi, msk_message.idr, ts)
+    return body + kemac_mac(
+        auth_alg, keys.auth_key, _ack_mac_input(body, msk_message.idi, msk_message.idr, ts)
     )
 
 
 # --- parsing ------------------------------------------------------------------------------------
 
 
+def _key_ids(msg: Message) -> dict[int, bytes] | None:
+    """The Key ID sub-payloads (first of each type) of the first EXT of the profile's type that
+    names an MSK ID (profile.md "MIKEY" → EXT), or None."""
+    for e in msg.all(GeneralExtension):
+        if e.ext_type != profile.KEY_ID_EXT_TYPE:
+            continue
+        found: dict[int, bytes] = {}
+        for entry in e.key_id_entries():
+            found.setdefault(entry.key_id_type, entry.value)
+        if profile.KEY_ID_TYPE_MSK_ID in found:
+            return found
+    return None
+
+
+def _check_id_types(ids: list[Identity], types: tuple[int, ...]) -> None:
+    """The ID payloads carry the profile's ID types: IDi ``IDI_TYPE``, IDr ``IDR_TYPE``."""
+    for i, want in zip(ids, types, strict=True):
+        if i.id_type != want:
+            raise ProfileViolation(f"ID type {i.id_type}, the profile uses {want}", field="ID type")
+
+
 def envelope(data: bytes) -> Envelope:
-    """Decode ``data`` and classify it as one of the four MBMS messages (no key needed)."""
+    """Decode ``data`` and classify it as one of the four MBMS messages (no key needed).
+
+    Receive rules of the profile checked here: the Key ID extension and its sub-payload types,
+    the TS type, the ID types.
+    """
     msg = Message.decode(data)
-    ext = next(
-        (
-            e
-            for e in msg.all(GeneralExtension)
-            if e.ext_type == GeneralExtType.KEY_ID and e.msk_id is not None
-        ),
-        None,
-    )
+    key_ids = _key_ids(msg)
     ts = msg.first(Timestamp)
-    if ext is None or ext.key_domain_id is None or ext.msk_id is None:
+    kdid_raw = None if key_ids is None else key_ids.get(profile.KEY_ID_TYPE_KEY_DOMAIN_ID)
+    if key_ids is None or kdid_raw is None:
         raise ProfileViolation("no Key ID extension with Key Domain ID and MSK ID", field="EXT")
-    if ts is None or ts.ts_type != TsType.COUNTER:
-        raise ProfileViolation("T payload with a COUNTER is required", field="T")
+    if ts is None or ts.ts_type != profile.TS_TYPE_COUNTER:
+        raise ProfileViolation(
+            f"T payload with TS type {profile.TS_TYPE_COUNTER} (COUNTER) is required", field="T"
+        )
+    mtk_raw = key_ids.get(profile.KEY_ID_TYPE_MTK_ID)
     try:
-        kdid = KeyDomainId(ext.key_domain_id)
-        msk_id = MskId.from_bytes(ext.msk_id)
-        mtk_id = MtkId.from_bytes(ext.mtk_id) if ext.mtk_id is not None else None
+        kdid = KeyDomainId(kdid_raw)
+        msk_id = MskId.from_bytes(key_ids[profile.KEY_ID_TYPE_MSK_ID])
+        mtk_id = MtkId.from_bytes(mtk_raw) if mtk_raw is not None else None
     except ValueError as exc:
         raise ProfileViolation(f"bad Key ID: {exc}", field="EXT Key ID") from None
     rand = msg.first(Rand)
@@ -346,6 +419,7 @@ def envelope(data: bytes) -> Envelope:
     if h.data_type == DataType.PSK_VERIFY:
         if msg.first(Verification) is None or len(ids) != 1:
             raise ProfileViolation("an ACK carries IDr and a V payload", field="V")
+        _check_id_types(ids, (profile.IDR_TYPE,))
         kind, idr = Kind.ACK, ids[0].data
     elif h.data_type == DataType.PSK_INIT:
         if kemac is None or msg.payloads[-1] is not kemac:
@@ -359,6 +433,7 @@ def envelope(data: bytes) -> Envelope:
         else:
             if len(ids) != 2:
                 raise ProfileViolation("MSK messages carry IDi and IDr", field="ID")
+            _check_id_types(ids, (profile.IDI_TYPE, profile.IDR_TYPE))
             idi, idr = ids[0].data, ids[1].data
             if msk_id.is_current_alias:
                 if kemac.encr_data:
@@ -384,26 +459,29 @@ def envelope(data: bytes) -> Envelope:
 
 
 def _verify_kemac(env: Envelope, inkey: bytes) -> tuple[Kemac, MessageKeys]:
+    """The MAC check: MAC alg ``profile.KEMAC_MAC_ALG`` (receive rule), MAC over the message."""
     kemac = env.message.first(Kemac)
     assert kemac is not None and env.rand is not None
-    if kemac.mac_alg != MacAlg.HMAC_SHA1_160:
-        raise ProfileViolation("KEMAC MAC alg must be HMAC-SHA-1-160", field="KEMAC MAC alg")
+    if kemac.mac_alg != profile.KEMAC_MAC_ALG:
+        raise ProfileViolation(
+            f"KEMAC MAC alg {kemac.mac_alg}, the profile requires {profile.KEMAC_MAC_ALG}",
+            field="KEMAC MAC alg",
+        )
     keys = message_keys(inkey, env.csb_id, env.rand)
-    expected = hmac_sha1_160(keys.auth_key, env.message.authenticated_bytes())
+    expected = kemac_mac(kemac.mac_alg, keys.auth_key, env.message.authenticated_bytes())
     if not mac_equal(expected, kemac.mac):
         raise MacMismatch(f"{env.kind.value} MAC does not verify", field="KEMAC MAC")
     return kemac, keys
 
 
 def _decrypt(env: Envelope, kemac: Kemac, keys: MessageKeys) -> tuple[KeyData, ...]:
-    if kemac.encr_alg == EncrAlg.AES_CM_128:
-        plain = aes_cm(
-            keys.encr_key, kemac_iv(keys.salt_key, env.csb_id, env.counter), kemac.encr_data
+    """Decrypt the key data: Encr alg ``profile.KEMAC_ENCR_ALG`` only (receive rule)."""
+    if kemac.encr_alg != profile.KEMAC_ENCR_ALG:
+        raise UnsupportedValue(
+            f"KEMAC Encr alg {kemac.encr_alg}, the profile requires {profile.KEMAC_ENCR_ALG}",
+            field="KEMAC Encr alg",
         )
-    elif kemac.encr_alg == EncrAlg.NULL:
-        plain = kemac.encr_data
-    else:
-        raise UnsupportedValue(f"KEMAC Encr alg {kemac.encr_alg}", field="KEMAC Encr alg")
+    plain = kemac_encrypt(kemac.encr_alg, keys, env.csb_id, env.counter, kemac.encr_data)
     items = decode_key_data(plain)
     if len(items) != 1:
         raise ProfileViolation("exactly one Key data sub-payload expected", field="Key data")
@@ -481,13 +559,16 @@ def verify_ack(ack: Envelope, msk_message: Envelope, muk: Muk) -> None:
     assert v is not None and ts is not None
     assert msk_message.rand is not None and msk_message.idi is not None
     assert msk_message.idr is not None
-    if v.auth_alg != MacAlg.HMAC_SHA1_160:
-        raise ProfileViolation("V Auth alg must be HMAC-SHA-1-160", field="V Auth alg")
+    if v.auth_alg != profile.ACK_AUTH_ALG:
+        raise ProfileViolation(
+            f"V Auth alg {v.auth_alg}, the profile requires {profile.ACK_AUTH_ALG}",
+            field="V Auth alg",
+        )
     keys = message_keys(muk.secret, msk_message.csb_id, msk_message.rand)
     mac_input = _ack_mac_input(
         ack.message.authenticated_bytes(), msk_message.idi, msk_message.idr, ts
     )
-    if not mac_equal(hmac_sha1_160(keys.auth_key, mac_input), v.data):
+    if not mac_equal(kemac_mac(v.auth_alg, keys.auth_key, mac_input), v.data):
         raise MacMismatch("MIKEY ACK verification data does not verify", field="V Ver data")
 
 

@@ -420,12 +420,28 @@ class KeyIdEntry:
         return f"KeyIdEntry({self.key_id_type}, {self.value.hex()})"
 
 
+def _decode_key_ids(sub: Reader) -> tuple[KeyIdEntry, ...]:
+    """The run of Key ID sub-payloads ``type(1) len(1) value`` filling ``sub`` (RFC 4563 §4)."""
+    entries: list[KeyIdEntry] = []
+    while sub.remaining:
+        if len(entries) >= MAX_KEY_ID_ENTRIES:
+            raise LimitExceeded(
+                f"more than {MAX_KEY_ID_ENTRIES} Key IDs", field="EXT Key ID", offset=sub.offset
+            )
+        t = sub.u8("EXT Key ID Type")
+        ln = sub.u8("EXT Key ID Length")
+        entries.append(KeyIdEntry(t, sub.take(ln, "EXT Key ID")))
+    return tuple(entries)
+
+
 @dataclass(frozen=True, slots=True)
 class GeneralExtension:
     """General Extension payload (§6.15): Type (8) · Length (16) · Data.
 
     Type 3 (Key ID, RFC 4563) is decoded into ``key_ids``; every other type keeps ``data`` as
-    opaque bytes and re-encodes them unchanged.
+    opaque bytes and re-encodes them unchanged (:meth:`key_id_entries` reads such data as Key ID
+    sub-payloads on request). An extension built with ``key_ids`` encodes them as Key ID
+    sub-payloads whatever its type.
     """
 
     ext_type: int
@@ -434,8 +450,17 @@ class GeneralExtension:
     TYPE: ClassVar[int] = PayloadType.GENERAL_EXT
 
     @classmethod
-    def key_id(cls, *entries: KeyIdEntry) -> GeneralExtension:
-        return cls(GeneralExtType.KEY_ID, key_ids=entries)
+    def key_id(
+        cls, *entries: KeyIdEntry, ext_type: int = GeneralExtType.KEY_ID
+    ) -> GeneralExtension:
+        return cls(ext_type, key_ids=entries)
+
+    def key_id_entries(self) -> tuple[KeyIdEntry, ...]:
+        """The Key ID sub-payloads: ``key_ids`` when decoded or given, else ``data`` read as Key
+        ID sub-payloads (``MikeyDecodeError`` when it is not a run of them)."""
+        if self.key_ids or self.ext_type == GeneralExtType.KEY_ID:
+            return self.key_ids
+        return _decode_key_ids(Reader(self.data))
 
     def find(self, key_id_type: int) -> bytes | None:
         for e in self.key_ids:
@@ -456,7 +481,7 @@ class GeneralExtension:
         return self.find(KeyIdType.MTK_ID)
 
     def _data(self) -> bytes:
-        if self.ext_type != GeneralExtType.KEY_ID:
+        if self.ext_type != GeneralExtType.KEY_ID and not self.key_ids:
             return self.data
         return b"".join(
             bytes((_check(e.key_id_type, 8, "Key ID Type"),))
@@ -480,16 +505,7 @@ class GeneralExtension:
         sub = r.sub(n, "EXT data")
         if ext_type != GeneralExtType.KEY_ID:
             return cls(ext_type, sub.take(n, "EXT data"))
-        entries: list[KeyIdEntry] = []
-        while sub.remaining:
-            if len(entries) >= MAX_KEY_ID_ENTRIES:
-                raise LimitExceeded(
-                    f"more than {MAX_KEY_ID_ENTRIES} Key IDs", field="EXT Key ID", offset=sub.offset
-                )
-            t = sub.u8("EXT Key ID Type")
-            ln = sub.u8("EXT Key ID Length")
-            entries.append(KeyIdEntry(t, sub.take(ln, "EXT Key ID")))
-        return cls(ext_type, key_ids=tuple(entries))
+        return cls(ext_type, key_ids=_decode_key_ids(sub))
 
 
 Payload = (

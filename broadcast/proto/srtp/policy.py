@@ -4,17 +4,30 @@ Built from the MIKEY :class:`~broadcast.proto.mikey.srtp_policy.SrtpPolicy` (RFC
 the RFC 4771 §4 parameters 13-19) or directly. Supported: AES-CM-128 or NULL cipher (RFC 3711
 §4.1.1, §4.1.3), HMAC-SHA1 or NULL authentication (§4.2), and for SRTP only the RFC 4771
 ROC-carrying transforms RCCm1/RCCm2/RCCm3 with ROC transmission rate R. AES-f8 is not supported.
+
+``CryptoPolicy()`` is the profile's transforms without RCC (``profile.SRTP_DEFAULT_CIPHER``,
+``SRTP_DEFAULT_AUTH_TAG_BITS``, ``SRTCP_AUTH_TAG_BITS``, ``SRTP_KEY_DERIVATION_RATE``, ``KEY_LEN``,
+``SRTP_SALT_LEN``, read when the policy is made); the profile's whole default, RCC mode and R
+included, is ``CryptoPolicy.from_srtp_policy(SrtpPolicy())``. The RFC 4568 suites
+(:meth:`CryptoPolicy.aes_cm_128_hmac_sha1_80`, ``_32``) are fixed by that RFC, not by the profile.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Final
 
 from broadcast import profile
 from broadcast.proto.mikey.constants import SrtpAuthAlg, SrtpEncrAlg
-from broadcast.proto.mikey.srtp_policy import SrtpPolicy
+from broadcast.proto.mikey.srtp_policy import (
+    RFC3830_SESSION_SALT_KEY_LEN,
+    RFC4771_ROC_TRANSMISSION_RATE,
+    ROC_TAG_LEN,
+    SESSION_AUTH_KEY_LEN,
+    SRTP_CIPHERS,
+    SrtpPolicy,
+)
 from broadcast.proto.srtp.errors import UnsupportedPolicy
 
 #: Largest key_derivation_rate, RFC 3711 §4.3.1 ("zero or a power of 2 ... in [1..2^24]").
@@ -22,7 +35,9 @@ MAX_KEY_DERIVATION_RATE: Final = 1 << 24
 #: HMAC-SHA1 output length (RFC 2104): the longest MAC tag.
 HMAC_SHA1_LEN: Final = 20
 #: Length of the ROC carried in an RCC tag (RFC 4771 §2).
-ROC_LEN: Final = 4
+ROC_LEN: Final = ROC_TAG_LEN
+#: The only session encryption key length implemented: AES-128 (RFC 3711 §4.1.1).
+AES_128_KEY_LEN: Final = 16
 
 
 class Cipher(IntEnum):
@@ -46,6 +61,16 @@ class Auth(IntEnum):
         return self in (Auth.RCCM1, Auth.RCCM2, Auth.RCCM3)
 
 
+def _profile_cipher() -> Cipher:
+    """The SRTP cipher of ``profile.SRTP_DEFAULT_CIPHER``, read now."""
+    try:
+        return Cipher(SRTP_CIPHERS[profile.SRTP_DEFAULT_CIPHER])
+    except (KeyError, ValueError):
+        raise UnsupportedPolicy(
+            f"profile SRTP cipher {profile.SRTP_DEFAULT_CIPHER!r} not supported"
+        ) from None
+
+
 @dataclass(frozen=True, slots=True)
 class CryptoPolicy:
     """One direction's SRTP + SRTCP transforms. Lengths are in bytes.
@@ -55,20 +80,20 @@ class CryptoPolicy:
     E flag (RFC 3711 §3.4).
     """
 
-    srtp_cipher: Cipher = Cipher.AES_CM
-    srtcp_encrypt: bool = True
+    srtp_cipher: Cipher = field(default_factory=_profile_cipher)
+    srtcp_encrypt: bool = field(default_factory=lambda: _profile_cipher() is Cipher.AES_CM)
     srtp_auth: Auth = Auth.HMAC_SHA1
-    srtp_tag_len: int = 10
+    srtp_tag_len: int = field(default_factory=lambda: profile.SRTP_DEFAULT_AUTH_TAG_BITS // 8)
     srtcp_auth: Auth = Auth.HMAC_SHA1
-    srtcp_tag_len: int = 10
-    roc_rate: int = 1
-    key_derivation_rate: int = 0
-    enc_key_len: int = 16
-    auth_key_len: int = HMAC_SHA1_LEN
-    salt_len: int = profile.SRTP_SALT_LEN
+    srtcp_tag_len: int = field(default_factory=lambda: profile.SRTCP_AUTH_TAG_BITS // 8)
+    roc_rate: int = RFC4771_ROC_TRANSMISSION_RATE
+    key_derivation_rate: int = field(default_factory=lambda: profile.SRTP_KEY_DERIVATION_RATE)
+    enc_key_len: int = field(default_factory=lambda: profile.KEY_LEN)
+    auth_key_len: int = SESSION_AUTH_KEY_LEN
+    salt_len: int = field(default_factory=lambda: profile.SRTP_SALT_LEN)
 
     def __post_init__(self) -> None:
-        if self.enc_key_len != 16:
+        if self.enc_key_len != AES_128_KEY_LEN:
             raise UnsupportedPolicy("only AES-128 session keys (16 bytes) are supported")
         if self.salt_len != profile.SRTP_SALT_LEN:
             raise UnsupportedPolicy("the session salt must be 14 bytes (RFC 3711 §4.1.1)")
@@ -107,13 +132,27 @@ class CryptoPolicy:
     # -- constructors -----------------------------------------------------------------------------
     @classmethod
     def aes_cm_128_hmac_sha1_80(cls) -> CryptoPolicy:
-        """RFC 4568 AES_CM_128_HMAC_SHA1_80 (the profile's default transforms)."""
-        return cls()
+        """RFC 4568 §6.2.1 AES_CM_128_HMAC_SHA1_80: AES-CM-128, 80-bit SRTP and SRTCP tags,
+        key derivation rate 0, 160-bit auth keys, 112-bit salt (the profile's transforms by
+        default, but fixed here whatever the profile says)."""
+        return cls(
+            srtp_cipher=Cipher.AES_CM,
+            srtcp_encrypt=True,
+            srtp_auth=Auth.HMAC_SHA1,
+            srtp_tag_len=10,
+            srtcp_auth=Auth.HMAC_SHA1,
+            srtcp_tag_len=10,
+            roc_rate=RFC4771_ROC_TRANSMISSION_RATE,
+            key_derivation_rate=0,
+            enc_key_len=AES_128_KEY_LEN,
+            auth_key_len=SESSION_AUTH_KEY_LEN,
+            salt_len=RFC3830_SESSION_SALT_KEY_LEN,
+        )
 
     @classmethod
     def aes_cm_128_hmac_sha1_32(cls) -> CryptoPolicy:
-        """RFC 4568 AES_CM_128_HMAC_SHA1_32: 4-byte SRTP tags, SRTCP keeps 10 bytes."""
-        return cls(srtp_tag_len=4)
+        """RFC 4568 §6.2.2 AES_CM_128_HMAC_SHA1_32: 4-byte SRTP tags, SRTCP keeps 10 bytes."""
+        return replace(cls.aes_cm_128_hmac_sha1_80(), srtp_tag_len=4)
 
     @classmethod
     def from_srtp_policy(cls, policy: SrtpPolicy) -> CryptoPolicy:
