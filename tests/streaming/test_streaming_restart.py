@@ -20,9 +20,10 @@ REPO = Path(__file__).resolve().parents[2]
 CONFIG = f"""
 [session]
 name = "restart"
-destination = "{HOST}"
-port = 5004
 sdp = ""
+[destination]
+address = "{HOST}"
+port = 5004
 [keys]
 store = "keys.sqlite"
 mcc = "001"
