@@ -27,6 +27,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import math
+import os
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -81,6 +82,17 @@ def _show(value: object) -> str:
     if isinstance(value, dict):
         return "a table"
     return repr(value)
+
+
+def _nearest(key: str, known: list[str]) -> str | None:
+    """The known name ``key`` is most likely a misspelling of: a close match, else one that
+    begins the other (``sdp`` for ``sdp_file``)."""
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    k = key.lower()
+    prefix = [n for n in known if min(len(n), len(k)) >= 3 and (k.startswith(n) or n.startswith(k))]
+    return max(prefix, key=len) if prefix else None
 
 
 def _names(names: Iterable[str], table: bool) -> str:
@@ -323,8 +335,8 @@ class Table:
         key = sorted(unknown)[0]
         root = self.name is None
         what = "unknown table" if root else "unknown key"
-        near = difflib.get_close_matches(key, self._known, n=1, cutoff=0.6)
-        hint = f", did you mean {f'[{near[0]}]' if root else near[0]}?" if near else ""
+        near = _nearest(key, self._known)
+        hint = f", did you mean {f'[{near}]' if root else near}?" if near else ""
         known = _names(self._known, root) or "none"
         where = f" {context}" if context else ""
         raise ConfigError(
@@ -347,7 +359,9 @@ def load(path: str | Path, build: Callable[[Table], _T]) -> _T:
     """Read ``path`` and build its settings with ``build(root)``; every ConfigError raised on the
     way (by a getter or by a settings check below) names the file."""
     file = Path(path)
-    root = document(read_toml(file), base=file.absolute().parent, file=str(file))
+    # The file's directory, absolute and normalised (``..`` folded, symbolic links kept).
+    base = Path(os.path.abspath(file)).parent
+    root = document(read_toml(file), base=base, file=str(file))
     try:
         return build(root)
     except ConfigError as exc:
