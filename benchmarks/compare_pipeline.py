@@ -49,7 +49,6 @@ from _measure import best_rate, fmt, pin
 
 from broadcast.aio.sgimb.output import DatagramOutput
 from broadcast.aio.streaming.service import StreamService
-from broadcast.config.srtp import SrtpConfig, srtp_policy
 from broadcast.config.stream import (
     KeysConfig,
     RtcpConfig,
@@ -63,6 +62,7 @@ from broadcast.engine.streaming.schedule import MtkTiming
 from broadcast.proto.keys import KeyDomainId
 from broadcast.proto.srtp import CryptoPolicy, SrtpReceiver, SrtpSender
 from broadcast.proto.srtp.batch import SrtpBatchSender, unprotect_batch
+from broadcast.proto.srtp.settings import SrtpConfig, srtp_policy
 
 HOST = "127.31.7.1"
 SINK_PORT = 5004

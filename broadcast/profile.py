@@ -174,6 +174,10 @@ KEY_MANAGEMENT_PATH: Final = "/keymanagement"
 #: the TS 23.003 home network domain form for MCC 001 / MNC 01 [P].
 BMSC_DEFAULT_FQDN: Final = "bmsc.mnc001.mcc001.pub.3gppnetwork.org"
 BSF_DEFAULT_DOMAIN: Final = "bsf.mnc001.mcc001.pub.3gppnetwork.org"
+#: The Key Domain (MCC || MNC, TS 33.246 6.3.2.1) of a configuration that names none: the test
+#: PLMN MCC 001 / MNC 01 (TS 23.003) [P].
+DEFAULT_MCC: Final = "001"
+DEFAULT_MNC: Final = "01"
 #: GBA KDF (TS 33.220 Annex B): FC 0x01, P0 "gba-me" for Ks_(ext)_NAF [3GPP].
 GBA_KDF_FC: Final = 0x01
 GBA_ME_LABEL: Final = b"gba-me"

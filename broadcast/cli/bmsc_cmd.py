@@ -41,6 +41,7 @@ from broadcast.config.bmsc import load
 from broadcast.config.gba_key import GbaCredentials, write_gba_key
 from broadcast.engine.bmsc.keymgmt import KeyManagement
 from broadcast.engine.bmsc.settings import BmscConfig
+from broadcast.proto.errors import ConfigError
 from broadcast.proto.keys.errors import KeyModelError
 from broadcast.proto.msk.errors import BmscError
 from broadcast.proto.msk.gba import naf_id
@@ -60,14 +61,14 @@ class CliError(Exception):
 def _config(args: argparse.Namespace) -> BmscConfig:
     try:
         return load(args.config)
-    except BmscError as exc:
+    except ConfigError as exc:
         raise CliError(str(exc)) from None
 
 
 def _run(fn: Any, args: argparse.Namespace) -> int:
     try:
         return int(fn(args))
-    except (CliError, BmscError, KeyModelError) as exc:
+    except (CliError, BmscError, ConfigError, KeyModelError) as exc:
         print(f"mbms: {exc}", file=sys.stderr)
         return EXIT_FAIL
 

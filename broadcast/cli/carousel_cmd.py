@@ -24,8 +24,9 @@ from typing import Any, TextIO
 
 from broadcast.aio.download.service import CarouselService, CarouselStats
 from broadcast.cli.common import configure_logging, number_option
-from broadcast.config.carousel import ConfigError, load_config
+from broadcast.config.carousel import load_config
 from broadcast.engine.download.keys import KeySetupError
+from broadcast.proto.errors import ConfigError
 from broadcast.proto.keys import KeyModelError, KeyStoreError
 
 #: Seconds between two progress lines when the output is not a terminal.

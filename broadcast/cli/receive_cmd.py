@@ -31,9 +31,10 @@ from typing import Any, Final
 from broadcast.aio.ue.service import ReferenceUe
 from broadcast.cli.common import add_verbose, configure_logging, number_option, verbose_level
 from broadcast.config.ue import UeConfig, load_config
-from broadcast.engine.ue.errors import UeConfigError, UiccKeyManagementRequired
+from broadcast.engine.ue.errors import UiccKeyManagementRequired
 from broadcast.engine.ue.report import STATUS_RAN, UeReport
 from broadcast.proto.announce.errors import AnnouncementError
+from broadcast.proto.errors import ConfigError
 
 EXIT_OK: Final = 0
 EXIT_ERROR: Final = 1
@@ -86,7 +87,7 @@ async def run(config: UeConfig, duration: float | None) -> tuple[int, UeReport]:
     except AnnouncementError as exc:
         print(f"{PROG}: the announcement cannot be used: {exc}", file=sys.stderr)
         return EXIT_ERROR, ue.report()
-    except UeConfigError as exc:
+    except ConfigError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_ERROR, ue.report()
     except (OSError, ValueError) as exc:
@@ -106,7 +107,7 @@ def run_receive(args: argparse.Namespace) -> int:
     configure_logging(verbose_level(args.verbose))
     try:
         config = load_config(args.config)
-    except UeConfigError as exc:
+    except ConfigError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_ERROR
     overrides: dict[str, Any] = {}

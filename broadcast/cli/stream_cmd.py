@@ -27,7 +27,8 @@ from typing import Any, Final, TextIO
 
 from broadcast.aio.streaming.service import StreamService, StreamStartError, StreamStatus
 from broadcast.cli.common import configure_logging, number_option
-from broadcast.config.stream import ConfigError, load_config
+from broadcast.config.stream import load_config
+from broadcast.proto.errors import ConfigError
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1

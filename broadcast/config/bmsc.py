@@ -1,15 +1,18 @@
 """Configuration of the BM-SC MSK service (``mbms serve --config FILE``), TOML -> dataclasses.
 
 Every table and key, with its default (``broadcast/config/examples/bmsc.toml`` is a complete
-example)::
+example). The rules of every configuration file hold (:mod:`broadcast.config.reader`): **relative
+paths are relative to the directory of the configuration file**; unknown tables and keys and
+wrong types are refused with a :class:`~broadcast.proto.errors.ConfigError` naming the file, the
+table and the key::
 
     [bmsc]
     fqdn  = "bmsc.mnc001.mcc001.pub.3gppnetwork.org"  # NAF-ID FQDN = IDi of the MUK ID
     realm = "bmsc.mnc001.mcc001.pub.3gppnetwork.org"  # Digest realm (default: fqdn)
-    store = "bmsc.db"     # SQLite file: key store + BM-SC tables (relative to the TOML file)
 
-    [key_domain]          # either id = "00F110" or mcc/mnc
-    mcc = "001"
+    [keys]                # the shared table (broadcast.config.sections)
+    store = "bmsc.db"     # SQLite file: key store + BM-SC tables
+    mcc = "001"           # Key Domain ID = MCC || MNC (strings); or key_domain = "00F110"
     mnc = "01"
 
     [http]                # the MSK request server (key management URI = http://listen:port/path)
@@ -53,25 +56,28 @@ example)::
     mtk_id_low = 1        # MTK ID range of every new MSK (KV interval)
     mtk_id_high = 65535
     # ack_required = true # overrides [push] ack_required
-    [key_group.srtp_policy]   # streaming groups only; omitted keys take the profile defaults
-    srtp_auth_alg = "RCCm2"   # NULL | HMAC-SHA1 | RCCm1 | RCCm2 | RCCm3
-    encr_alg = "AES-CM"       # NULL | AES-CM
-    srtp_auth_tag_len = 10
-    srtcp_auth_tag_len = 10
-    roc_transmission_rate = 16
-    srtp_encryption = true
-    srtcp_encryption = true
-    srtp_authentication = true
+    [key_group.srtp]      # streaming groups only: the shared [srtp] table; omitted keys take
+    cipher = "aes-cm-128" # the profile defaults. "aes-cm-128" | "null"
+    auth_tag = 80         # SRTP tag bits: 80 | 32 | "null"
+    rcc = "RCCm2"         # RCCm1 | RCCm2 | RCCm3 | "off"
+    roc_rate = 16         # R: a ROC every R packets
+
+A streaming Key Group's SRTP policy is stored with the group in the key store when ``mbms
+serve`` sets up its groups (a changed policy replaces the stored one, with a warning): the MSK
+messages carry it to the UEs and ``mbms stream`` protects the group's session with it (a
+stream whose own ``[srtp]`` disagrees refuses to start). SRTCP always uses HMAC-SHA1-80.
 """
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
 from broadcast import profile
-from broadcast.config.files import TomlFileError, read_toml
+from broadcast.config.reader import REQUIRED, Table, document
+from broadcast.config.reader import load as load_file
+from broadcast.config.sections import keys_section, srtp_section
 from broadcast.engine.bmsc.settings import (
     AdminConfig,
     BmscConfig,
@@ -81,142 +87,131 @@ from broadcast.engine.bmsc.settings import (
     PushConfig,
     RateLimitConfig,
 )
-from broadcast.proto.keys.errors import InvalidIdentifier
-from broadcast.proto.keys.ids import KeyDomainId
-from broadcast.proto.mikey.constants import SrtpAuthAlg, SrtpEncrAlg
-from broadcast.proto.mikey.srtp_policy import SrtpPolicy
-from broadcast.proto.msk.errors import ConfigError
 
-# --- TOML ------------------------------------------------------------------------------------
-
-_AUTH_ALGS: Final = {
-    "NULL": SrtpAuthAlg.NULL,
-    "HMAC-SHA1": SrtpAuthAlg.HMAC_SHA1,
-    "RCCM1": SrtpAuthAlg.RCCM1,
-    "RCCM2": SrtpAuthAlg.RCCM2,
-    "RCCM3": SrtpAuthAlg.RCCM3,
-}
-_ENCR_ALGS: Final = {"NULL": SrtpEncrAlg.NULL, "AES-CM": SrtpEncrAlg.AES_CM}
+#: The tables of a BM-SC file.
+TABLES: Final = ("bmsc", "keys", "http", "rate_limit", "push", "admin", "gba", "key_group")
+#: The store file when ``[keys] store`` is not given (beside the configuration file).
+DEFAULT_STORE: Final = Path("bmsc.db")
 
 
-def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
-    value = data.get(name, {})
-    if not isinstance(value, dict):
-        raise ConfigError(f"[{name}] must be a table")
-    return value
-
-
-def _fill(cls: type[Any], data: dict[str, Any], where: str) -> Any:
-    """Build dataclass ``cls`` from a TOML table, checking names and types."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        f = fields.get(key)
-        if f is None:
-            raise ConfigError(f"{where}: unknown setting {key!r}")
-        default = f.default if f.default is not dataclasses.MISSING else None
-        if isinstance(default, bool) and not isinstance(value, bool):
-            raise ConfigError(f"{where}.{key} must be true or false")
-        if isinstance(default, float) and (
-            isinstance(value, bool) or not isinstance(value, int | float)
-        ):
-            raise ConfigError(f"{where}.{key} must be a number")
-        if (
-            isinstance(default, int)
-            and not isinstance(default, bool)
-            and (isinstance(value, bool) or not isinstance(value, int))
-        ):
-            raise ConfigError(f"{where}.{key} must be an integer")
-        if isinstance(default, str) and not isinstance(value, str):
-            raise ConfigError(f"{where}.{key} must be a string")
-        kwargs[key] = float(value) if isinstance(default, float) else value
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-
-
-def _srtp_policy(data: dict[str, Any], where: str) -> SrtpPolicy:
-    data = dict(data)
-    for key, table in (("srtp_auth_alg", _AUTH_ALGS), ("srtcp_auth_alg", _AUTH_ALGS)):
-        if isinstance(data.get(key), str):
-            name = data[key].upper()
-            if name not in table:
-                raise ConfigError(f"{where}.{key}: one of {', '.join(table)}")
-            data[key] = int(table[name])
-    if isinstance(data.get("encr_alg"), str):
-        name = data["encr_alg"].upper()
-        if name not in _ENCR_ALGS:
-            raise ConfigError(f"{where}.encr_alg: one of {', '.join(_ENCR_ALGS)}")
-        data["encr_alg"] = int(_ENCR_ALGS[name])
-    policy: SrtpPolicy = _fill(SrtpPolicy, data, where)
-    try:
-        policy.to_sp()  # every value must fit its SP parameter
-    except ValueError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-    return policy
-
-
-def _key_domain(data: dict[str, Any]) -> KeyDomainId:
-    try:
-        if "id" in data:
-            return KeyDomainId.from_hex(str(data["id"]))
-        return KeyDomainId.from_plmn(str(data.get("mcc", "001")), str(data.get("mnc", "01")))
-    except InvalidIdentifier as exc:
-        raise ConfigError(f"key_domain: {exc}") from None
-
-
-def from_dict(data: dict[str, Any], *, base_dir: Path | None = None) -> BmscConfig:
-    """Build a :class:`BmscConfig` from parsed TOML; relative store paths are resolved against
-    ``base_dir``."""
-    known = {"bmsc", "key_domain", "http", "rate_limit", "push", "admin", "gba", "key_group"}
-    for key in data:
-        if key not in known:
-            raise ConfigError(f"unknown table [{key}]")
-    bmsc = _table(data, "bmsc")
-    for key in bmsc:
-        if key not in ("fqdn", "realm", "store"):
-            raise ConfigError(f"bmsc: unknown setting {key!r}")
-    store = str(bmsc.get("store", "bmsc.db"))
-    if base_dir is not None and store != ":memory:" and not Path(store).is_absolute():
-        store = str(base_dir / store)
-    groups_data = data.get("key_group", [{"number": 1}])
-    if not isinstance(groups_data, list):
-        raise ConfigError("[[key_group]] must be an array of tables")
-    groups: list[KeyGroupConfig] = []
-    for i, g in enumerate(groups_data):
-        if not isinstance(g, dict) or "number" not in g:
-            raise ConfigError(f"key_group #{i}: a table with a number")
-        table = dict(g)
-        policy = table.pop("srtp_policy", None)
-        ack = table.pop("ack_required", None)
-        if ack is not None and not isinstance(ack, bool):
-            raise ConfigError(f"key_group #{i}.ack_required must be true or false")
-        cfg: KeyGroupConfig = _fill(KeyGroupConfig, table, f"key_group #{i}")
-        if policy is not None:
-            if not isinstance(policy, dict):
-                raise ConfigError(f"key_group #{i}.srtp_policy must be a table")
-            cfg = dataclasses.replace(cfg, srtp_policy=_srtp_policy(policy, f"key_group #{i}"))
-        groups.append(dataclasses.replace(cfg, ack_required=ack))
-    return BmscConfig(
-        fqdn=str(bmsc.get("fqdn", profile.BMSC_DEFAULT_FQDN)),
-        realm=str(bmsc.get("realm", "")),
-        store=store,
-        key_domain=_key_domain(_table(data, "key_domain")),
-        key_groups=tuple(groups),
-        http=_fill(HttpConfig, _table(data, "http"), "http"),
-        rate_limit=_fill(RateLimitConfig, _table(data, "rate_limit"), "rate_limit"),
-        push=_fill(PushConfig, _table(data, "push"), "push"),
-        admin=_fill(AdminConfig, _table(data, "admin"), "admin"),
-        gba=_fill(GbaConfig, _table(data, "gba"), "gba"),
+def _http(t: Table) -> HttpConfig:
+    d = HttpConfig()
+    cfg = HttpConfig(
+        listen=t.text("listen", d.listen),
+        port=t.integer("port", d.port, 0, 0xFFFF),
+        path=t.text("path", d.path),
+        max_body=t.integer("max_body", d.max_body, 1, 1 << 30),
+        nonce_lifetime=t.number("nonce_lifetime", d.nonce_lifetime, above=True),
+        max_nonces=t.integer("max_nonces", d.max_nonces, 1, 1 << 40),
     )
+    t.done()
+    return cfg
+
+
+def _rate_limit(t: Table) -> RateLimitConfig:
+    d = RateLimitConfig()
+    cfg = RateLimitConfig(
+        rate=t.number("rate", d.rate),
+        burst=t.integer("burst", d.burst, 1, 1 << 40),
+        max_clients=t.integer("max_clients", d.max_clients, 1, 1 << 40),
+    )
+    t.done()
+    return cfg
+
+
+def _push(t: Table) -> PushConfig:
+    d = PushConfig()
+    cfg = PushConfig(
+        source=t.address("source", d.source, ipv4=False),
+        source_port=t.integer("source_port", d.source_port, 0, 0xFFFF),
+        port=t.integer("port", d.port, 1, 0xFFFF),
+        delay=t.number("delay", d.delay),
+        ack_required=t.flag("ack_required", d.ack_required),
+        ack_timeout=t.number("ack_timeout", d.ack_timeout, above=True),
+        backoff=t.number("backoff", d.backoff, 1.0),
+        max_attempts=t.integer("max_attempts", d.max_attempts, 1, 1000),
+        batch=t.integer("batch", d.batch, 1, 1 << 30),
+    )
+    t.done()
+    return cfg
+
+
+def _admin(t: Table) -> AdminConfig:
+    d = AdminConfig()
+    token = t.path("token_file")
+    cfg = AdminConfig(
+        listen=t.text("listen", d.listen),
+        port=t.integer("port", d.port, 0, 0xFFFF),
+        token_file="" if token is None else str(token),
+    )
+    t.done()
+    return cfg
+
+
+def _gba(t: Table) -> GbaConfig:
+    d = GbaConfig()
+    cfg = GbaConfig(
+        bsf_domain=t.text("bsf_domain", d.bsf_domain),
+        key_lifetime=t.integer("key_lifetime", d.key_lifetime, 1, 1 << 40),
+    )
+    t.done()
+    return cfg
+
+
+def _key_group(t: Table) -> KeyGroupConfig:
+    d = KeyGroupConfig(0)
+    srtp = t.table("srtp")
+    ack = t.flag("ack_required", True) if t.has("ack_required") else None
+    cfg = KeyGroupConfig(
+        number=t.integer("number", REQUIRED, 0, 0xFFFF),
+        streaming=t.flag("streaming", d.streaming),
+        rotation_period=t.number("rotation_period", d.rotation_period),
+        rotation_lead=t.number("rotation_lead", d.rotation_lead),
+        mtk_id_low=t.integer("mtk_id_low", d.mtk_id_low, profile.MTK_ID_MIN, profile.MTK_ID_MAX),
+        mtk_id_high=t.integer("mtk_id_high", d.mtk_id_high, profile.MTK_ID_MIN, profile.MTK_ID_MAX),
+        ack_required=ack,
+        srtp=None if srtp is None else srtp_section(srtp),
+    )
+    t.done()
+    return cfg
+
+
+def bmsc_config(root: Table) -> BmscConfig:
+    """A :class:`BmscConfig` from the root table of a BM-SC file."""
+    root.only(*TABLES)
+    bmsc = root.section("bmsc")
+    fqdn = bmsc.text("fqdn", profile.BMSC_DEFAULT_FQDN)
+    realm = bmsc.text("realm", "")
+    bmsc.done()
+    keys = root.section("keys")
+    store, domain = keys_section(keys, store=DEFAULT_STORE)
+    keys.done()
+    groups = tuple(_key_group(t) for t in root.array("key_group")) or (KeyGroupConfig(1),)
+    cfg = BmscConfig(
+        fqdn=fqdn,
+        realm=realm,
+        store=str(store),
+        key_domain=domain,
+        key_groups=groups,
+        http=_http(root.section("http")),
+        rate_limit=_rate_limit(root.section("rate_limit")),
+        push=_push(root.section("push")),
+        admin=_admin(root.section("admin")),
+        gba=_gba(root.section("gba")),
+    )
+    root.done()
+    return cfg
+
+
+def from_dict(data: Mapping[str, Any], *, base_dir: Path = Path()) -> BmscConfig:
+    """Build a :class:`BmscConfig` from parsed TOML; relative paths are taken from
+    ``base_dir``."""
+    return bmsc_config(document(data, base=base_dir))
 
 
 def load(path: str | Path) -> BmscConfig:
-    """Read a TOML file (module docstring); ConfigError for a bad file or setting."""
-    p = Path(path)
-    try:
-        data = read_toml(p)
-    except TomlFileError as exc:
-        raise ConfigError(str(exc)) from None
-    return from_dict(data, base_dir=p.parent)
+    """Read a TOML file (module docstring); ConfigError naming file, table and key."""
+    return load_file(path, bmsc_config)
+
+
+__all__ = ["DEFAULT_STORE", "bmsc_config", "from_dict", "load"]

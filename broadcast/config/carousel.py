@@ -21,22 +21,24 @@ Example (``broadcast/config/examples/carousel.toml`` is a complete one)::
     confidentiality = true           # DCF + MIKEY; false = plain files, no key management
     sdp = "carousel.sdp"             # where to write the session's SDP ("" = nowhere)
 
-    [destination]                    # the SGi-mb destination of the FLUTE session
+    [destination]                    # the shared table: the SGi-mb destination of the session
     address = "232.1.1.1"
     port = 4000
 
-    [output]                         # socket options towards the MBMS gateway: the table
-    ttl = 1                          # shared with streaming, see broadcast.config.output
-    interface = "eth0"               # (GSO, GTP-U, send timeout, ...)
+    [output]                         # the shared table (TTL, interface, source, GSO, GTP-U, ...:
+    ttl = 1                          # broadcast.config.sections)
+    interface = "eth0"
     source = "10.0.0.1"              # local address = source of the SSM source-filter
 
-    [keys]
-    store = "keys.sqlite"            # the BM-SC's SQLite key store (its `store`)
-    mcc = "001"                      # Key Domain ID = MCC || MNC, as the BM-SC's [key_domain]
-    mnc = "01"                       # and the stream's [keys] say it (strings: leading zeros)
+    [keys]                           # the shared table
+    store = "keys.sqlite"            # the BM-SC's key store (its [keys] store)
+    mcc = "001"                      # Key Domain ID = MCC || MNC, as the BM-SC's and the
+    mnc = "01"                       # stream's [keys] say it (strings: leading zeros)
     # key_domain = "00f110"          # or the Key Domain ID in hex — one of the two forms only
-    key_group = 1                    # download Key Group (streaming = false)
-    bmsc_fqdn = "bmsc.example.org"   # DCF ContentID domain
+    key_group = 256                  # download Key Group (streaming = false)
+
+    [bmsc]                           # the BM-SC the UEs get the MSKs from (named in every DCF)
+    fqdn = "bmsc.example.org"        # DCF ContentID domain (the BM-SC's [bmsc] fqdn)
     key_management_uri = "http://bmsc.example.org/keymanagement"  # DCF RightsIssuerURL
 
     [input]
@@ -56,37 +58,49 @@ then says ``a=FEC-declaration:0 encoding-id=1``; files under 4 bytes, FDT Instan
 objects stay Compact No-Code (``max_source_block_length`` applies to those).
 
 The Key Domain (TS 33.246 6.3.2.1: Key Domain ID = MCC || MNC, 3 bytes) is spelt as everywhere
-else — ``mcc`` and ``mnc`` (strings of 3 and 2-3 digits, both required together), like the
-BM-SC's ``[key_domain]`` and the stream's ``[keys]`` — or, alternatively, ``key_domain``: its 6
-hex digits. Exactly one of the two forms; neither = MCC 001, MNC 01 (the test PLMN). The Key
-Group (``key_group``, default :data:`~broadcast.profile.DOWNLOAD_DEFAULT_KEY_GROUP`) must be a
-download group (``streaming = false``) of that Key Domain in the store: with a BM-SC, one of its
+else (:func:`broadcast.config.sections.key_domain`): ``mcc`` and ``mnc`` (strings of 3 and 2-3
+digits, both together) or ``key_domain`` (its 6 hex digits), one form only; neither = MCC 001,
+MNC 01 (the test PLMN). The Key Group (``key_group``, default
+:data:`~broadcast.profile.DOWNLOAD_DEFAULT_KEY_GROUP`) must be a download group
+(``streaming = false``) of that Key Domain in the store: with a BM-SC, one of its
 ``[[key_group]]`` tables; the carousel creates the Key Domain, the group and a CURRENT MSK when
-they are missing (a run without a BM-SC).
+they are missing (a run without a BM-SC). ``[keys] store`` is required while
+``confidentiality`` is on.
 
-Relative paths are relative to the configuration file. Unknown keys are errors (a typo must not
-silently fall back to a default). Defaults come from :mod:`broadcast.profile` ("Download
-defaults").
+The rules of every configuration file hold (:mod:`broadcast.config.reader`): **relative paths
+are relative to the directory of the configuration file**; unknown tables and keys are refused
+(a typo must not silently fall back to a default) with a
+:class:`~broadcast.proto.errors.ConfigError` naming the file, the table and the key. Defaults
+come from :mod:`broadcast.profile` ("Download defaults").
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from broadcast import profile
-from broadcast.config.files import TomlFileError, read_toml
-from broadcast.config.output import OutputConfig, OutputConfigError, output_config_from_mapping
+from broadcast.config.output import OutputConfig
+from broadcast.config.reader import Table, document, load
+from broadcast.config.sections import (
+    DEFAULT_KEY_DOMAIN,
+    destination_section,
+    key_group,
+    keys_section,
+    output_section,
+)
+from broadcast.proto.errors import ConfigError
 from broadcast.proto.flute import FluteVersion
 from broadcast.proto.flute.fec import COMPACT_NO_CODE, RAPTOR
-from broadcast.proto.keys import InvalidIdentifier, KeyDomainId
+from broadcast.proto.keys import KeyDomainId
 
-
-class ConfigError(ValueError):
-    """The carousel configuration is invalid; the message names the key."""
-
-
+#: The tables of a carousel file.
+TABLES: Final = ("session", "destination", "output", "keys", "bmsc", "input")
+#: ``[bmsc]`` defaults: the BM-SC named in the DCFs (ContentID domain, RightsIssuerURL).
+DEFAULT_BMSC_FQDN: Final = "bmsc.example.org"
+DEFAULT_KEY_MANAGEMENT_URI: Final = "http://bmsc.example.org" + profile.KEY_MANAGEMENT_PATH
 #: ``session.fec`` values and their FEC Encoding IDs (RFC 5052 §6.1 registry).
 FEC_SCHEMES = {"compact-no-code": COMPACT_NO_CODE, "raptor": RAPTOR}
 
@@ -115,10 +129,10 @@ class CarouselConfig:
     sdp_path: Path | None = None
     output: OutputConfig = field(default_factory=OutputConfig)
     store_path: Path | None = None
-    key_domain: KeyDomainId = field(default_factory=lambda: KeyDomainId.from_plmn("001", "01"))
+    key_domain: KeyDomainId = DEFAULT_KEY_DOMAIN
     key_group: int = profile.DOWNLOAD_DEFAULT_KEY_GROUP
-    bmsc_fqdn: str = "bmsc.example.org"
-    key_management_uri: str = "http://bmsc.example.org" + profile.KEY_MANAGEMENT_PATH
+    bmsc_fqdn: str = DEFAULT_BMSC_FQDN
+    key_management_uri: str = DEFAULT_KEY_MANAGEMENT_URI
     input_directory: Path | None = None
     input_files: tuple[Path, ...] = ()
     watch_interval: float = profile.DOWNLOAD_WATCH_INTERVAL_S
@@ -128,28 +142,32 @@ class CarouselConfig:
     def __post_init__(self) -> None:
         host, port = self.destination
         if not host or not 0 < port < 65536:
-            raise ConfigError("destination: an address and a port 1..65535")
-        if not 0 <= self.tsi < 1 << 48:
-            raise ConfigError("session.tsi: 0..2^48-1")
-        if not 1 <= self.symbol_length <= 0xFFFF:
-            raise ConfigError("session.symbol_length: 1..65535")
-        if not 1 <= self.max_source_block_length <= 0xFFFF:
-            raise ConfigError("session.max_source_block_length: 1..65535")
-        if self.fec not in FEC_SCHEMES:
-            raise ConfigError(f"session.fec: one of {', '.join(map(repr, FEC_SCHEMES))}")
-        if not 0 <= self.repair_overhead <= profile.DOWNLOAD_RAPTOR_MAX_OVERHEAD:
-            raise ConfigError(
-                f"session.repair_overhead: 0..{profile.DOWNLOAD_RAPTOR_MAX_OVERHEAD:g} (share of K)"
-            )
+            raise ConfigError("needs an address and a port 1..65535", table="destination")
+        _check(0 <= self.tsi < 1 << 48, "tsi", "must be 0..2^48-1")
+        _check(1 <= self.symbol_length <= 0xFFFF, "symbol_length", "must be 1..65535")
+        _check(
+            1 <= self.max_source_block_length <= 0xFFFF,
+            "max_source_block_length",
+            "must be 1..65535",
+        )
+        _check(
+            self.fec in FEC_SCHEMES, "fec", f"must be one of {', '.join(map(repr, FEC_SCHEMES))}"
+        )
+        _check(
+            0 <= self.repair_overhead <= profile.DOWNLOAD_RAPTOR_MAX_OVERHEAD,
+            "repair_overhead",
+            f"must be 0..{profile.DOWNLOAD_RAPTOR_MAX_OVERHEAD:g} (a share of K)",
+        )
         for name in ("bitrate_kbps", "repeat_interval", "grace_period", "mtk_period"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"session.{name} must not be negative")
-        if self.fdt_repeat_interval <= 0 or self.watch_interval <= 0:
-            raise ConfigError("fdt_repeat_interval and watch_interval must be positive")
-        if self.fdt_expires < 2:
-            raise ConfigError("session.fdt_expires: at least 2 seconds")
+            _check(getattr(self, name) >= 0, name, "must not be negative")
+        _check(self.fdt_repeat_interval > 0, "fdt_repeat_interval", "must be positive")
+        if self.watch_interval <= 0:
+            raise ConfigError("must be positive", table="input", key="watch_interval")
+        _check(self.fdt_expires >= 2, "fdt_expires", "must be at least 2 seconds")
         if self.confidentiality and self.store_path is None:
-            raise ConfigError("keys.store is required when confidentiality is on")
+            raise ConfigError("is required when confidentiality is on", table="keys", key="store")
+        if not 0 <= self.key_group <= 0xFFFF:
+            raise ConfigError("must be 0..65535", table="keys", key="key_group")
 
     @property
     def fec_encoding_id(self) -> int:
@@ -162,162 +180,106 @@ class CarouselConfig:
         return self.bitrate_kbps * 1000 if self.bitrate_kbps else None
 
 
-_SECTIONS = {
-    "session": {
-        "name", "tsi", "flute_version", "symbol_length", "max_source_block_length",
-        "fec", "repair_overhead", "send_source_every_round", "bitrate_kbps", "repeat_interval",
-        "fdt_repeat_interval", "fdt_expires",
-        "grace_period", "mtk_period", "gzip", "confidentiality", "sdp",
-    },
-    "destination": {"address", "port"},
-    "keys": {
-        "store", "key_domain", "mcc", "mnc", "key_group", "bmsc_fqdn", "key_management_uri",
-    },
-    "input": {"directory", "files", "watch_interval", "content_base", "spool"},
-}  # fmt: skip
+def _check(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(message, table="session", key=key)
 
 
-def _typed(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    value = table[key]
-    if (
-        isinstance(value, bool)
-        and kind is not bool
-        and bool not in (kind if isinstance(kind, tuple) else (kind,))
-    ):
-        raise ConfigError(f"{where}.{key}: expected a number, got a boolean")
-    if not isinstance(value, kind):
-        raise ConfigError(f"{where}.{key}: wrong type {type(value).__name__}")
-    return value
+def _session(t: Table) -> dict[str, Any]:
+    kw: dict[str, Any] = {
+        "name": t.text("name", "mbms-carousel"),
+        "tsi": t.integer("tsi", 1, 0, (1 << 48) - 1),
+        "flute_version": FluteVersion(t.integer("flute_version", 1, 1, 2)),
+        "symbol_length": t.integer("symbol_length", profile.DOWNLOAD_SYMBOL_LENGTH, 1, 0xFFFF),
+        "max_source_block_length": t.integer(
+            "max_source_block_length", profile.DOWNLOAD_MAX_SOURCE_BLOCK_LENGTH, 1, 0xFFFF
+        ),
+        "fec": t.choice("fec", tuple(FEC_SCHEMES), profile.DOWNLOAD_FEC),
+        "repair_overhead": t.number(
+            "repair_overhead",
+            profile.RAPTOR_REPAIR_OVERHEAD,
+            0.0,
+            profile.DOWNLOAD_RAPTOR_MAX_OVERHEAD,
+        ),
+        "send_source_every_round": t.flag(
+            "send_source_every_round", profile.DOWNLOAD_RAPTOR_SOURCE_EVERY_ROUND
+        ),
+        "bitrate_kbps": t.number("bitrate_kbps", 0.0),
+        "repeat_interval": t.number("repeat_interval", profile.DOWNLOAD_REPEAT_INTERVAL_S),
+        "fdt_repeat_interval": t.number(
+            "fdt_repeat_interval", profile.DOWNLOAD_FDT_REPEAT_INTERVAL_S, above=True
+        ),
+        "fdt_expires": t.integer("fdt_expires", profile.DOWNLOAD_FDT_EXPIRES_S, 2, 1 << 31),
+        "grace_period": t.number("grace_period", profile.DOWNLOAD_GRACE_PERIOD_S),
+        "mtk_period": t.number("mtk_period", profile.DOWNLOAD_MTK_PERIOD_S),
+        "gzip": t.flag("gzip", False),
+        "confidentiality": t.flag("confidentiality", True),
+        "sdp_path": t.path("sdp"),
+    }
+    t.done()
+    return kw
 
 
-def _key_domain(keys: dict[str, Any]) -> KeyDomainId | None:
-    """``[keys]`` ``mcc``/``mnc`` or ``key_domain`` (hex): exactly one form (None: neither)."""
-    plmn = [k for k in ("mcc", "mnc") if k in keys]
-    if "key_domain" in keys:
-        if plmn:
-            raise ConfigError(
-                "[keys]: the Key Domain is given twice — use mcc/mnc or key_domain (hex), not both"
-            )
-        try:
-            return KeyDomainId.from_hex(_typed(keys, "key_domain", str, "keys"))
-        except InvalidIdentifier as exc:
-            raise ConfigError(f"keys.key_domain: {exc}") from None
-    if not plmn:
-        return None
-    if len(plmn) == 1:
-        missing = "mnc" if plmn == ["mcc"] else "mcc"
-        raise ConfigError(f"keys.{missing} is missing: mcc and mnc go together")
-    for key in plmn:
-        if not isinstance(keys[key], str):
-            raise ConfigError(
-                f'keys.{key}: a string of digits (mcc = "001", mnc = "01"), '
-                f"got {type(keys[key]).__name__}: leading zeros matter"
-            )
-    try:
-        return KeyDomainId.from_plmn(keys["mcc"], keys["mnc"])
-    except InvalidIdentifier as exc:
-        raise ConfigError(f"keys.mcc/keys.mnc: {exc}") from None
+def _keys(t: Table) -> dict[str, Any]:
+    store, domain = keys_section(t, store=None)
+    kw = {
+        "store_path": store,
+        "key_domain": domain,
+        "key_group": key_group(t, profile.DOWNLOAD_DEFAULT_KEY_GROUP),
+    }
+    t.done()
+    return kw
+
+
+def _bmsc(t: Table) -> dict[str, Any]:
+    kw = {
+        "bmsc_fqdn": t.text("fqdn", DEFAULT_BMSC_FQDN),
+        "key_management_uri": t.text("key_management_uri", DEFAULT_KEY_MANAGEMENT_URI),
+    }
+    t.done()
+    return kw
+
+
+def _input(t: Table) -> dict[str, Any]:
+    files = t.strings("files") or []
+    if not all(files):
+        raise t.error("must be a list of paths (no empty one)", "files")
+    kw = {
+        "input_directory": t.path("directory"),
+        "input_files": tuple(t.resolve(f) for f in files),
+        "watch_interval": t.number("watch_interval", profile.DOWNLOAD_WATCH_INTERVAL_S, above=True),
+        "content_base": t.text("content_base", ""),
+        "spool_directory": t.path("spool"),
+    }
+    t.done()
+    return kw
+
+
+def carousel_config(root: Table) -> CarouselConfig:
+    """A :class:`CarouselConfig` from the root table of a carousel file."""
+    root.only(*TABLES)
+    d = root.section("destination", required=True)
+    destination = destination_section(d)
+    d.done()
+    kwargs = {
+        **_session(root.section("session")),
+        **_keys(root.section("keys")),
+        **_bmsc(root.section("bmsc")),
+        **_input(root.section("input")),
+    }
+    output = output_section(root.section("output"))
+    root.done()
+    return CarouselConfig(destination=destination, output=output, **kwargs)
+
+
+def config_from_mapping(data: Mapping[str, Any], *, base: Path = Path()) -> CarouselConfig:
+    """Build a :class:`CarouselConfig` from parsed TOML (paths relative to ``base``)."""
+    return carousel_config(document(data, base=base))
 
 
 def load_config(path: str | Path) -> CarouselConfig:
     """Read and validate a carousel TOML file."""
-    file = Path(path)
-    try:
-        data = read_toml(file)
-    except TomlFileError as exc:
-        raise ConfigError(str(exc)) from None
-    return config_from_mapping(data, base=file.parent)
+    return load(path, carousel_config)
 
 
-def config_from_mapping(data: dict[str, Any], *, base: Path = Path()) -> CarouselConfig:
-    """Build a :class:`CarouselConfig` from parsed TOML (paths relative to ``base``)."""
-    for section, value in data.items():
-        if section == "output":
-            continue  # checked by broadcast.sgimb (the [output] table shared with streaming)
-        if section not in _SECTIONS:
-            raise ConfigError(f"unknown section [{section}]")
-        if not isinstance(value, dict):
-            raise ConfigError(f"[{section}] must be a table")
-        unknown = set(value) - _SECTIONS[section]
-        if unknown:
-            raise ConfigError(f"[{section}]: unknown key(s) {', '.join(sorted(unknown))}")
-    session = data.get("session", {})
-    dest = data.get("destination", {})
-    keys = data.get("keys", {})
-    inputs = data.get("input", {})
-    if "address" not in dest or "port" not in dest:
-        raise ConfigError("[destination] needs address and port")
-
-    def path(value: Any, where: str) -> Path:
-        if not isinstance(value, str) or not value:
-            raise ConfigError(f"{where}: expected a path")
-        p = Path(value)
-        return p if p.is_absolute() else base / p
-
-    kwargs: dict[str, Any] = {
-        "destination": (
-            _typed(dest, "address", str, "destination"),
-            _typed(dest, "port", int, "destination"),
-        )
-    }
-    number = (int, float)
-    for key, kind in (
-        ("name", str),
-        ("tsi", int),
-        ("symbol_length", int),
-        ("max_source_block_length", int),
-        ("fec", str),
-        ("repair_overhead", number),
-        ("send_source_every_round", bool),
-        ("bitrate_kbps", number),
-        ("repeat_interval", number),
-        ("fdt_repeat_interval", number),
-        ("fdt_expires", int),
-        ("grace_period", number),
-        ("mtk_period", number),
-        ("gzip", bool),
-        ("confidentiality", bool),
-    ):
-        if key in session:
-            kwargs[key] = _typed(session, key, kind, "session")
-    if "flute_version" in session:
-        version = _typed(session, "flute_version", int, "session")
-        if version not in (1, 2):
-            raise ConfigError("session.flute_version: 1 or 2")
-        kwargs["flute_version"] = FluteVersion(version)
-    if session.get("sdp"):
-        kwargs["sdp_path"] = path(session["sdp"], "session.sdp")
-    try:
-        kwargs["output"] = output_config_from_mapping(data.get("output"))
-    except OutputConfigError as exc:
-        raise ConfigError(str(exc)) from None
-    if "store" in keys:
-        kwargs["store_path"] = path(keys["store"], "keys.store")
-    key_domain = _key_domain(keys)
-    if key_domain is not None:
-        kwargs["key_domain"] = key_domain
-    for key, kind in (("key_group", int), ("bmsc_fqdn", str), ("key_management_uri", str)):
-        if key in keys:
-            kwargs[key] = _typed(keys, key, kind, "keys")
-    if not 0 <= kwargs.get("key_group", 0) <= 0xFFFF:
-        raise ConfigError("keys.key_group: 0..65535")
-    if "directory" in inputs:
-        kwargs["input_directory"] = path(inputs["directory"], "input.directory")
-    if "files" in inputs:
-        files = _typed(inputs, "files", list, "input")
-        kwargs["input_files"] = tuple(path(f, "input.files") for f in files)
-    if "watch_interval" in inputs:
-        kwargs["watch_interval"] = _typed(inputs, "watch_interval", number, "input")
-    if "content_base" in inputs:
-        kwargs["content_base"] = _typed(inputs, "content_base", str, "input")
-    if inputs.get("spool"):
-        kwargs["spool_directory"] = path(inputs["spool"], "input.spool")
-    try:
-        return CarouselConfig(**kwargs)
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, ConfigError):
-            raise
-        raise ConfigError(str(exc)) from None
-
-
-__all__ = ["FEC_SCHEMES", "CarouselConfig", "ConfigError", "config_from_mapping", "load_config"]
+__all__ = ["FEC_SCHEMES", "CarouselConfig", "carousel_config", "config_from_mapping", "load_config"]

@@ -1,11 +1,5 @@
-"""The files the engine reads and writes: configuration read within a size cap; files created
-never through a symbolic link, key files private.
-
-:func:`read_toml` reads a TOML configuration file of at most ``max_bytes`` (1 MiB by default:
-a configuration is never larger, and a hostile or mistaken path such as a device or a huge file
-must not be read whole), UTF-8 (TOML v1.0.0: a TOML file is UTF-8), into a dict; every failure is a
-:class:`TomlFileError` naming the file, which each command's loader turns into its own
-configuration error.
+"""The files the engine writes: created never through a symbolic link, key files private.
+(Configuration files are read by :mod:`broadcast.config.reader`.)
 
 Every file created is opened with ``O_NOFOLLOW`` (a symbolic link planted at the path is refused
 with :class:`OSError` ``ELOOP`` instead of being followed to wherever it points) and
@@ -21,43 +15,15 @@ with :class:`OSError` ``ELOOP`` instead of being followed to wherever it points)
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
-from typing import Any, BinaryIO, Final, TextIO
+from typing import BinaryIO, Final, TextIO
 
 #: Mode of files with key material.
 PRIVATE_MODE: Final = 0o600
 #: Mode of files without secrets.
 PUBLIC_MODE: Final = 0o644
 
-#: Largest configuration file :func:`read_toml` reads by default.
-MAX_TOML_BYTES: Final = 1 << 20
-
 _BASE_FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
-
-
-class TomlFileError(ValueError):
-    """A configuration file cannot be read, is too large, not UTF-8 or not TOML."""
-
-
-def read_toml(path: str | Path, *, max_bytes: int = MAX_TOML_BYTES) -> dict[str, Any]:
-    """The TOML document in ``path`` (at most ``max_bytes`` bytes) as a dict."""
-    file = Path(path)
-    try:
-        with file.open("rb") as f:
-            raw = f.read(max_bytes + 1)
-    except OSError as exc:
-        raise TomlFileError(f"cannot read {file}: {exc.strerror or exc}") from None
-    if len(raw) > max_bytes:
-        raise TomlFileError(f"{file} is larger than {max_bytes} bytes")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise TomlFileError(f"{file} is not UTF-8") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise TomlFileError(f"{file}: not valid TOML: {exc}") from None
 
 
 def _open_fd(path: str | Path, mode: int, *, append: bool) -> int:
@@ -89,11 +55,8 @@ def open_public(path: str | Path, *, buffering: int = -1) -> BinaryIO:
 
 
 __all__ = [
-    "MAX_TOML_BYTES",
     "PRIVATE_MODE",
     "PUBLIC_MODE",
-    "TomlFileError",
     "open_private",
     "open_public",
-    "read_toml",
 ]

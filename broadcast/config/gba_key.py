@@ -14,8 +14,8 @@ The file is a JSON object (at most 64 KiB)::
 ``digest_password`` and ``muk`` are optional; when present they must be the values derived from
 ``ks_naf`` (a file edited by hand is refused rather than half used). The file holds key material:
 it must not be readable or writable by group or others (mode 0600, checked on the open file, as
-ssh does for private keys). Errors are :class:`~broadcast.engine.ue.errors.UeConfigError` naming the
-file and the field, never a key byte.
+ssh does for private keys). Errors are :class:`~broadcast.proto.errors.ConfigError` naming the
+file and the field (as its ``key``), never a key byte.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any, Final
 
 from broadcast import profile
 from broadcast.config.files import open_private
-from broadcast.engine.ue.errors import UeConfigError
+from broadcast.proto.errors import ConfigError
 from broadcast.proto.keys.material import SessionKey
 from broadcast.proto.msk.errors import GbaError
 from broadcast.proto.msk.gba import check_fqdn, check_nai, digest_password, muk_from_ks_naf
@@ -67,35 +67,37 @@ class GbaCredentials:
         }
 
 
-def _text(data: dict[str, Any], key: str, where: str) -> str:
+def _text(data: dict[str, Any], key: str, file: str | None) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value:
-        raise UeConfigError(f"{where}: {key} must be a non-empty string")
+        raise ConfigError("must be a non-empty string", file=file, key=key)
     return value
 
 
-def parse_gba_key(raw: bytes, where: str = "GBA key file") -> GbaCredentials:
-    """The credentials in a key file's bytes (see the module doc)."""
+def parse_gba_key(raw: bytes, file: str | None = None) -> GbaCredentials:
+    """The credentials in a key file's bytes (see the module doc); ``file`` names it in errors."""
     if len(raw) > MAX_KEY_FILE_BYTES:
-        raise UeConfigError(f"{where} is larger than {MAX_KEY_FILE_BYTES} bytes")
+        raise ConfigError(f"is larger than {MAX_KEY_FILE_BYTES} bytes", file=file)
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise UeConfigError(f"{where} is not a JSON document") from None
+        raise ConfigError("is not a JSON document", file=file) from None
     if not isinstance(data, dict):
-        raise UeConfigError(f"{where} must hold a JSON object")
-    impi = _text(data, "impi", where)
-    b_tid = _text(data, "b_tid", where)
-    fqdn = _text(data, "bmsc_fqdn", where)
-    try:
-        check_nai(impi, "IMPI")
-        check_nai(b_tid, "B-TID")
-        check_fqdn(fqdn)
-    except GbaError as exc:
-        raise UeConfigError(f"{where}: {exc}") from None
+        raise ConfigError("must hold a JSON object", file=file)
+    impi = _text(data, "impi", file)
+    b_tid = _text(data, "b_tid", file)
+    fqdn = _text(data, "bmsc_fqdn", file)
+    for key, value in (("impi", impi), ("b_tid", b_tid), ("bmsc_fqdn", fqdn)):
+        try:
+            if key == "bmsc_fqdn":
+                check_fqdn(value)
+            else:
+                check_nai(value, "IMPI" if key == "impi" else "B-TID")
+        except GbaError as exc:
+            raise ConfigError(str(exc), file=file, key=key) from None
     expires = data.get("expires_at")
     if isinstance(expires, bool) or not isinstance(expires, int) or not 0 < expires < 1 << 40:
-        raise UeConfigError(f"{where}: expires_at must be a positive number of unix seconds")
+        raise ConfigError("must be a positive number of unix seconds", file=file, key="expires_at")
     ks_text = data.get("ks_naf")
     if (
         not isinstance(ks_text, str)
@@ -103,41 +105,43 @@ def parse_gba_key(raw: bytes, where: str = "GBA key file") -> GbaCredentials:
         or any(c not in "0123456789abcdefABCDEF" for c in ks_text)
     ):
         # Never echo the value: it is (meant to be) a key.
-        raise UeConfigError(f"{where}: ks_naf must be {2 * profile.GBA_KS_LEN} hex digits")
+        raise ConfigError(f"must be {2 * profile.GBA_KS_LEN} hex digits", file=file, key="ks_naf")
     ks_naf = SessionKey(bytes.fromhex(ks_text))
     password = data.get("digest_password")
     if password is not None and not (
         isinstance(password, str)
         and hmac.compare_digest(password.encode(), digest_password(ks_naf).encode())
     ):
-        raise UeConfigError(f"{where}: digest_password is not base64(ks_naf)")
+        raise ConfigError("is not base64(ks_naf)", file=file, key="digest_password")
     muk = data.get("muk")
     if muk is not None and not (
         isinstance(muk, str)
         and hmac.compare_digest(muk.lower().encode(), muk_from_ks_naf(ks_naf).secret.hex().encode())
     ):
-        raise UeConfigError(f"{where}: muk is not the first 128 bits of ks_naf")
+        raise ConfigError("is not the first 128 bits of ks_naf", file=file, key="muk")
     return GbaCredentials(impi, b_tid, fqdn, expires, ks_naf)
 
 
 def load_gba_key(path: str | Path) -> GbaCredentials:
     """Read a key file; refuses one that group or others may read or write."""
     file = Path(path)
+    where = str(file)
     try:
         fd = os.open(file, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
-        raise UeConfigError(f"cannot read the GBA key file {file}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read the GBA key file: {exc.strerror}", file=where) from None
     with os.fdopen(fd, "rb") as f:
         st = os.fstat(f.fileno())
         if not stat.S_ISREG(st.st_mode):
-            raise UeConfigError(f"the GBA key file {file} is not a regular file")
+            raise ConfigError("the GBA key file is not a regular file", file=where)
         if st.st_mode & 0o077:
-            raise UeConfigError(
-                f"the GBA key file {file} is accessible by group or others "
-                f"(mode {stat.S_IMODE(st.st_mode):04o}); chmod 600 it"
+            raise ConfigError(
+                "the GBA key file is accessible by group or others "
+                f"(mode {stat.S_IMODE(st.st_mode):04o}); chmod 600 it",
+                file=where,
             )
         raw = f.read(MAX_KEY_FILE_BYTES + 1)
-    return parse_gba_key(raw, f"GBA key file {file}")
+    return parse_gba_key(raw, where)
 
 
 def write_gba_key(path: str | Path, credentials: GbaCredentials) -> None:

@@ -1,4 +1,5 @@
-"""Output configuration shared by the streaming and download services (TOML ``[output]``).
+"""How datagrams leave the streaming and download services: the settings of the ``[output]`` table
+(read by :func:`broadcast.config.sections.output_section`, whose module lists every key).
 
 Keys of ``[output]`` (all optional; see :class:`OutputConfig`)::
 
@@ -19,8 +20,9 @@ Keys of ``[output]`` (all optional; see :class:`OutputConfig`)::
     teid = 0x00000001        # 0..2^32-1
     sequence_numbers = false # set S and number the G-PDUs
 
-Static checks (types, ranges, address syntax) run here and raise :class:`OutputConfigError`;
-the checks against the host (interface exists, source is a local address) run when a
+Static checks (types, ranges, address syntax) run here and raise
+:class:`~broadcast.proto.errors.ConfigError` naming ``[output]`` and the key; the checks against
+the host (interface exists, source is a local address) run when a
 :class:`~broadcast.aio.sgimb.output.DatagramOutput` is opened.
 """
 
@@ -28,11 +30,11 @@ from __future__ import annotations
 
 import ipaddress
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 from broadcast import profile
+from broadcast.proto.errors import ConfigError
 from broadcast.proto.net.gtpu import GTPU_PORT, MAX_TEID
 
 #: Default ``send_timeout``: seconds a blocked send may wait for socket buffer space before the
@@ -41,23 +43,22 @@ from broadcast.proto.net.gtpu import GTPU_PORT, MAX_TEID
 #: gateway link drains in micro- to milliseconds (``broadcast.aio.sgimb.output``).
 SEND_TIMEOUT_S: Final = 0.05
 
+OUTPUT: Final = "output"
+GTPU: Final = "output.gtpu"
 
-class OutputConfigError(ValueError):
-    """An ``[output]`` setting that is malformed or does not fit this host."""
 
-
-def _ipv4(value: str, key: str) -> str:
+def _ipv4(value: object, table: str, key: str) -> str:
     try:
-        return str(ipaddress.IPv4Address(value))
+        if isinstance(value, str):
+            return str(ipaddress.IPv4Address(value))
     except ValueError:
-        raise OutputConfigError(f"{key}: {value!r} is not an IPv4 address") from None
+        pass
+    raise ConfigError(f"must be an IPv4 address (got {value!r})", table=table, key=key)
 
 
-def _int_in(value: object, key: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise OutputConfigError(f"{key}: expected an integer {low}..{high}, got {value!r}")
-    if not low <= value <= high:
-        raise OutputConfigError(f"{key}: {value} is outside {low}..{high}")
+def _int_in(value: object, table: str, key: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"must be an integer {low}..{high} (got {value!r})", table=table, key=key)
     return value
 
 
@@ -71,9 +72,9 @@ class GtpuConfig:
     sequence_numbers: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "endpoint", _ipv4(self.endpoint, "output.gtpu.endpoint"))
-        _int_in(self.teid, "output.gtpu.teid", 0, MAX_TEID)
-        _int_in(self.port, "output.gtpu.port", 1, 0xFFFF)
+        object.__setattr__(self, "endpoint", _ipv4(self.endpoint, GTPU, "endpoint"))
+        _int_in(self.teid, GTPU, "teid", 0, MAX_TEID)
+        _int_in(self.port, GTPU, "port", 1, 0xFFFF)
 
 
 @dataclass(frozen=True)
@@ -104,80 +105,32 @@ class OutputConfig:
     sndbuf: int = field(default=0)
 
     def __post_init__(self) -> None:
-        _int_in(self.ttl, "output.ttl", 0, 255)
-        _int_in(self.source_port, "output.source_port", 0, 0xFFFF)
-        _int_in(self.sndbuf, "output.sndbuf", 0, 1 << 30)
+        _int_in(self.ttl, OUTPUT, "ttl", 0, 255)
+        _int_in(self.source_port, OUTPUT, "source_port", 0, 0xFFFF)
+        _int_in(self.sndbuf, OUTPUT, "sndbuf", 0, 1 << 30)
         if self.interface is not None and (
             not isinstance(self.interface, str) or not self.interface or len(self.interface) > 15
         ):
-            raise OutputConfigError(
-                f"output.interface: {self.interface!r} is not an interface name or address"
+            raise ConfigError(
+                f"must be an interface name or one of its IPv4 addresses (got {self.interface!r})",
+                table=OUTPUT,
+                key="interface",
             )
         if self.source is not None:
-            object.__setattr__(self, "source", _ipv4(self.source, "output.source"))
+            object.__setattr__(self, "source", _ipv4(self.source, OUTPUT, "source"))
         if (
             isinstance(self.send_timeout, bool)
             or not isinstance(self.send_timeout, int | float)
             or not math.isfinite(self.send_timeout)
             or not 0 < self.send_timeout <= 60
         ):
-            raise OutputConfigError(
-                f"output.send_timeout: expected seconds in (0, 60], got {self.send_timeout!r}"
+            raise ConfigError(
+                f"must be a number of seconds > 0 and <= 60 (got {self.send_timeout!r})",
+                table=OUTPUT,
+                key="send_timeout",
             )
         if self.gtpu is not None and not isinstance(self.gtpu, GtpuConfig):
-            raise OutputConfigError("output.gtpu: expected a GtpuConfig")
+            raise ConfigError("must be a GtpuConfig", table=OUTPUT, key="gtpu")
 
 
-_OUTPUT_TYPES: dict[str, tuple[type, ...]] = {
-    "ttl": (int,),
-    "interface": (str,),
-    "source": (str,),
-    "source_port": (int,),
-    "multicast_loop": (bool,),
-    "gso": (bool,),
-    "native": (bool,),
-    "send_timeout": (int, float),
-    "sndbuf": (int,),
-}
-_GTPU_TYPES: dict[str, tuple[type, ...]] = {
-    "endpoint": (str,),
-    "teid": (int,),
-    "port": (int,),
-    "sequence_numbers": (bool,),
-}
-
-
-def _typed(section: Mapping[str, Any], types: dict[str, tuple[type, ...]], prefix: str) -> None:
-    for key, value in section.items():
-        if key not in types:
-            raise OutputConfigError(
-                f"{prefix}.{key}: unknown key (known: {', '.join(sorted(types))})"
-            )
-        wanted = types[key]
-        if (isinstance(value, bool) and bool not in wanted) or not isinstance(value, wanted):
-            names = " or ".join(t.__name__ for t in wanted)
-            raise OutputConfigError(f"{prefix}.{key}: expected {names}, got {value!r}")
-
-
-def output_config_from_mapping(section: Mapping[str, Any] | None) -> OutputConfig:
-    """:class:`OutputConfig` from a parsed TOML ``[output]`` table (keys in the module doc).
-
-    Unknown keys and wrong types raise :class:`OutputConfigError` naming the key.
-    """
-    if section is None:
-        return OutputConfig()
-    if not isinstance(section, Mapping):
-        raise OutputConfigError("output: expected a table")
-    plain = {k: v for k, v in section.items() if k != "gtpu"}
-    _typed(plain, _OUTPUT_TYPES, "output")
-    gtpu = None
-    if "gtpu" in section:
-        table = section["gtpu"]
-        if not isinstance(table, Mapping):
-            raise OutputConfigError("output.gtpu: expected a table")
-        _typed(table, _GTPU_TYPES, "output.gtpu")
-        for key in ("endpoint", "teid"):
-            if key not in table:
-                raise OutputConfigError(f"output.gtpu.{key}: required")
-        gtpu = GtpuConfig(**dict(table))
-    return OutputConfig(**plain, gtpu=gtpu)
+__all__ = ["GtpuConfig", "OutputConfig"]

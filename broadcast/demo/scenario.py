@@ -25,7 +25,6 @@ from pathlib import Path
 from broadcast.config.carousel import CarouselConfig
 from broadcast.config.gba_key import GbaCredentials, write_gba_key
 from broadcast.config.output import OutputConfig
-from broadcast.config.srtp import SrtpConfig, srtp_policy
 from broadcast.config.stream import KeysConfig, RtcpConfig, SessionConfig, StreamConfig
 from broadcast.demo.plan import DOWNLOAD_KEY_GROUP, FLUTE_PORT, RTP_PORT, STREAM_KEY_GROUP, Plan
 from broadcast.demo.timeline import Timeline
@@ -42,6 +41,7 @@ from broadcast.proto.announce.protection import protection_description
 from broadcast.proto.keys.ids import KeyDomainId
 from broadcast.proto.msk.gba import naf_id
 from broadcast.proto.msk.store import Subscription
+from broadcast.proto.srtp.settings import SrtpConfig
 from broadcast.store.bmsc import SQLiteBmscStore
 from broadcast.store.gba_sim import SQLiteGbaStore
 
@@ -117,7 +117,7 @@ def bmsc_config(store: Path, *, plan: Plan) -> BmscConfig:
     return BmscConfig(
         store=str(store),
         key_groups=(
-            KeyGroupConfig(STREAM_KEY_GROUP, streaming=True, srtp_policy=srtp_policy(SRTP)),
+            KeyGroupConfig(STREAM_KEY_GROUP, streaming=True, srtp=SRTP),
             KeyGroupConfig(DOWNLOAD_KEY_GROUP),
         ),
         http=HttpConfig(listen=plan.bmsc_host, port=0),
@@ -132,7 +132,8 @@ def stream_config(
     store: Path, key_domain: KeyDomainId, timeline: Timeline, *, plan: Plan
 ) -> StreamConfig:
     """The protected stream: VP8 (+ the Opus tone, a second SSRC in the same RTP session) to the
-    nominal destination, keys from the BM-SC's store, MTK timing from the timeline. The RTP comes
+    nominal destination, keys and SRTP policy from the BM-SC's store (no ``[srtp]``: the stream
+    takes its Key Group's), MTK timing from the timeline. The RTP comes
     from the demo's media source, handed to the service as its ingest object
     (``StreamService(config, ingest=...)``): ``ingest`` stays at its default, unused."""
     return StreamConfig(
@@ -150,7 +151,6 @@ def stream_config(
             store=store, key_domain=key_domain, key_group=STREAM_KEY_GROUP, standalone=False
         ),
         output=OutputConfig(source=plan.bmsc_host),
-        srtp=SRTP,
         mtk=MtkTiming(
             period=timeline.stream_mtk_period,
             lead=timeline.stream_mtk_lead,
@@ -237,10 +237,10 @@ sdp = ["../announcement/{stream_sdp}", "../announcement/{carousel_sdp}"]
 
 [streaming]
 # This UE's copy of the stream (the demo's fan-out models point-to-multipoint on loopback).
-listen_address = "{media_host}"
+listen = "{media_host}"
 
 [download]
-listen_address = "{media_host}"
+listen = "{media_host}"
 output_dir = "received"
 
 [msk_client]

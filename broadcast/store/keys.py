@@ -43,13 +43,26 @@ from broadcast.proto.keys.store import (
     check_key_group,
     check_stored_msk_id,
 )
+from broadcast.proto.srtp.settings import SrtpConfig
 from broadcast.store.durable import DurableSqlite
 
 #: ``PRAGMA user_version`` of the schema below; bump it with a migration step.
 #: 3: one ``muk_entry`` row per MUK ID holds its TS counter and, while one is stored, its MUK
 #: (versions 1-2: tables ``muk`` and ``muk_counter`` keyed by (idi, idr)): a push round takes each
 #: UE's new counter and its MUK with ONE index lookup, and updates the rows in creation order.
-SCHEMA_VERSION: Final = 3
+#: 4: a streaming Key Group keeps its SRTP policy (columns ``srtp_*`` of ``key_group``, NULL for a
+#: download group); the streaming groups of an older store get the profile's policy, which
+#: ``mbms serve`` then replaces with its configured one.
+SCHEMA_VERSION: Final = 4
+
+#: The SRTP policy columns of ``key_group`` (:class:`SrtpConfig`; tag in bits, NULL = "null").
+_SRTP_COLUMNS: Final = (
+    ("srtp_cipher", "TEXT CHECK (srtp_cipher IN ('aes-cm-128', 'null'))"),
+    ("srtp_auth_tag", "INTEGER CHECK (srtp_auth_tag IN (80, 32))"),
+    ("srtp_rcc", "TEXT CHECK (srtp_rcc IN ('RCCm1', 'RCCm2', 'RCCm3', 'off'))"),
+    ("srtp_roc_rate", "INTEGER CHECK (srtp_roc_rate BETWEEN 1 AND 65535)"),
+)
+_GROUP_COLUMNS: Final = "key_group, streaming, " + ", ".join(n for n, _ in _SRTP_COLUMNS)
 
 _MUK_ENTRY_TABLE: Final = """CREATE TABLE IF NOT EXISTS muk_entry (
         id INTEGER PRIMARY KEY,
@@ -70,7 +83,9 @@ _SCHEMA: Final = (
         domain_id BLOB NOT NULL REFERENCES key_domain (domain_id),
         key_group INTEGER NOT NULL CHECK (key_group BETWEEN 0 AND 65535),
         streaming INTEGER NOT NULL CHECK (streaming IN (0, 1)),
-        PRIMARY KEY (domain_id, key_group)
+        """
+    + "".join(f"{name} {decl},\n        " for name, decl in _SRTP_COLUMNS)
+    + """PRIMARY KEY (domain_id, key_group)
     ) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS msk (
         domain_id BLOB NOT NULL,
@@ -144,6 +159,24 @@ def _muk_ids(muk_ids: Iterable[MukId]) -> list[MukId]:
     return out
 
 
+def _srtp_row(srtp: SrtpConfig | None) -> tuple[object, ...]:
+    """The ``srtp_*`` column values of a policy (all NULL: none, a download group)."""
+    if srtp is None:
+        return (None, None, None, None)
+    return (srtp.cipher, srtp.auth_tag, srtp.rcc, srtp.roc_rate)
+
+
+def _group_record(key_domain: KeyDomainId, row: _Row) -> KeyGroupRecord:
+    key_group, streaming, cipher, auth_tag, rcc, roc_rate = row
+    assert isinstance(key_group, int)
+    srtp = None
+    if streaming and cipher is not None:
+        assert isinstance(cipher, str) and isinstance(rcc, str) and isinstance(roc_rate, int)
+        assert auth_tag is None or isinstance(auth_tag, int)
+        srtp = SrtpConfig(cipher=cipher, auth_tag=auth_tag, rcc=rcc, roc_rate=roc_rate)
+    return KeyGroupRecord(key_domain, key_group, bool(streaming), srtp)
+
+
 class SQLiteKeyStore(KeyStore):
     """A :class:`KeyStore` in one SQLite file (or ``":memory:"`` for tests)."""
 
@@ -186,6 +219,8 @@ class SQLiteKeyStore(KeyStore):
                 conn.execute(statement)
             if 0 < version < 3:
                 self._migrate_muks_v2(conn)
+            if 0 < version < 4:
+                self._migrate_srtp_v3(conn)
             if version < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
 
@@ -209,6 +244,21 @@ class SQLiteKeyStore(KeyStore):
                 "DO UPDATE SET key = excluded.key, expires_at = excluded.expires_at"
             )
             conn.execute("DROP TABLE muk")
+
+    @staticmethod
+    def _migrate_srtp_v3(conn: sqlite3.Connection) -> None:
+        """Versions 1-3 -> 4: the SRTP policy columns of ``key_group``; a streaming group gets the
+        profile's policy (what its MSK messages carried when none was configured)."""
+        have = {str(r[1]) for r in conn.execute("PRAGMA table_info(key_group)")}
+        for name, decl in _SRTP_COLUMNS:
+            if name not in have:
+                conn.execute(f"ALTER TABLE key_group ADD COLUMN {name} {decl}")
+        default = SrtpConfig()
+        conn.execute(
+            "UPDATE key_group SET srtp_cipher = ?, srtp_auth_tag = ?, srtp_rcc = ?, "
+            "srtp_roc_rate = ? WHERE streaming = 1 AND srtp_cipher IS NULL",
+            _srtp_row(default),
+        )
 
     # --- connection and transactions (broadcast.store.durable) ---------------------------------
     def _connection(self) -> sqlite3.Connection:
@@ -301,9 +351,14 @@ class SQLiteKeyStore(KeyStore):
         return [KeyDomainId(bytes(value)) for (value,) in rows]
 
     def add_key_group(
-        self, key_domain: KeyDomainId, key_group: int, *, streaming: bool = False
+        self,
+        key_domain: KeyDomainId,
+        key_group: int,
+        *,
+        streaming: bool = False,
+        srtp: SrtpConfig | None = None,
     ) -> KeyGroupRecord:
-        record = KeyGroupRecord(key_domain, check_key_group(key_group), bool(streaming))
+        record = KeyGroupRecord(key_domain, check_key_group(key_group), bool(streaming), srtp)
         with self._write() as conn:
             if not conn.execute(
                 "SELECT 1 FROM key_domain WHERE domain_id = ?", (key_domain.value,)
@@ -315,21 +370,45 @@ class SQLiteKeyStore(KeyStore):
             ).fetchone():
                 raise DuplicateKey(f"Key Group {key_group} of Key Domain {key_domain} exists")
             conn.execute(
-                "INSERT INTO key_group (domain_id, key_group, streaming) VALUES (?, ?, ?)",
-                (key_domain.value, key_group, int(record.streaming)),
+                f"INSERT INTO key_group (domain_id, {_GROUP_COLUMNS}) "  # noqa: S608 - constant
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key_domain.value, key_group, int(record.streaming), *_srtp_row(record.srtp)),
             )
         return record
+
+    def set_key_group_srtp(
+        self, key_domain: KeyDomainId, key_group: int, srtp: SrtpConfig
+    ) -> KeyGroupRecord:
+        check_key_group(key_group)
+        with self._write() as conn:
+            record = self._group(conn, key_domain, key_group)
+            if not record.streaming:
+                raise KeyStateError(
+                    f"Key Group {key_group} of Key Domain {key_domain} is a download group: "
+                    "it has no SRTP policy"
+                )
+            conn.execute(
+                "UPDATE key_group SET srtp_cipher = ?, srtp_auth_tag = ?, srtp_rcc = ?, "
+                "srtp_roc_rate = ? WHERE domain_id = ? AND key_group = ?",
+                (*_srtp_row(srtp), key_domain.value, key_group),
+            )
+        return KeyGroupRecord(key_domain, key_group, True, srtp)
+
+    @staticmethod
+    def _group(conn: sqlite3.Connection, key_domain: KeyDomainId, key_group: int) -> KeyGroupRecord:
+        row = conn.execute(
+            f"SELECT {_GROUP_COLUMNS} FROM key_group "  # noqa: S608 - constant column list
+            "WHERE domain_id = ? AND key_group = ?",
+            (key_domain.value, key_group),
+        ).fetchone()
+        if row is None:
+            raise UnknownKey(f"no Key Group {key_group} in Key Domain {key_domain}")
+        return _group_record(key_domain, row)
 
     def get_key_group(self, key_domain: KeyDomainId, key_group: int) -> KeyGroupRecord:
         check_key_group(key_group)
         with self._read() as conn:
-            row = conn.execute(
-                "SELECT streaming FROM key_group WHERE domain_id = ? AND key_group = ?",
-                (key_domain.value, key_group),
-            ).fetchone()
-        if row is None:
-            raise UnknownKey(f"no Key Group {key_group} in Key Domain {key_domain}")
-        return KeyGroupRecord(key_domain, key_group, bool(row[0]))
+            return self._group(conn, key_domain, key_group)
 
     def list_key_groups(self, key_domain: KeyDomainId) -> list[KeyGroupRecord]:
         with self._read() as conn:
@@ -338,10 +417,11 @@ class SQLiteKeyStore(KeyStore):
             ).fetchone():
                 raise UnknownKey(f"no Key Domain {key_domain}")
             rows = conn.execute(
-                "SELECT key_group, streaming FROM key_group WHERE domain_id = ? ORDER BY key_group",
+                f"SELECT {_GROUP_COLUMNS} FROM key_group "  # noqa: S608 - constant column list
+                "WHERE domain_id = ? ORDER BY key_group",
                 (key_domain.value,),
             ).fetchall()
-        return [KeyGroupRecord(key_domain, group, bool(streaming)) for group, streaming in rows]
+        return [_group_record(key_domain, row) for row in rows]
 
     # --- MSKs --------------------------------------------------------------------------------
     def add_msk(

@@ -22,7 +22,7 @@ from broadcast.proto.keys.ids import MskId
 from broadcast.proto.keys.material import SessionKey
 
 TOML = """
-[bmsc]
+[keys]
 store = "b.db"
 [http]
 listen = "127.24.4.1"

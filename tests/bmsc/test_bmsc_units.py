@@ -13,8 +13,9 @@ from cryptography.hazmat.primitives.hmac import HMAC
 from testkit import EXAMPLES_DIR as EXAMPLES
 
 from broadcast import profile
-from broadcast.config.bmsc import ConfigError, load
+from broadcast.config.bmsc import load
 from broadcast.engine.bmsc.ratelimit import RateLimiter
+from broadcast.proto.errors import ConfigError
 from broadcast.proto.keys.ids import KeyDomainId, MskId
 from broadcast.proto.keys.material import SessionKey
 from broadcast.proto.mikey.constants import SrtpAuthAlg
@@ -354,20 +355,34 @@ def test_example_config_loads() -> None:
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("[bmsc]\nfqdn = 'UPPER'\n", "fqdn"),
-        ("[push]\nack_timeout = 'x'\n", "number"),
-        ("[push]\nnope = 1\n", "unknown setting"),
-        ("[admin]\nlisten = '10.0.0.1'\nport = 1\n", "loopback"),
+        ("[bmsc]\nfqdn = 'UPPER'\n", r"c\.toml: \[bmsc\] fqdn: "),
+        ("[push]\nack_timeout = 'x'\n", r"\[push\] ack_timeout: must be a number"),
+        ("[push]\nnope = 1\n", r"\[push\] nope: unknown key \(known: .*ack_timeout"),
+        ("[push]\nack_timout = 1\n", r"ack_timout: unknown key, did you mean ack_timeout\?"),
+        ("[key_domain]\nmcc = '001'\n", r"\[key_domain\]: unknown table \(known: .*\[keys\]"),
+        ("[bmsc]\nstore = 'b.db'\n", r"\[bmsc\] store: unknown key"),
+        ("[admin]\nlisten = '10.0.0.1'\nport = 1\n", r"c\.toml: \[admin\] listen: .*loopback"),
         (
-            "[[key_group]]\nnumber = 1\n[key_group.srtp_policy]\nsrtp_auth_alg = 'RCCm2'\n",
-            "streaming",
+            "[[key_group]]\nnumber = 1\n[key_group.srtp]\nrcc = 'RCCm2'\n",
+            r"\[key_group\] #1 streaming: .*set streaming = true",
         ),
         (
-            "[[key_group]]\nnumber = 1\nstreaming = true\n[key_group.srtp_policy]\n"
-            "srtp_auth_alg = 'FOO'\n",
-            "srtp_auth_alg",
+            "[[key_group]]\nnumber = 1\nstreaming = true\n[key_group.srtp]\nrcc = 'FOO'\n",
+            r"\[key_group.srtp\] #1 rcc: must be one of",
         ),
-        ("[[key_group]]\nnumber = 1\n[[key_group]]\nnumber = 1\n", "repeated"),
+        (
+            "[[key_group]]\nnumber = 2\nstreaming = true\n[key_group.srtp]\nauth_tag = 10\n",
+            r'\[key_group.srtp\] #1 auth_tag: must be 80, 32 or "null" \(got 10\)',
+        ),
+        (
+            "[[key_group]]\nnumber = 2\nstreaming = true\n[key_group.srtp]\n"
+            "srtp_auth_tag_len = 10\n",
+            r"\[key_group.srtp\] #1 srtp_auth_tag_len: unknown key",
+        ),
+        (
+            "[[key_group]]\nnumber = 1\n[[key_group]]\nnumber = 1\n",
+            r"\[key_group\] #2 number: Key Group 1 is configured twice",
+        ),
         ("not toml = = 1", "TOML"),
     ],
 )

@@ -2,7 +2,8 @@
 (broadcast/config/examples/bmsc.toml), ``mbms stream`` (broadcast/config/examples/stream.toml) and
 ``mbms carousel`` (broadcast/config/examples/carousel.toml) name one store file, one Key Domain, and
 Key Groups the BM-SC example defines with the right kind (the carousel's a download group, the
-stream's a streaming group whose SRTP policy is the stream's)."""
+stream's a streaming group whose SRTP policy — stored with the group by ``mbms serve`` — the
+stream's [srtp] agrees with)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from testkit import EXAMPLES_DIR
 from broadcast.config.bmsc import load as load_bmsc
 from broadcast.config.carousel import CarouselConfig
 from broadcast.config.carousel import load_config as load_carousel
-from broadcast.config.srtp import srtp_policy
-from broadcast.config.stream import StreamConfig
+from broadcast.config.stream import StreamConfig, session_srtp
 from broadcast.config.stream import load_config as load_stream
 from broadcast.engine.bmsc.settings import BmscConfig
 from broadcast.engine.download.keys import MtkIssuer
@@ -39,7 +39,7 @@ def test_one_store_one_key_domain_matching_key_groups() -> None:
     streaming = bmsc.group(stream.keys.key_group)
     assert download is not None and not download.streaming
     assert streaming is not None and streaming.streaming
-    assert streaming.policy() == srtp_policy(stream.srtp)
+    assert streaming.srtp_config() == stream.srtp
     # The carousel's DCFs point at the BM-SC's key management URI and FQDN.
     path = bmsc.http.path
     assert carousel.key_management_uri == f"http://{bmsc.http.listen}:{bmsc.http.port}{path}"
@@ -53,8 +53,13 @@ def test_the_groups_the_bmsc_creates_serve_the_stream_and_the_carousel(tmp_path:
         kd = bmsc.key_domain
         store.add_key_domain(kd)
         for group in bmsc.key_groups:
-            store.add_key_group(kd, group.number, streaming=group.streaming)
+            store.add_key_group(
+                kd, group.number, streaming=group.streaming, srtp=group.srtp_config()
+            )
         msk = ensure_standalone_keys(store, kd, stream.keys.key_group)  # no KeySetup error
         assert msk.msk_id.key_group == 2
+        # The stream's [srtp] agrees with the policy the BM-SC stored with the group.
+        group = store.get_key_group(kd, stream.keys.key_group)
+        assert session_srtp(stream, group) == group.srtp == stream.srtp
         issued = MtkIssuer(store, kd, carousel.key_group).ensure()  # a download group: fine
         assert issued.msk_id.key_group == 1

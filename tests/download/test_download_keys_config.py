@@ -9,9 +9,10 @@ import pytest
 from testkit import EXAMPLES_DIR as EXAMPLES
 
 from broadcast.cli.main import main as mbms_main
-from broadcast.config.carousel import ConfigError, config_from_mapping, load_config
+from broadcast.config.carousel import config_from_mapping, load_config
 from broadcast.engine.download.keys import KeySetupError, MtkIssuer
 from broadcast.engine.download.sdp import carousel_sdp
+from broadcast.proto.errors import ConfigError
 from broadcast.proto.keys import KeyDomainId, Msk, MskId, MskState, MtkIdExhausted
 from broadcast.proto.mikey import envelope, open_mtk_message
 from broadcast.store.keys import SQLiteKeyStore
@@ -84,14 +85,14 @@ def test_key_domain_as_mcc_mnc_or_hex(keys: dict[str, str], expected: KeyDomainI
     [
         ({"mcc": "001", "mnc": "01", "key_domain": "00f110"}, "given twice.*not both"),
         ({"mnc": "01", "key_domain": "00f110"}, "not both"),
-        ({"mcc": "001"}, r"keys\.mnc is missing"),
-        ({"mnc": "01"}, r"keys\.mcc is missing"),
-        ({"mcc": 1, "mnc": "01"}, r"keys\.mcc: a string of digits.*got int"),
-        ({"mcc": "001", "mnc": 1}, r"keys\.mnc: a string"),
-        ({"mcc": "01", "mnc": "01"}, r"keys\.mcc/keys\.mnc"),
-        ({"mcc": "001", "mnc": "1"}, r"keys\.mcc/keys\.mnc"),
-        ({"key_domain": "00f11"}, r"keys\.key_domain"),
-        ({"key_domain": 0xF110}, r"keys\.key_domain: wrong type"),
+        ({"mcc": "001"}, r"\[keys\] mnc: is missing"),
+        ({"mnc": "01"}, r"\[keys\] mcc: is missing"),
+        ({"mcc": 1, "mnc": "01"}, r"\[keys\] mcc: must be a string of digits.*got int"),
+        ({"mcc": "001", "mnc": 1}, r"\[keys\] mnc: must be a string"),
+        ({"mcc": "01", "mnc": "01"}, r"\[keys\] mcc / mnc"),
+        ({"mcc": "001", "mnc": "1"}, r"\[keys\] mcc / mnc"),
+        ({"key_domain": "00f11"}, r"\[keys\] key_domain: must be 6 hex digits"),
+        ({"key_domain": 0xF110}, r"\[keys\] key_domain: must be a string"),
     ],
 )
 def test_key_domain_errors_are_clear(keys: dict[str, object], message: str) -> None:
@@ -102,16 +103,24 @@ def test_key_domain_errors_are_clear(keys: dict[str, object], message: str) -> N
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"destination": {"address": "127.0.0.1"}}, "address and port"),
+        ({"destination": {"address": "127.0.0.1"}}, r"\[destination\] port: is required"),
         ({"destination": {"address": "127.0.0.1", "port": 1}, "session": {"tsi": "x"}}, "tsi"),
-        ({"destination": {"address": "127.0.0.1", "port": 1}, "bogus": {}}, "unknown section"),
-        ({"destination": {"address": "127.0.0.1", "port": 1}, "session": {"typo": 1}}, "typo"),
+        ({"destination": {"address": "127.0.0.1", "port": 1}, "bogus": {}},
+         r"\[bogus\]: unknown table"),
+        ({"destination": {"address": "127.0.0.1", "port": 1}, "session": {"typo": 1}},
+         r"\[session\] typo: unknown key"),
         ({"destination": {"address": "127.0.0.1", "port": 1}, "session": {"flute_version": 3}},
-         "flute_version"),
-        ({"destination": {"address": "127.0.0.1", "port": 1}}, "keys.store"),
-        ({"destination": {"address": "127.0.0.1", "port": 1}, "output": {"ttl": 300}}, "ttl"),
+         r"\[session\] flute_version: must be 1..2"),
+        ({"destination": {"address": "127.0.0.1", "port": 1}},
+         r"\[keys\] store: is required when confidentiality is on"),
+        ({"destination": {"address": "127.0.0.1", "port": 1}, "output": {"ttl": 300}},
+         r"\[output\] ttl"),
         ({"destination": {"address": "127.0.0.1", "port": 1}, "keys": {"key_domain": "zz"}},
-         "key_domain"),
+         r"\[keys\] key_domain"),
+        ({"destination": {"address": "127.0.0.1", "port": 1}, "keys": {"bmsc_fqdn": "b"}},
+         r"\[keys\] bmsc_fqdn: unknown key"),
+        ({"destination": {"address": "bmsc.example.org", "port": 1}},
+         r"\[destination\] address: must be an IPv4 address"),
     ],
 )  # fmt: skip
 def test_bad_configs_name_the_key(data: dict[str, object], message: str) -> None:

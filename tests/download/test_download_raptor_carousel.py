@@ -16,11 +16,12 @@ from dataclasses import replace
 import pytest
 from testkit import EXAMPLES_DIR as EXAMPLES
 
-from broadcast.config.carousel import ConfigError, config_from_mapping, load_config
+from broadcast.config.carousel import config_from_mapping, load_config
 from broadcast.engine.download.objects import PreparedObject, file_oti, prepare_bytes
 from broadcast.engine.download.scheduler import BytesSource, CarouselEntry, CarouselScheduler
 from broadcast.engine.download.sdp import carousel_sdp
 from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.proto.errors import ConfigError
 from broadcast.proto.flute import SessionReceiver, ntp_seconds, parse_fdt
 from broadcast.proto.flute import file_oti as fdt_file_oti
 from broadcast.proto.flute.alc import packetize, parse_packet
@@ -240,8 +241,8 @@ def test_config_keys() -> None:
 @pytest.mark.parametrize(
     ("session", "message"),
     [
-        ({"fec": "reed-solomon"}, "session.fec"),
-        ({"fec": 1}, "session.fec"),
+        ({"fec": "reed-solomon"}, r"\[session\] fec: must be one of"),
+        ({"fec": 1}, r"\[session\] fec"),
         ({"repair_overhead": -0.1}, "repair_overhead"),
         ({"repair_overhead": 4.5}, "repair_overhead"),
         ({"repair_overhead": math.nan}, "repair_overhead"),

@@ -18,7 +18,7 @@ from testkit import sigkill_after_lines
 from broadcast import profile
 from broadcast.proto.keys import CounterExhausted, KeyStoreError, Muk, MukId, MukRecord
 from broadcast.store import keys as sqlite_store_module
-from broadcast.store.keys import SQLiteKeyStore
+from broadcast.store.keys import SCHEMA_VERSION, SQLiteKeyStore
 
 
 def muk_id(n: int) -> MukId:
@@ -249,10 +249,10 @@ def test_old_muk_tables_are_migrated_and_counters_continue(tmp_path: Path, versi
         assert store.next_counters_for_muks([with_key, counter_only, key_only]) == [42, 10, 1]
     check = sqlite3.connect(path)
     try:
-        assert check.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         tables = {r[0] for r in check.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert "muk" not in tables and "muk_counter" not in tables and "muk_entry" in tables
     finally:
         check.close()
-    with SQLiteKeyStore(path) as store:  # reopening a version 3 store changes nothing
+    with SQLiteKeyStore(path) as store:  # reopening a current store changes nothing
         assert store.next_counter_for_muk(with_key) == 43

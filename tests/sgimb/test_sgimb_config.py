@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,47 +13,53 @@ from sgimb_support import HOST_TX
 
 from broadcast.aio.sgimb.output import DatagramOutput
 from broadcast.config import output as config_module
-from broadcast.config.output import (
-    GtpuConfig,
-    OutputConfig,
-    OutputConfigError,
-    output_config_from_mapping,
-)
+from broadcast.config.output import GtpuConfig, OutputConfig
+from broadcast.config.reader import Table
+from broadcast.config.sections import output_section
+from broadcast.proto.errors import ConfigError
+
+
+def output_config_from_mapping(section: object) -> OutputConfig:
+    """``[output]`` as a TOML table (None: absent) through the one parser of the table."""
+    return output_section(Table({} if section is None else section, "output", base=Path()))
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"ttl": -1}, r"output\.ttl: -1 is outside 0\.\.255"),
-        ({"ttl": 256}, r"output\.ttl: 256 is outside 0\.\.255"),
-        ({"ttl": True}, r"output\.ttl: expected an integer"),
-        ({"ttl": "5"}, r"output\.ttl: expected an integer"),
-        ({"source": "not-an-ip"}, r"output\.source: 'not-an-ip' is not an IPv4 address"),
-        ({"source": "::1"}, r"output\.source: '::1' is not an IPv4 address"),
-        ({"source_port": 65536}, r"output\.source_port"),
-        ({"interface": ""}, r"output\.interface"),
-        ({"interface": "x" * 16}, r"output\.interface"),
-        ({"send_timeout": 0}, r"output\.send_timeout"),
-        ({"send_timeout": float("nan")}, r"output\.send_timeout"),
-        ({"sndbuf": -1}, r"output\.sndbuf"),
+        ({"ttl": -1}, r"\[output\] ttl: must be an integer 0\.\.255 \(got -1\)"),
+        ({"ttl": 256}, r"\[output\] ttl: must be an integer 0\.\.255 \(got 256\)"),
+        ({"ttl": True}, r"\[output\] ttl: must be an integer"),
+        ({"ttl": "5"}, r"\[output\] ttl: must be an integer"),
+        (
+            {"source": "not-an-ip"},
+            r"\[output\] source: must be an IPv4 address \(got 'not-an-ip'\)",
+        ),
+        ({"source": "::1"}, r"\[output\] source: must be an IPv4 address \(got '::1'\)"),
+        ({"source_port": 65536}, r"\[output\] source_port"),
+        ({"interface": ""}, r"\[output\] interface"),
+        ({"interface": "x" * 16}, r"\[output\] interface"),
+        ({"send_timeout": 0}, r"\[output\] send_timeout"),
+        ({"send_timeout": float("nan")}, r"\[output\] send_timeout"),
+        ({"sndbuf": -1}, r"\[output\] sndbuf"),
     ],
 )
 def test_static_validation(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(OutputConfigError, match=message):
+    with pytest.raises(ConfigError, match=message):
         OutputConfig(**kwargs)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"endpoint": "gw", "teid": 1}, r"output\.gtpu\.endpoint: 'gw'"),
-        ({"endpoint": "127.21.0.1", "teid": -1}, r"output\.gtpu\.teid"),
-        ({"endpoint": "127.21.0.1", "teid": 1 << 32}, r"output\.gtpu\.teid"),
-        ({"endpoint": "127.21.0.1", "teid": 1, "port": 0}, r"output\.gtpu\.port"),
+        ({"endpoint": "gw", "teid": 1}, r"\[output\.gtpu\] endpoint: .*'gw'"),
+        ({"endpoint": "127.21.0.1", "teid": -1}, r"\[output\.gtpu\] teid"),
+        ({"endpoint": "127.21.0.1", "teid": 1 << 32}, r"\[output\.gtpu\] teid"),
+        ({"endpoint": "127.21.0.1", "teid": 1, "port": 0}, r"\[output\.gtpu\] port"),
     ],
 )
 def test_gtpu_validation(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(OutputConfigError, match=message):
+    with pytest.raises(ConfigError, match=message):
         GtpuConfig(**kwargs)
 
 
@@ -63,14 +70,14 @@ def test_ttl_bounds_accepted() -> None:
 
 def test_source_must_be_local() -> None:
     # 198.51.100.7 (TEST-NET-2) is not configured here: the bind fails, nothing is sent.
-    with pytest.raises(OutputConfigError, match=r"198\.51\.100\.7 is not an address of this host"):
+    with pytest.raises(ConfigError, match=r"198\.51\.100\.7 is not an address of this host"):
         DatagramOutput(OutputConfig(source="198.51.100.7"))
 
 
 def test_interface_must_exist() -> None:
-    with pytest.raises(OutputConfigError, match="no interface named 'nosuchif0'"):
+    with pytest.raises(ConfigError, match="no interface named 'nosuchif0'"):
         DatagramOutput(OutputConfig(interface="nosuchif0"))
-    with pytest.raises(OutputConfigError, match="not an address of this host"):
+    with pytest.raises(ConfigError, match="not an address of this host"):
         DatagramOutput(OutputConfig(interface="198.51.100.7"))
 
 
@@ -87,14 +94,14 @@ def test_interface_by_name_or_address_is_applied() -> None:
 def test_port_in_use() -> None:
     with DatagramOutput(OutputConfig(source=HOST_TX)) as first:
         port = first.local_address[1]
-        with pytest.raises(OutputConfigError, match=f"output.source_port: .*:{port} is already"):
+        with pytest.raises(ConfigError, match=rf"\[output\] source_port: .*:{port} is already"):
             DatagramOutput(OutputConfig(source=HOST_TX, source_port=port))
 
 
 def test_gtpu_endpoint_without_route() -> None:
     # The limited broadcast address needs SO_BROADCAST: the route look-up (a UDP connect,
     # nothing sent) for the inner source address fails.
-    with pytest.raises(OutputConfigError, match=r"output\.gtpu\.endpoint: cannot send to"):
+    with pytest.raises(ConfigError, match=r"\[output\.gtpu\] endpoint: cannot send to"):
         DatagramOutput(OutputConfig(gtpu=GtpuConfig(endpoint="255.255.255.255", teid=1)))
 
 
@@ -138,23 +145,29 @@ def test_mapping_defaults_and_partial() -> None:
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ({"tll": 1}, r"output\.tll: unknown key \(known: .*ttl"),
-        ({"ttl": "1"}, r"output\.ttl: expected int, got '1'"),
-        ({"ttl": 1.5}, r"output\.ttl: expected int"),
-        ({"multicast_loop": 1}, r"output\.multicast_loop: expected bool"),
-        ({"ttl": 300}, r"output\.ttl: 300 is outside"),
-        ({"gtpu": "127.0.0.1"}, r"output\.gtpu: expected a table"),
-        ({"gtpu": {"endpoint": "127.0.0.1"}}, r"output\.gtpu\.teid: required"),
-        ({"gtpu": {"teid": 1}}, r"output\.gtpu\.endpoint: required"),
-        ({"gtpu": {"endpoint": "127.0.0.1", "teid": "1"}}, r"output\.gtpu\.teid: expected int"),
-        ({"gtpu": {"endpoint": "127.0.0.1", "teid": 1, "x": 1}}, r"output\.gtpu\.x: unknown"),
+        ({"tll": 1}, r"\[output\] tll: unknown key, did you mean ttl\? \(known: .*ttl"),
+        ({"ttl": "1"}, r'\[output\] ttl: must be an integer 0..255 \(got "1"\)'),
+        ({"ttl": 1.5}, r"\[output\] ttl: must be an integer"),
+        ({"multicast_loop": 1}, r"\[output\] multicast_loop: must be true or false"),
+        ({"ttl": 300}, r"\[output\] ttl: must be 0..255 \(got 300\)"),
+        ({"gtpu": "127.0.0.1"}, r"\[output\.gtpu\] must be a table"),
+        ({"gtpu": {"endpoint": "127.0.0.1"}}, r"\[output\.gtpu\] teid: is required"),
+        ({"gtpu": {"teid": 1}}, r"\[output\.gtpu\] endpoint: is required"),
+        (
+            {"gtpu": {"endpoint": "127.0.0.1", "teid": "1"}},
+            r"\[output\.gtpu\] teid: must be an integer",
+        ),
+        (
+            {"gtpu": {"endpoint": "127.0.0.1", "teid": 1, "x": 1}},
+            r"\[output\.gtpu\] x: unknown key",
+        ),
     ],
 )
 def test_mapping_errors(table: dict[str, Any], message: str) -> None:
-    with pytest.raises(OutputConfigError, match=message):
+    with pytest.raises(ConfigError, match=message):
         output_config_from_mapping(table)
 
 
 def test_mapping_must_be_a_table() -> None:
-    with pytest.raises(OutputConfigError, match="output: expected a table"):
-        output_config_from_mapping([("ttl", 1)])  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"\[output\] must be a table"):
+        output_config_from_mapping([("ttl", 1)])

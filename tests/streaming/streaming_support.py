@@ -217,7 +217,8 @@ def make_config(
     tmp: Path, host: str, *, port: int = 5004, overrides: dict[str, dict[str, Any]] | None = None
 ) -> StreamConfig:
     data: dict[str, dict[str, Any]] = {
-        "session": {"name": "t", "destination": host, "port": port, "sdp": ""},
+        "session": {"name": "t", "sdp": ""},
+        "destination": {"address": host, "port": port},
         "keys": {"store": str(tmp / "keys.sqlite"), "mcc": "001", "mnc": "01", "key_group": 1},
         "mtk": {"period_packets": 40, "lead": 0.02, "interval": 0.005, "retry": 0.02},
         "ingest": {"source": "generator", "rate": 1000.0, "ssrcs": [0x1111, 0x2222]},

@@ -38,7 +38,7 @@ def test_libavformat_rtp_into_udp_ingest(tmp_path: Path) -> None:
         tmp_path,
         HOST,
         overrides={
-            "ingest": {"source": "udp", "listen": f"{INGEST}:6000", "rtcp_port": 6001},
+            "ingest": {"source": "udp", "listen": INGEST, "port": 6000, "rtcp_port": 6001},
             "rtcp": {"mode": "forward"},
             "mtk": {"period_packets": 10},
         },

@@ -19,13 +19,14 @@ HOST = "127.22.6.1"
 CONFIG = f"""
 [session]
 name = "cli"
-destination = "{HOST}"
-port = 5004
 media = "audio"
 payload_type = 97
 encoding = "opus"
 clock_rate = 48000
 channels = 2
+[destination]
+address = "{HOST}"
+port = 5004
 [keys]
 store = "keys.sqlite"
 mcc = "001"
@@ -107,9 +108,9 @@ def test_error_exits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     bad = tmp_path / "bad.toml"
     bad.write_text(CONFIG.replace('mcc = "001"', 'mcc = "1"'))
     assert main(["stream", "--config", str(bad)]) == 1
-    assert "keys.mcc" in capsys.readouterr().err
+    assert "bad.toml: [keys] mcc / mnc: " in capsys.readouterr().err
     nokey = tmp_path / "nokey.toml"
     nokey.write_text(CONFIG.replace("key_group = 2", "key_group = 2\nstandalone = false"))
     assert main(["stream", "--config", str(nokey), "--duration", "1"]) == 1
-    assert "no CURRENT MSK" in capsys.readouterr().err
+    assert "no Key Group 2 in Key Domain 00F110" in capsys.readouterr().err
     assert main(["stream", "--config", str(nokey), "--duration", "-1"]) == 64

@@ -38,7 +38,7 @@ def test_udp_ingest_counts_bad_packets_and_forwards_rtcp(tmp_path: Path) -> None
         tmp_path,
         HOST,
         overrides={
-            "ingest": {"source": "udp", "listen": f"{INGEST}:6000", "rtcp_port": 6001},
+            "ingest": {"source": "udp", "listen": INGEST, "port": 6000, "rtcp_port": 6001},
             "rtcp": {"mode": "forward"},
             "mtk": {"period_packets": 10},
         },
@@ -165,7 +165,7 @@ def test_start_fails_cleanly(tmp_path: Path) -> None:
             return str(exc)
         return ""
 
-    assert "no CURRENT MSK" in asyncio.run(main2())
+    assert "no Key Group 5 in Key Domain 00F110" in asyncio.run(main2())
 
 
 def test_pcap_loop_continues_seq_and_timestamps(tmp_path: Path) -> None:

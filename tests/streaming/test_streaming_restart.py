@@ -20,9 +20,10 @@ HOST = "127.22.5.1"
 CONFIG = f"""
 [session]
 name = "restart"
-destination = "{HOST}"
-port = 5004
 sdp = ""
+[destination]
+address = "{HOST}"
+port = 5004
 [keys]
 store = "keys.sqlite"
 mcc = "001"

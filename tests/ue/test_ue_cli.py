@@ -28,7 +28,7 @@ protection = "protection.xml"
 sdp = ["stream.sdp"]
 
 [[msk]]
-key_domain_id = "00f110"
+key_domain = "00f110"
 msk_id = "{bytes(MSK_ID).hex()}"
 key = "{MSK_BYTES.hex()}"
 """,
@@ -136,12 +136,13 @@ def test_mbms_receive_does_nothing_when_unprotected(
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[announcement]\nsdp = ['stream.sdp']\n", "announcement.protection is required"),
-        ("[bogus]\n", "unknown section [bogus]"),
+        ("[announcement]\nsdp = ['stream.sdp']\n", "[announcement] protection: is required"),
+        ("[bogus]\n", "ue.toml: [bogus]: unknown table (known: "),
+        ("[output]\nkeylog = 'k.log'\n", "[output]: unknown table"),
         (
             "[announcement]\nprotection='protection.xml'\nsdp=['stream.sdp']\n"
             "[msk_client]\nb_tid = 'x'\n",
-            "msk_client.key_file is required",
+            "[msk_client] key_file: is required",
         ),
         (
             "[announcement]\nprotection='protection.xml'\nsdp=['stream.sdp']\n"
@@ -150,13 +151,13 @@ def test_mbms_receive_does_nothing_when_unprotected(
         ),
         (
             "[announcement]\nprotection='protection.xml'\nsdp=['stream.sdp']\n"
-            "[[msk]]\nkey_domain_id='00f110'\nmsk_id='01020000'\nkey='00'\n",
+            "[[msk]]\nkey_domain='00f110'\nmsk_id='01020000'\nkey='00'\n",
             "Key Number 0",
         ),
         (
             "[announcement]\nprotection='protection.xml'\nsdp=['stream.sdp']\n"
-            "[[msk]]\nkey_domain_id='00f110'\nmsk_id='01020007'\nkey='5ecret'\n",
-            "msk[0].key must be 32 hex digits",
+            "[[msk]]\nkey_domain='00f110'\nmsk_id='01020007'\nkey='5ecret'\n",
+            "[msk] #1 key: must be 32 hex digits",
         ),
         ("[announcement\n", "ue.toml"),
     ],

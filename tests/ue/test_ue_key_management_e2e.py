@@ -46,6 +46,7 @@ FILES = {"notes.txt": b"protected notes\n" * 40, "blob.bin": bytes(range(256)) *
 BMSC_TOML = f"""
 [bmsc]
 fqdn = "{FQDN}"
+[keys]
 store = "bmsc.db"
 [http]
 listen = "{BMSC}"

@@ -30,11 +30,11 @@ from broadcast.engine.download.objects import prepare_mikey
 from broadcast.engine.download.scheduler import CarouselScheduler
 from broadcast.engine.download.session import CarouselSession, SessionParams
 from broadcast.engine.ue.download_guard import MissedMskSignal
-from broadcast.engine.ue.errors import UeConfigError
 from broadcast.engine.ue.service_keys import MskStore
 from broadcast.proto.announce.protection import protection_description
 from broadcast.proto.announce.sdp import FluteSession
 from broadcast.proto.dcf import MbmsKeyId
+from broadcast.proto.errors import ConfigError
 from broadcast.proto.keys import KeyDomainId, Msk, MskId, Mtk, MtkId, SessionKey
 from broadcast.proto.mikey import build_mtk_message
 from broadcast.proto.msk.gba import digest_password, muk_from_ks_naf
@@ -60,32 +60,32 @@ def test_a_key_file_others_may_read_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "ue.json"
     write_gba_key(path, CREDS)
     os.chmod(path, 0o644)
-    with pytest.raises(UeConfigError, match="chmod 600"):
+    with pytest.raises(ConfigError, match=r"ue\.json: the GBA key file .*chmod 600"):
         load_gba_key(path)
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"ks_naf": "zz" * 32}, "ks_naf must be 64 hex digits"),
-        ({"ks_naf": "00" * 16}, "ks_naf must be 64 hex digits"),
-        ({"b_tid": "has space"}, "B-TID"),
-        ({"bmsc_fqdn": "UPPER.example"}, "FQDN"),
+        ({"ks_naf": "zz" * 32}, "ks_naf: must be 64 hex digits"),
+        ({"ks_naf": "00" * 16}, "ks_naf: must be 64 hex digits"),
+        ({"b_tid": "has space"}, "b_tid: .*B-TID"),
+        ({"bmsc_fqdn": "UPPER.example"}, "bmsc_fqdn: .*FQDN"),
         ({"expires_at": True}, "expires_at"),
-        ({"digest_password": "AAAA"}, "digest_password is not base64"),
-        ({"muk": "00" * 16}, "muk is not the first 128 bits"),
+        ({"digest_password": "AAAA"}, r"digest_password: is not base64"),
+        ({"muk": "00" * 16}, "muk: is not the first 128 bits"),
     ],
 )
 def test_malformed_key_files_name_the_field(change: dict[str, object], message: str) -> None:
     data = {**CREDS.to_json(), **change}
-    with pytest.raises(UeConfigError, match=message) as info:
-        parse_gba_key(json.dumps(data).encode())
+    with pytest.raises(ConfigError, match=f"k.json: {message}") as info:
+        parse_gba_key(json.dumps(data).encode(), "k.json")
     assert KS.secret.hex() not in str(info.value)
 
 
 @pytest.mark.parametrize("raw", [b"", b"[1]", b"\xff", b"{" * 100_000, b"x" * 70_000])
 def test_hostile_key_files_are_typed_errors(raw: bytes) -> None:
-    with pytest.raises(UeConfigError):
+    with pytest.raises(ConfigError):
         parse_gba_key(raw)
 
 
@@ -117,13 +117,16 @@ def test_msk_client_section(tmp_path: Path) -> None:
     assert s.key_management_uri == "http://127.100.200.8:8080/km"
     assert s.credentials.b_tid == CREDS.b_tid
     for bad, message in (
-        ({"key_file": "k.json"}, "msk_client.listen is required"),
-        ({"key_file": "k.json", "listen": "x"}, "must be an IP address"),
+        ({"key_file": "k.json"}, r"\[msk_client\] listen: is required"),
+        ({"key_file": "k.json", "listen": "x"}, r"listen: must be an IP address \(got \"x\"\)"),
         ({"key_file": "k.json", "listen": "127.0.0.1", "key_management_uri": "ftp://h/"}, "http"),
-        ({"key_file": "k.json", "listen": "127.0.0.1", "rerequest_interval": -1}, "seconds"),
-        ({"key_file": "k.json", "listen": "127.0.0.1", "bogus": 1}, "unknown key"),
+        (
+            {"key_file": "k.json", "listen": "127.0.0.1", "rerequest_interval": -1},
+            r"rerequest_interval: must be a number >= 0 and <= 86400 \(got -1\)",
+        ),
+        ({"key_file": "k.json", "listen": "127.0.0.1", "bogus": 1}, "bogus: unknown key"),
     ):
-        with pytest.raises(UeConfigError, match=message):
+        with pytest.raises(ConfigError, match=message):
             config_from_dict(_ue_toml(tmp_path, bad), tmp_path)
 
 
@@ -166,7 +169,7 @@ def test_the_key_file_must_be_for_the_announced_bmsc(tmp_path: Path) -> None:
     other = protection_description(
         bmsc_fqdn="other.example.org", key_domain_id=KDID, sessions=[("s.sdp", 1)]
     )
-    with pytest.raises(UeConfigError, match=r"other\.example\.org"):
+    with pytest.raises(ConfigError, match=r"other\.example\.org"):
         UeKeyManagement(settings, other, MskStore())
 
 

@@ -39,8 +39,8 @@ from broadcast.aio.sgimb.engine import (
     Target,
     resolve,
 )
-from broadcast.config.output import GtpuConfig, OutputConfig, OutputConfigError
-from broadcast.proto.errors import LocatedError
+from broadcast.config.output import GtpuConfig, OutputConfig
+from broadcast.proto.errors import ConfigError, LocatedError
 from broadcast.proto.net.gtpu import GtpuEncapsulator
 from broadcast.proto.net.ipv4 import UdpIpv4Builder
 
@@ -50,7 +50,6 @@ __all__ = [
     "DatagramOutput",
     "GtpuConfig",
     "OutputConfig",
-    "OutputConfigError",
     "OutputStats",
     "source_address",
 ]
@@ -81,10 +80,10 @@ class DatagramOutput:
     """A UDP socket with the SGi-mb options applied; ``send``/``send_batch``/``send_many`` never
     raise on a transient network error (counted in :attr:`stats`).
 
-    Raises :class:`OutputConfigError` when the configuration does not fit this host (no such
-    interface, source not a local address, port in use). ``interface`` steers multicast only;
-    unicast destinations (and the GTP-U endpoint) follow the routing table. One thread (or one
-    event loop) at a time.
+    Raises :class:`~broadcast.proto.errors.ConfigError` (``[output]``) when the configuration
+    does not fit this host (no such interface, source not a local address, port in use).
+    ``interface`` steers multicast only; unicast destinations (and the GTP-U endpoint) follow the
+    routing table. One thread (or one event loop) at a time.
     """
 
     def __init__(self, config: OutputConfig | None = None) -> None:
@@ -306,7 +305,7 @@ def _set_send_timeout(sock: socket.socket, seconds: float) -> None:
 
 
 def _apply_options(sock: socket.socket, cfg: OutputConfig) -> None:
-    """TTL, loop, interface, source, buffer and timeout; host checks raise OutputConfigError."""
+    """TTL, loop, interface, source, buffer and timeout; host checks raise ConfigError."""
     sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, cfg.ttl)
     sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, int(cfg.multicast_loop))
     _set_send_timeout(sock, cfg.send_timeout)
@@ -319,15 +318,15 @@ def _apply_options(sock: socket.socket, cfg: OutputConfig) -> None:
         sock.bind((source, cfg.source_port))
     except OSError as exc:
         if exc.errno == errno.EADDRNOTAVAIL:
-            raise OutputConfigError(
-                f"output.source: {cfg.source} is not an address of this host"
+            raise ConfigError(
+                f"{cfg.source} is not an address of this host", table="output", key="source"
             ) from None
         if exc.errno == errno.EADDRINUSE:
-            raise OutputConfigError(
-                f"output.source_port: {source}:{cfg.source_port} is already in use"
+            raise ConfigError(
+                f"{source}:{cfg.source_port} is already in use", table="output", key="source_port"
             ) from None
-        raise OutputConfigError(
-            f"output.source: cannot bind {source}:{cfg.source_port}: {exc}"
+        raise ConfigError(
+            f"cannot bind {source}:{cfg.source_port}: {exc}", table="output", key="source"
         ) from None
 
 
@@ -343,14 +342,16 @@ def _multicast_if(interface: str) -> bytes:
             try:
                 probe.bind((str(address), 0))
             except OSError:
-                raise OutputConfigError(
-                    f"output.interface: {interface} is not an address of this host"
+                raise ConfigError(
+                    f"{interface} is not an address of this host", table="output", key="interface"
                 ) from None
         return address.packed
     try:
         index = socket.if_nametoindex(interface)
     except OSError:
-        raise OutputConfigError(f"output.interface: no interface named {interface!r}") from None
+        raise ConfigError(
+            f"no interface named {interface!r}", table="output", key="interface"
+        ) from None
     # struct ip_mreqn { imr_multiaddr; imr_address; int imr_ifindex; }
     return struct.pack("@4s4si", bytes(4), bytes(4), index)
 
@@ -371,7 +372,9 @@ def _route_source(host: str, port: int) -> str:
         try:
             probe.connect((host, port))
         except OSError as exc:
-            raise OutputConfigError(f"output.gtpu.endpoint: cannot send to {host}: {exc}") from None
+            raise ConfigError(
+                f"cannot send to {host}: {exc}", table="output.gtpu", key="endpoint"
+            ) from None
         return str(probe.getsockname()[0])
 
 
@@ -382,5 +385,5 @@ def source_address(destination: tuple[str, int], configured: str | None = None) 
         return configured
     try:
         return _route_source(*destination)
-    except OutputConfigError:
+    except ConfigError:
         return "0.0.0.0"  # noqa: S104 - "unknown", only written into the SDP

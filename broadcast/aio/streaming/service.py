@@ -22,7 +22,8 @@ The service then ignores ``config.ingest`` and drives the object's life cycle li
 (start, run as a task once the first MTK message has left, cancel and close on ``stop()``).
 
 ``start()`` fails with :class:`StreamStartError` when the session cannot run (no CURRENT MSK
-without ``standalone``, address in use, unreadable pcap). Once running, problems are reported in
+without ``standalone``, a ``[srtp]`` that disagrees with the Key Group's policy in the key store,
+address in use, unreadable pcap). Once running, problems are reported in
 ``status()`` (``error``) and logged, never raised: a failed MTK creation keeps the last MTK and
 retries. The clock (``clock``, monotonic seconds; ``wall_clock``, Unix seconds for RTCP) and the
 random source (``rand``) are injectable.
@@ -46,8 +47,7 @@ from typing import Final
 from broadcast.aio.service import AsyncService
 from broadcast.aio.sgimb.output import DatagramOutput
 from broadcast.aio.streaming.ingest import IngestError, IngestSource, make_ingest
-from broadcast.config.srtp import srtp_policy
-from broadcast.config.stream import StreamConfig
+from broadcast.config.stream import StreamConfig, session_srtp
 from broadcast.engine.streaming.generator import GeneratorConfig
 from broadcast.engine.streaming.keying import (
     IssuedMtk,
@@ -66,10 +66,12 @@ from broadcast.engine.streaming.schedule import (
     Switch,
 )
 from broadcast.engine.streaming.sdp import SdpSession, build_sdp
+from broadcast.proto.errors import ConfigError
 from broadcast.proto.keys.errors import KeyModelError
 from broadcast.proto.keys.store import KeyStore
 from broadcast.proto.mikey.srtp_policy import SrtpPolicy
 from broadcast.proto.srtp.sender import SrtpSender
+from broadcast.proto.srtp.settings import SrtpConfig, srtp_policy
 from broadcast.store.keys import SQLiteKeyStore
 
 log = logging.getLogger("broadcast.streaming")
@@ -152,6 +154,8 @@ class StreamService(AsyncService):
         self._armed: float | None = None
         self._next_report = math.inf
         self._state = "new"
+        #: The session's SRTP policy: the Key Group's, read from the store at start.
+        self._srtp: SrtpConfig | None = None
         self.mtks_issued = 0
         self.mikey_sent = 0
         #: Set when the ingest has nothing more to deliver (end of a pcap file, generator count).
@@ -159,9 +163,18 @@ class StreamService(AsyncService):
 
     # -- what the BM-SC and the announcement need ----------------------------------------------
     @property
+    def srtp(self) -> SrtpConfig:
+        """The session's SRTP policy: once started, the Key Group's as the key store keeps it
+        (the policy of the group's MSK messages); before, the configured ``[srtp]`` (or the
+        profile's)."""
+        if self._srtp is not None:
+            return self._srtp
+        return self.config.srtp if self.config.srtp is not None else SrtpConfig()
+
+    @property
     def srtp_policy(self) -> SrtpPolicy:
-        """The session's SRTP policy: the SP payload value of the group's MSK messages."""
-        return srtp_policy(self.config.srtp)
+        """:attr:`srtp` as the SP payload value of the group's MSK messages."""
+        return srtp_policy(self.srtp)
 
     def _configured_ssrcs(self) -> tuple[int, ...]:
         """The SSRCs the configured generator will send (none known for any other source)."""
@@ -223,10 +236,20 @@ class StreamService(AsyncService):
             store = self._store
             if keys.standalone:
                 await asyncio.to_thread(
-                    ensure_standalone_keys, store, keys.key_domain, keys.key_group, rand=self._rand
+                    ensure_standalone_keys,
+                    store,
+                    keys.key_domain,
+                    keys.key_group,
+                    rand=self._rand,
+                    srtp=cfg.srtp,
                 )
+            group = await asyncio.to_thread(store.get_key_group, keys.key_domain, keys.key_group)
         except (KeyModelError, MtkUnavailable) as exc:
             raise StreamStartError(f"key store: {exc}") from exc
+        try:
+            self._srtp = session_srtp(cfg, group)
+        except ConfigError as exc:
+            raise StreamStartError(str(exc)) from exc
         self._issuer = MtkIssuer(store, keys.key_domain, keys.key_group, rand=self._rand)
         if self._output is None:
             try:

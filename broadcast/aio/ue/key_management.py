@@ -36,11 +36,11 @@ from typing import Any, Final
 from broadcast import profile
 from broadcast.aio.ue.msk_client import MskAnswer, MskClient, MskClientConfig, MskClientError
 from broadcast.config.ue import MskClientSettings
-from broadcast.engine.ue.errors import UeConfigError
 from broadcast.engine.ue.link import Link, peer
 from broadcast.engine.ue.report import JsonValue
 from broadcast.engine.ue.service_keys import MskStore
 from broadcast.proto.announce.protection import ProtectionDescription
+from broadcast.proto.errors import ConfigError
 from broadcast.proto.keys.ids import KeyDomainId, MskId
 from broadcast.proto.mikey.mbms import MskDelivery
 
@@ -97,17 +97,20 @@ class UeKeyManagement:
         km = protection.key_management
         uri = settings.key_management_uri or (km.uri if km is not None else None)
         if uri is None:
-            raise UeConfigError(
-                "no key management URI: the announcement names none and [msk_client] "
-                "key_management_uri is not set"
+            raise ConfigError(
+                "is not set and the announcement names no key management server",
+                table="msk_client",
+                key="key_management_uri",
             )
         if protection.key_domain_id is None:
-            raise UeConfigError("the announcement names no Key Domain ID")
+            raise ConfigError("the announcement names no Key Domain ID", table="announcement")
         creds = settings.credentials
         if km is not None and km.fqdn != creds.bmsc_fqdn:
-            raise UeConfigError(
+            raise ConfigError(
                 f"the GBA key file is for BM-SC {creds.bmsc_fqdn}, the announcement's key "
-                f"management server is {km.fqdn}"
+                f"management server is {km.fqdn}",
+                table="msk_client",
+                key="key_file",
             )
         self.settings = settings
         self.key_domain: KeyDomainId = protection.key_domain_id

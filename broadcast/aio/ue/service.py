@@ -40,14 +40,12 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Final
 
-from broadcast import profile
 from broadcast.aio.service import AsyncService
 from broadcast.aio.ue.download import DownloadClient, DownloadConfig
 from broadcast.aio.ue.key_management import UeKeyManagement
 from broadcast.aio.ue.keylog import KeyLog
 from broadcast.aio.ue.streaming import StreamingClient, StreamingConfig
-from broadcast.config.srtp import SrtpConfig, srtp_policy
-from broadcast.config.ue import UeConfig
+from broadcast.config.ue import UeConfig, ue_srtp
 from broadcast.engine.ue.download_receiver import FileReceived
 from broadcast.engine.ue.errors import UiccKeyManagementRequired
 from broadcast.engine.ue.link import Link
@@ -69,6 +67,7 @@ from broadcast.proto.keys.ids import KeyDomainId, MskId
 from broadcast.proto.keys.material import Mtk
 from broadcast.proto.mikey.mbms import MtkDelivery
 from broadcast.proto.mikey.srtp_policy import SrtpPolicy
+from broadcast.proto.srtp.settings import SrtpConfig, srtp_policy
 
 log = logging.getLogger("broadcast.ue")
 
@@ -87,16 +86,26 @@ UICC_REQUIRED_MESSAGE: Final = (
 )
 
 
-def default_srtp_policy(protection: ProtectionDescription, srtp: SrtpConfig | None) -> SrtpPolicy:
-    """The SRTP policy used until an MSK brings one: ``srtp`` when configured, else the profile
-    default with the NULL cipher for confidentiality off and NULL auth for integrity off."""
-    if srtp is None:
-        srtp = SrtpConfig(
-            cipher="aes-cm-128" if protection.confidentiality else "null",
-            auth_tag=80 if protection.integrity else None,
-            rcc=profile.RCC_DEFAULT_MODE if protection.integrity else "off",
+def default_srtp_policy(
+    protection: ProtectionDescription,
+    srtp: SrtpConfig | None,
+    *,
+    announcement: str = "the announcement",
+    source: str | None = None,
+) -> SrtpPolicy:
+    """The SRTP policy used until an MSK brings one (:func:`broadcast.config.ue.ue_srtp`):
+    ``srtp`` when configured (ConfigError when it contradicts the announcement), else the
+    profile default with the NULL cipher for confidentiality off and NULL auth for integrity
+    off."""
+    return srtp_policy(
+        ue_srtp(
+            srtp,
+            confidentiality=protection.confidentiality,
+            integrity=protection.integrity,
+            announcement=announcement,
+            source=source,
         )
-    return srtp_policy(srtp)
+    )
 
 
 class ReferenceUe(AsyncService):
@@ -226,7 +235,12 @@ class ReferenceUe(AsyncService):
         self._unsubscribe = self.msks.subscribe(self._log_msk)
         for entry in cfg.msks:
             self.msks.add(entry)
-        policy = default_srtp_policy(protection, cfg.srtp)
+        policy = default_srtp_policy(
+            protection,
+            cfg.srtp,
+            announcement=f"the announcement ({cfg.protection_file.name})",
+            source=cfg.source,
+        )
         kdid = protection.key_domain_id
         for session in announcement.streaming():
             groups = None if session.msk_id is None else frozenset({session.msk_id.key_group})

@@ -49,6 +49,7 @@ from broadcast.proto.keys.store import KeyStore, MskRecord, MskState, MukRecord
 from broadcast.proto.mikey.batch import MskPushTarget, build_msk_messages
 from broadcast.proto.mikey.errors import MikeyError
 from broadcast.proto.mikey.mbms import Envelope, Kind, build_solicited_pull, envelope, verify_ack
+from broadcast.proto.mikey.srtp_policy import SrtpPolicy
 from broadcast.proto.msk.gba import GbaKeySource, GbaMiss, NafKey, muk_id_for, naf_id
 from broadcast.proto.msk.msk_xml import MskRequest, MskStatus
 from broadcast.proto.msk.store import (
@@ -60,6 +61,7 @@ from broadcast.proto.msk.store import (
     RegistrationRow,
     UeGroupState,
 )
+from broadcast.proto.srtp.settings import srtp_policy
 
 log = logging.getLogger("broadcast.bmsc")
 
@@ -178,21 +180,26 @@ class KeyManagement:
         self._rand = rand
         self._groups: dict[int, _GroupView] = {}
         self._naf_keys: OrderedDict[str, _NafEntry] = OrderedDict()
+        #: The SP payload policy of each Key Group's MSK messages, as the key store has it.
+        self._policies: dict[int, SrtpPolicy | None] = {}
         #: Times the phases of a push round (:class:`PushReport` ``seconds_*``); the default
         #: measures nothing — the service passes ``time.perf_counter``.
         self._perf = perf_counter
 
     # --- setup -------------------------------------------------------------------------------
     def ensure_groups(self, now: float) -> None:
-        """Create the Key Domain, the configured Key Groups and a CURRENT MSK where missing."""
+        """Create the Key Domain, the configured Key Groups and a CURRENT MSK where missing, and
+        store each streaming group's configured SRTP policy with the group (the key store is the
+        one source of the policy: the MSK messages and the stream take it from there)."""
         kd = self.key_domain
         if kd not in self.keys.list_key_domains():
             self.keys.add_key_domain(kd)
         known = {g.key_group: g for g in self.keys.list_key_groups(kd)}
         for g in self.config.key_groups:
             rec = known.get(g.number)
+            srtp = g.srtp_config()
             if rec is None:
-                self.keys.add_key_group(kd, g.number, streaming=g.streaming)
+                rec = self.keys.add_key_group(kd, g.number, streaming=g.streaming, srtp=srtp)
             elif rec.streaming != g.streaming:
                 log.warning(
                     "Key Group %d: configured streaming=%s but the key store says %s; "
@@ -201,6 +208,16 @@ class KeyManagement:
                     g.streaming,
                     rec.streaming,
                 )
+            elif srtp is not None and rec.srtp is not None and srtp.differences(rec.srtp):
+                log.warning(
+                    "Key Group %d: the key store had the SRTP policy %s; set to the configured "
+                    "%s (a stream of this group must be restarted)",
+                    g.number,
+                    rec.srtp.describe(),
+                    srtp.describe(),
+                )
+                rec = self.keys.set_key_group_srtp(kd, g.number, srtp)
+            self._policies[g.number] = None if rec.srtp is None else srtp_policy(rec.srtp)
             view = self.group_view(g.number, now, refresh=True)
             if view.current is None:
                 if view.next is not None:
@@ -211,6 +228,15 @@ class KeyManagement:
                 self.group_view(g.number, now, refresh=True)
             elif self.store.schedule(kd, g.number)[0] is None:
                 self.store.set_schedule(kd, g.number, current_since=now, promote_at=None)
+
+    def group_policy(self, key_group: int) -> SrtpPolicy | None:
+        """The SRTP policy the group's MSK messages carry: the one the key store keeps with the
+        Key Group (streaming groups; None for a download group). Read once, then cached — this
+        BM-SC is what changes it (:meth:`ensure_groups`)."""
+        if key_group not in self._policies:
+            rec = self.keys.get_key_group(self.key_domain, key_group)
+            self._policies[key_group] = None if rec.srtp is None else srtp_policy(rec.srtp)
+        return self._policies[key_group]
 
     def _group_config(self, key_group: int) -> KeyGroupConfig:
         g = self.config.group(key_group)
@@ -455,8 +481,9 @@ class KeyManagement:
         *,
         native: bool = True,
     ) -> list[bytes]:
-        """MSK messages of ``msk`` for ``targets`` (native batch from NATIVE_BUILD_MIN on)."""
-        g = self._group_config(key_group)
+        """MSK messages of ``msk`` for ``targets`` (native batch from NATIVE_BUILD_MIN on), with
+        the SRTP policy the key store keeps for the group."""
+        self._group_config(key_group)  # configured groups only
         return build_msk_messages(
             targets,
             key_domain_id=self.key_domain,
@@ -465,7 +492,7 @@ class KeyManagement:
             valid_from=MtkId(msk.mtk_id_low),
             valid_to=MtkId(msk.mtk_id_high),
             ack=self.config.ack_required(key_group),
-            srtp_policy=g.policy(),
+            srtp_policy=self.group_policy(key_group),
             native=native and len(targets) >= NATIVE_BUILD_MIN,
         )
 

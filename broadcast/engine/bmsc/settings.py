@@ -4,7 +4,11 @@ configured Key Groups with their SRTP policy and MSK rotation.
 
 :mod:`broadcast.config.bmsc` reads them from TOML (every key is documented there); the sans-IO
 key management (:mod:`broadcast.engine.bmsc.keymgmt`) and the asyncio service use them.
-:func:`validate` runs on every :class:`BmscConfig` built, so no bad combination gets past it.
+:func:`validate` runs on every :class:`BmscConfig` built, so no bad combination gets past it: it
+raises :class:`~broadcast.proto.errors.ConfigError` naming the table and key (the loader adds the
+file). A streaming Key Group's SRTP policy (:class:`~broadcast.proto.srtp.settings.SrtpConfig`)
+is what ``mbms serve`` stores with the group in the key store (``ensure_groups``): from there the
+MSK messages and the stream take it.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from broadcast import profile
+from broadcast.proto.errors import ConfigError
 from broadcast.proto.keys.ids import KeyDomainId
 from broadcast.proto.mikey.srtp_policy import SrtpPolicy
-from broadcast.proto.msk.errors import ConfigError, GbaError
+from broadcast.proto.msk.errors import GbaError
 from broadcast.proto.msk.gba import check_fqdn
+from broadcast.proto.srtp.settings import SrtpConfig, srtp_policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +81,19 @@ class KeyGroupConfig:
     mtk_id_low: int = profile.MTK_ID_MIN
     mtk_id_high: int = profile.MTK_ID_MAX
     ack_required: bool | None = None
-    srtp_policy: SrtpPolicy | None = None
+    #: ``[key_group.srtp]``; None: the profile's policy (streaming groups only).
+    srtp: SrtpConfig | None = None
 
-    def policy(self) -> SrtpPolicy | None:
-        """The SP payload policy of the MSK messages: streaming groups only (profile.md)."""
+    def srtp_config(self) -> SrtpConfig | None:
+        """The group's SRTP policy: streaming groups only (profile.md "CS ID map")."""
         if not self.streaming:
             return None
-        return self.srtp_policy if self.srtp_policy is not None else SrtpPolicy()
+        return self.srtp if self.srtp is not None else SrtpConfig()
+
+    def policy(self) -> SrtpPolicy | None:
+        """:meth:`srtp_config` as the SP payload value of the MSK messages."""
+        config = self.srtp_config()
+        return None if config is None else srtp_policy(config)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,42 +138,73 @@ def _is_loopback(host: str) -> bool:
 
 
 def validate(c: BmscConfig) -> None:
-    """Raise ConfigError naming the first bad setting."""
+    """Raise ConfigError naming the table and key of the first bad setting."""
     try:
         check_fqdn(c.fqdn)
     except GbaError as exc:
-        raise ConfigError(f"bmsc.fqdn: {exc}") from None
+        raise ConfigError(str(exc), table="bmsc", key="fqdn") from None
     if not c.http.path.startswith("/") or any(ch in c.http.path for ch in '?# "\\'):
-        raise ConfigError("http.path must be an absolute path without query")
-    if not 0 <= c.http.port <= 65535:
-        raise ConfigError("http.port must be 0..65535")
-    if not 0 < c.push.port <= 65535:
-        raise ConfigError("push.port must be 1..65535")
-    if not 0 <= c.push.source_port <= 65535 or not 0 <= c.admin.port <= 65535:
-        raise ConfigError("push.source_port / admin.port must be 0..65535")
+        raise ConfigError("must be an absolute path without query", table="http", key="path")
+    _port(c.http.port, 0, "http", "port")
+    _port(c.push.port, 1, "push", "port")
+    _port(c.push.source_port, 0, "push", "source_port")
+    _port(c.admin.port, 0, "admin", "port")
     if c.admin.port and not _is_loopback(c.admin.listen):
-        raise ConfigError("admin.listen must be a loopback address")
-    if c.http.max_body <= 0 or c.http.nonce_lifetime <= 0 or c.http.max_nonces <= 0:
-        raise ConfigError("http.max_body, nonce_lifetime and max_nonces must be positive")
-    if c.rate_limit.rate < 0 or c.rate_limit.burst < 1 or c.rate_limit.max_clients < 1:
-        raise ConfigError("rate_limit: rate >= 0, burst >= 1, max_clients >= 1")
+        raise ConfigError("must be a loopback address", table="admin", key="listen")
+    for key in ("max_body", "nonce_lifetime", "max_nonces"):
+        _positive(getattr(c.http, key), "http", key)
+    if c.rate_limit.rate < 0:
+        raise ConfigError("must be >= 0 (0 = no limit)", table="rate_limit", key="rate")
+    _positive(c.rate_limit.burst, "rate_limit", "burst")
+    _positive(c.rate_limit.max_clients, "rate_limit", "max_clients")
     p = c.push
-    if p.delay < 0 or p.ack_timeout <= 0 or p.backoff < 1 or p.max_attempts < 1 or p.batch < 1:
-        raise ConfigError(
-            "push: delay >= 0, ack_timeout > 0, backoff >= 1, max_attempts >= 1, batch >= 1"
-        )
-    if c.gba.key_lifetime <= 0:
-        raise ConfigError("gba.key_lifetime must be positive")
+    if p.delay < 0:
+        raise ConfigError("must be >= 0", table="push", key="delay")
+    if p.backoff < 1:
+        raise ConfigError("must be >= 1", table="push", key="backoff")
+    for key in ("ack_timeout", "max_attempts", "batch"):
+        _positive(getattr(p, key), "push", key)
+    _positive(c.gba.key_lifetime, "gba", "key_lifetime")
     seen: set[int] = set()
-    for g in c.key_groups:
-        if not 0 <= g.number <= 0xFFFF or g.number in seen:
-            raise ConfigError(f"key_group.number {g.number} invalid or repeated")
+    for i, g in enumerate(c.key_groups, 1):
+        if not 0 <= g.number <= 0xFFFF:
+            raise _group_error(i, "number", f"must be 0..65535 (got {g.number})")
+        if g.number in seen:
+            raise _group_error(i, "number", f"Key Group {g.number} is configured twice")
         seen.add(g.number)
         if g.rotation_period < 0 or g.rotation_lead < 0:
-            raise ConfigError(f"key_group {g.number}: rotation times must be >= 0")
+            raise _group_error(i, "rotation_period", "rotation times must be >= 0")
         if g.rotation_period and g.rotation_lead >= g.rotation_period:
-            raise ConfigError(f"key_group {g.number}: rotation_lead must be < rotation_period")
+            raise _group_error(
+                i,
+                "rotation_lead",
+                f"must be < rotation_period ({g.rotation_lead:g} >= {g.rotation_period:g})",
+            )
         if not profile.MTK_ID_MIN <= g.mtk_id_low <= g.mtk_id_high <= profile.MTK_ID_MAX:
-            raise ConfigError(f"key_group {g.number}: bad MTK ID range")
-        if g.srtp_policy is not None and not g.streaming:
-            raise ConfigError(f"key_group {g.number}: srtp_policy needs streaming = true")
+            raise _group_error(
+                i,
+                "mtk_id_low",
+                f"MTK ID range {g.mtk_id_low}..{g.mtk_id_high} is not within "
+                f"{profile.MTK_ID_MIN}..{profile.MTK_ID_MAX}",
+            )
+        if g.srtp is not None and not g.streaming:
+            raise _group_error(
+                i,
+                "streaming",
+                f"Key Group {g.number} has an SRTP policy ([key_group.srtp]) but is not a "
+                "streaming group: set streaming = true",
+            )
+
+
+def _group_error(item: int, key: str, message: str) -> ConfigError:
+    return ConfigError(message, table="key_group", key=key, item=item)
+
+
+def _port(value: int, low: int, table: str, key: str) -> None:
+    if not low <= value <= 0xFFFF:
+        raise ConfigError(f"must be {low}..65535 (got {value})", table=table, key=key)
+
+
+def _positive(value: float, table: str, key: str) -> None:
+    if not value > 0:
+        raise ConfigError(f"must be positive (got {value!r})", table=table, key=key)

@@ -44,6 +44,7 @@ from broadcast.proto.keys.errors import (
 from broadcast.proto.keys.ids import KeyDomainId, MskId, MtkId
 from broadcast.proto.keys.material import Msk
 from broadcast.proto.keys.store import KeyStore, MskRecord, MskState
+from broadcast.proto.srtp.settings import SrtpConfig
 
 #: Source of random bytes: ``rand(n)`` returns ``n`` bytes (injectable for tests).
 RandomSource = Callable[[int], bytes]
@@ -112,9 +113,11 @@ def ensure_key_group(
     streaming: bool,
     rand: RandomSource = secrets.token_bytes,
     log: logging.Logger = _log,
+    srtp: SrtpConfig | None = None,
 ) -> MskRecord:
-    """Make sure the Key Domain, the Key Group (``streaming`` or download) and a CURRENT MSK
-    exist; returns the CURRENT MSK. A NEXT MSK is promoted when there is no CURRENT one; otherwise
+    """Make sure the Key Domain, the Key Group (``streaming`` or download; a streaming group
+    created here keeps the SRTP policy ``srtp``, None: the profile's) and a CURRENT MSK exist;
+    returns the CURRENT MSK. A NEXT MSK is promoted when there is no CURRENT one; otherwise
     a new MSK (Key Number one above the highest used, random key, full MTK ID range) is stored as
     CURRENT. Safe against a concurrent writer doing the same. Logs the MSK ID, never the key.
 
@@ -130,7 +133,7 @@ def ensure_key_group(
         group = store.get_key_group(key_domain, key_group)
     except UnknownKey:
         try:
-            group = store.add_key_group(key_domain, key_group, streaming=streaming)
+            group = store.add_key_group(key_domain, key_group, streaming=streaming, srtp=srtp)
             log.info(
                 "created %s Key Group %d in Key Domain %s", _kind(streaming), key_group, key_domain
             )

@@ -39,6 +39,7 @@ from broadcast.proto.keys.material import Mtk, SrtpSalt
 from broadcast.proto.keys.store import KeyStore, MskRecord
 from broadcast.proto.mikey.mbms import build_mtk_message
 from broadcast.proto.mikey.payloads import SrtpCs
+from broadcast.proto.srtp.settings import SrtpConfig
 
 log = logging.getLogger("broadcast.streaming")
 
@@ -118,15 +119,19 @@ def ensure_standalone_keys(
     key_group: int,
     *,
     rand: RandomSource = secrets.token_bytes,
+    srtp: SrtpConfig | None = None,
 ) -> MskRecord:
-    """Make sure the Key Domain, the streaming Key Group and a CURRENT MSK exist; returns the
-    CURRENT MSK (:func:`broadcast.engine.keys.issuing.ensure_key_group` with ``streaming=True``).
+    """Make sure the Key Domain, the streaming Key Group (created with the SRTP policy ``srtp``,
+    None: the profile's) and a CURRENT MSK exist; returns the CURRENT MSK
+    (:func:`broadcast.engine.keys.issuing.ensure_key_group` with ``streaming=True``).
 
     Raises :class:`MtkUnavailable` (a :class:`~broadcast.engine.keys.issuing.KeyGroupKindError`)
     when the Key Group exists but is not a streaming group (its MSK messages would not carry the
     SRTP policy, profile.md "CS ID map").
     """
-    return ensure_key_group(store, key_domain, key_group, streaming=True, rand=rand, log=log)
+    return ensure_key_group(
+        store, key_domain, key_group, streaming=True, rand=rand, log=log, srtp=srtp
+    )
 
 
 __all__ = [

@@ -1,14 +1,11 @@
-"""Typed errors of the reference UE (configuration, refusal to start)."""
+"""Typed errors of the reference UE (refusal to start). A bad configuration is a
+:class:`~broadcast.proto.errors.ConfigError`."""
 
 from __future__ import annotations
 
 
 class UeError(Exception):
     """Base of the UE's own errors. Texts name files, keys by their IDs, never key bytes."""
-
-
-class UeConfigError(UeError):
-    """The UE configuration (TOML) is missing, unreadable or invalid."""
 
 
 class UiccKeyManagementRequired(UeError):

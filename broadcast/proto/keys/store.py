@@ -7,7 +7,10 @@ touching them; :mod:`broadcast.store.keys` is the first implementation.
 What the store keeps:
 
 * Key Domains and their Key Groups; a Key Group says whether it protects a streaming session
-  (profile.md "CS ID map": the MSK message of a streaming group carries the SRTP policy).
+  (profile.md "CS ID map": the MSK message of a streaming group carries the SRTP policy), and a
+  streaming group keeps its SRTP policy (:class:`~broadcast.proto.srtp.settings.SrtpConfig`):
+  the one source of that policy — the BM-SC sets it from its configuration and puts it into the
+  group's MSK messages, the stream protecting the group's session reads it.
 * MSKs per Key Group with a state (:class:`MskState`). At most one CURRENT and at most one NEXT MSK
   per group. Key Number 0 is not a real Key Number: it names the CURRENT MSK of the group in
   requests, solicited pulls and announcements [3GPP], so an MSK is never stored under it.
@@ -35,9 +38,10 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from broadcast import profile
-from broadcast.proto.keys.errors import InvalidIdentifier
+from broadcast.proto.keys.errors import InvalidIdentifier, KeyStateError
 from broadcast.proto.keys.ids import KeyDomainId, MskId, MtkId, MukId
 from broadcast.proto.keys.material import Msk, Muk
+from broadcast.proto.srtp.settings import SrtpConfig
 
 
 class MskState(enum.StrEnum):
@@ -86,14 +90,23 @@ def check_mtk_id_range(low: int, high: int) -> None:
 
 @dataclass(frozen=True, slots=True)
 class KeyGroupRecord:
-    """A Key Group of a Key Domain; ``streaming`` = it protects a streaming session."""
+    """A Key Group of a Key Domain; ``streaming`` = it protects a streaming session, whose SRTP
+    policy is ``srtp`` (None for a download group; a streaming group without one given gets the
+    profile's policy)."""
 
     key_domain: KeyDomainId
     key_group: int
     streaming: bool = False
+    srtp: SrtpConfig | None = None
 
     def __post_init__(self) -> None:
         check_key_group(self.key_group)
+        if self.streaming and self.srtp is None:
+            object.__setattr__(self, "srtp", SrtpConfig())
+        if not self.streaming and self.srtp is not None:
+            raise KeyStateError(
+                f"Key Group {self.key_group} is a download group: it has no SRTP policy"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,9 +173,23 @@ class KeyStore(Protocol):
         ...
 
     def add_key_group(
-        self, key_domain: KeyDomainId, key_group: int, *, streaming: bool = False
+        self,
+        key_domain: KeyDomainId,
+        key_group: int,
+        *,
+        streaming: bool = False,
+        srtp: SrtpConfig | None = None,
     ) -> KeyGroupRecord:
-        """Add a Key Group to a known Key Domain (UnknownKey / DuplicateKey)."""
+        """Add a Key Group to a known Key Domain (UnknownKey / DuplicateKey); a streaming group
+        with its SRTP policy ``srtp`` (None: the profile's), a download group never has one
+        (KeyStateError)."""
+        ...
+
+    def set_key_group_srtp(
+        self, key_domain: KeyDomainId, key_group: int, srtp: SrtpConfig
+    ) -> KeyGroupRecord:
+        """Replace the SRTP policy of a streaming Key Group (UnknownKey; KeyStateError for a
+        download group)."""
         ...
 
     def get_key_group(self, key_domain: KeyDomainId, key_group: int) -> KeyGroupRecord:

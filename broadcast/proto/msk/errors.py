@@ -9,10 +9,6 @@ class BmscError(Exception):
     """Base of every BM-SC error."""
 
 
-class ConfigError(BmscError, ValueError):
-    """The BM-SC configuration (TOML or dataclass) is invalid; the text names the setting."""
-
-
 class GbaError(BmscError):
     """The GBA credential source failed (store error, bad identifier)."""
 
