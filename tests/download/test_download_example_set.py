@@ -15,8 +15,7 @@ from broadcast.config.srtp import srtp_policy
 from broadcast.config.stream import StreamConfig
 from broadcast.config.stream import load_config as load_stream
 from broadcast.engine.bmsc.settings import BmscConfig
-from broadcast.engine.download.keys import MtkIssuer
-from broadcast.engine.streaming.keying import ensure_standalone_keys
+from broadcast.engine.keys.mtk import MtkIssuer
 from broadcast.store.keys import SQLiteKeyStore
 
 ROOT = Path(__file__).resolve().parents[2] / "broadcast"
@@ -54,7 +53,8 @@ def test_the_groups_the_bmsc_creates_serve_the_stream_and_the_carousel(tmp_path:
         store.add_key_domain(kd)
         for group in bmsc.key_groups:
             store.add_key_group(kd, group.number, streaming=group.streaming)
-        msk = ensure_standalone_keys(store, kd, stream.keys.key_group)  # no KeySetup error
+        msk = MtkIssuer(store, kd, stream.keys.key_group, streaming=True).ensure()  # no error
         assert msk.msk_id.key_group == 2
-        issued = MtkIssuer(store, kd, carousel.key_group).ensure()  # a download group: fine
+        # a download group: fine
+        issued = MtkIssuer(store, kd, carousel.key_group, streaming=False).ensure()
         assert issued.msk_id.key_group == 1

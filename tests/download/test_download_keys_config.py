@@ -9,8 +9,9 @@ import pytest
 
 from broadcast.cli.main import main as mbms_main
 from broadcast.config.carousel import ConfigError, config_from_mapping, load_config
-from broadcast.engine.download.keys import KeySetupError, MtkIssuer
 from broadcast.engine.download.sdp import carousel_sdp
+from broadcast.engine.keys.issuing import KeyGroupKindError
+from broadcast.engine.keys.mtk import MtkIssuer
 from broadcast.proto.keys import KeyDomainId, Msk, MskId, MskState, MtkIdExhausted
 from broadcast.proto.mikey import envelope, open_mtk_message
 from broadcast.store.keys import SQLiteKeyStore
@@ -24,7 +25,7 @@ EXAMPLE = EXAMPLES / "carousel.toml"
 def test_issuer_creates_what_is_missing_and_follows_the_current_msk(tmp_path: Path) -> None:
     rng = random.Random(5)
     with SQLiteKeyStore(tmp_path / "k.sqlite") as store:
-        issuer = MtkIssuer(store, KD, 7, rand=rng.randbytes)
+        issuer = MtkIssuer(store, KD, 7, streaming=False, rand=rng.randbytes)
         first = issuer.ensure()
         assert first.state is MskState.CURRENT and first.msk_id == MskId(7, 1)
         assert store.get_key_group(KD, 7).streaming is False
@@ -48,8 +49,18 @@ def test_issuer_refuses_a_streaming_key_group(tmp_path: Path) -> None:
     with SQLiteKeyStore(tmp_path / "k.sqlite") as store:
         store.add_key_domain(KD)
         store.add_key_group(KD, 3, streaming=True)
-        with pytest.raises(KeySetupError, match="streaming"):
-            MtkIssuer(store, KD, 3).ensure()
+        with pytest.raises(KeyGroupKindError, match="streaming"):
+            MtkIssuer(store, KD, 3, streaming=False).ensure()
+
+
+def test_a_download_mtk_message_has_no_cs_id_map(tmp_path: Path) -> None:
+    with SQLiteKeyStore(tmp_path / "k.sqlite") as store:
+        issuer = MtkIssuer(store, KD, 4, streaming=False)
+        issuer.ensure()
+        with pytest.raises(ValueError, match="CS ID map"):
+            issuer.issue([(0x1234, 0)])
+        issued = issuer.issue()
+        assert issued.salt is None and issued.sessions == () and int(issued.mtk_id) == 1
 
 
 def test_example_config_loads() -> None:

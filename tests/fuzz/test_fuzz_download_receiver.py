@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadcast.engine.download.keys import MtkIssuer
 from broadcast.engine.download.objects import (
     PreparedObject,
     Protection,
@@ -26,6 +25,7 @@ from broadcast.engine.download.objects import (
 )
 from broadcast.engine.download.scheduler import CarouselScheduler
 from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.engine.keys.mtk import MtkIssuer
 from broadcast.engine.ue.download_receiver import DownloadReceiver, FileReceived, FileRejected
 from broadcast.proto.dcf import DcfError, parse_dcf
 from broadcast.proto.flute import (
@@ -57,7 +57,7 @@ def _carousel() -> tuple[tuple[bytes, ...], KeyDomainId, MskId, bytes, bytes]:
     (tmp / "b.bin").write_bytes(rng.randbytes(5000))
     store = SQLiteKeyStore(tmp / "k.sqlite")
     kd = KeyDomainId.from_plmn("001", "01")
-    issuer = MtkIssuer(store, kd, 3, rand=rng.randbytes)
+    issuer = MtkIssuer(store, kd, 3, streaming=False, rand=rng.randbytes)
     record = issuer.ensure()
     issued = issuer.issue()
     store.close()

@@ -24,10 +24,10 @@ from broadcast.aio.ue.download import DownloadClient, DownloadConfig
 from broadcast.aio.ue.key_management import UeKeyManagement
 from broadcast.config.gba_key import GbaCredentials, load_gba_key, parse_gba_key, write_gba_key
 from broadcast.config.ue import config_from_dict
-from broadcast.engine.download.keys import IssuedMtk
 from broadcast.engine.download.objects import prepare_mikey
 from broadcast.engine.download.scheduler import CarouselScheduler
 from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.engine.keys.mtk import IssuedMtk
 from broadcast.engine.ue.download_guard import MissedMskSignal
 from broadcast.engine.ue.errors import UeConfigError
 from broadcast.engine.ue.service_keys import MskStore

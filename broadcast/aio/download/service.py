@@ -40,7 +40,6 @@ from broadcast.aio.download.watch import InputFile, content_location, diff, scan
 from broadcast.aio.service import AsyncService
 from broadcast.aio.sgimb.output import DatagramOutput, source_address
 from broadcast.config.carousel import CarouselConfig
-from broadcast.engine.download.keys import IssuedMtk, MtkIssuer
 from broadcast.engine.download.objects import (
     PreparedObject,
     Protection,
@@ -50,6 +49,7 @@ from broadcast.engine.download.objects import (
 from broadcast.engine.download.scheduler import PACKET_OVERHEAD, CarouselScheduler
 from broadcast.engine.download.sdp import carousel_sdp
 from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.engine.keys.mtk import IssuedMtk, MtkIssuer
 from broadcast.proto.dcf import DcfError, Rand
 from broadcast.proto.flute.lct import FDT_INSTANCE_ID_MOD
 from broadcast.proto.keys import KeyModelError, KeyStore, KeyStoreError
@@ -161,7 +161,14 @@ class CarouselService(AsyncService):
             if self._store is None:
                 assert cfg.store_path is not None
                 self._store = SQLiteKeyStore(cfg.store_path)
-            self.issuer = MtkIssuer(self._store, cfg.key_domain, cfg.key_group, rand=self._rand)
+            self.issuer = MtkIssuer(
+                self._store,
+                cfg.key_domain,
+                cfg.key_group,
+                streaming=False,
+                rand=self._rand,
+                log=log,
+            )
             record = await asyncio.to_thread(self.issuer.ensure)
             log.info("key group %d: CURRENT MSK %s", cfg.key_group, record.msk_id)
         if self._output is None:

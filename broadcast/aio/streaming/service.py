@@ -3,7 +3,7 @@ with the MTK messages on UDP 2269 at the same destination (TS 33.246 6.3.3.2.2).
 
 :class:`StreamService` owns the sockets, the timer and the threads; every decision is made by
 sans-IO parts it only runs: :class:`~broadcast.engine.streaming.schedule.MtkSchedule` (when to make,
-send and switch MTKs), :class:`~broadcast.engine.streaming.keying.MtkIssuer` (MTK ID, counter and
+send and switch MTKs), :class:`~broadcast.engine.keys.mtk.MtkIssuer` (MTK ID, counter and
 MIKEY message from the durable store — run in a worker thread, the store blocks on fsync), and
 :class:`~broadcast.engine.streaming.pipeline.ProtectPipeline` (check, protect, send).
 
@@ -48,14 +48,9 @@ from broadcast.aio.sgimb.output import DatagramOutput
 from broadcast.aio.streaming.ingest import IngestError, IngestSource, make_ingest
 from broadcast.config.srtp import srtp_policy
 from broadcast.config.stream import StreamConfig
+from broadcast.engine.keys.issuing import MtkUnavailable, RandomSource
+from broadcast.engine.keys.mtk import IssuedMtk, MtkIssuer
 from broadcast.engine.streaming.generator import GeneratorConfig
-from broadcast.engine.streaming.keying import (
-    IssuedMtk,
-    MtkIssuer,
-    MtkUnavailable,
-    RandomSource,
-    ensure_standalone_keys,
-)
 from broadcast.engine.streaming.pipeline import ProtectPipeline
 from broadcast.engine.streaming.schedule import (
     Action,
@@ -220,14 +215,18 @@ class StreamService(AsyncService):
         try:
             if self._store is None:
                 self._store = await asyncio.to_thread(SQLiteKeyStore, keys.store)
-            store = self._store
+            self._issuer = MtkIssuer(
+                self._store,
+                keys.key_domain,
+                keys.key_group,
+                streaming=True,
+                rand=self._rand,
+                log=log,
+            )
             if keys.standalone:
-                await asyncio.to_thread(
-                    ensure_standalone_keys, store, keys.key_domain, keys.key_group, rand=self._rand
-                )
+                await asyncio.to_thread(self._issuer.ensure)
         except (KeyModelError, MtkUnavailable) as exc:
             raise StreamStartError(f"key store: {exc}") from exc
-        self._issuer = MtkIssuer(store, keys.key_domain, keys.key_group, rand=self._rand)
         if self._output is None:
             try:
                 self._output = DatagramOutput(cfg.output)
@@ -371,6 +370,7 @@ class StreamService(AsyncService):
                 log.info("switched to MTK %s", action.mtk.name)
             elif isinstance(action, InstallKey):
                 m = action.mtk
+                assert m.salt is not None  # a streaming MTK always has its SRTP master salt
                 self._pipeline.sender.keys.add(m.mki, m.mtk, m.salt)
             elif isinstance(action, RequestMtk):
                 self._issue_task = asyncio.get_running_loop().create_task(

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
 from broadcast import profile
-from broadcast.engine.download.keys import IssuedMtk
 from broadcast.engine.download.scheduler import BytesSource, FileSource, ObjectSource
+from broadcast.engine.keys.mtk import IssuedMtk
 from broadcast.proto.dcf import DcfWriter, MbmsKeyId, Rand, mbms_headers
 from broadcast.proto.flute import FdtFile, Oti, get_scheme, mikey_file
 from broadcast.proto.flute.fdt import content_md5
