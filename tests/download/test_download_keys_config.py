@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from broadcast.aio.download.service import carousel_sdp
 from broadcast.cli.main import main as mbms_main
-from broadcast.config.carousel import ConfigError, config_from_mapping, load_config
-from broadcast.engine.download.sdp import carousel_sdp
+from broadcast.config.carousel import CarouselConfig, ConfigError, config_from_mapping, load_config
+from broadcast.config.output import OutputConfig
 from broadcast.engine.keys.issuing import KeyGroupKindError
 from broadcast.engine.keys.mtk import MtkIssuer
 from broadcast.proto.keys import KeyDomainId, Msk, MskId, MskState, MtkIdExhausted
@@ -132,9 +133,14 @@ def test_bad_configs_name_the_key(data: dict[str, object], message: str) -> None
 
 
 def test_sdp_lines() -> None:
-    multicast = carousel_sdp(
-        name="news", tsi=9, destination=("232.1.2.3", 4000), source="10.0.0.1", ttl=5
+    news = CarouselConfig(
+        destination=("232.1.2.3", 4000),
+        tsi=9,
+        name="news",
+        output=OutputConfig(ttl=5),
+        confidentiality=False,
     )
+    multicast = carousel_sdp(news, source="10.0.0.1", session_id=0).to_text()
     lines = multicast.split("\r\n")
     assert "m=application 4000 FLUTE/UDP 0" in lines
     assert "c=IN IP4 232.1.2.3/5" in lines
@@ -142,7 +148,8 @@ def test_sdp_lines() -> None:
     assert "a=source-filter: incl IN IP4 * 10.0.0.1" in lines
     assert "a=FEC-declaration:0 encoding-id=0" in lines
     assert lines[0] == "v=0" and multicast.endswith("\r\n")
-    unicast = carousel_sdp(name="x", tsi=1, destination=("127.23.0.1", 4000), source="127.0.0.1")
+    x = CarouselConfig(destination=("127.23.0.1", 4000), name="x", confidentiality=False)
+    unicast = carousel_sdp(x, source="127.0.0.1", session_id=0).to_text()
     assert "c=IN IP4 127.23.0.1" in unicast.split("\r\n")  # no TTL on a unicast address
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from broadcast.config.carousel import ConfigError, config_from_mapping, load_config
+from broadcast.aio.download.service import carousel_sdp
+from broadcast.config.carousel import CarouselConfig, ConfigError, config_from_mapping, load_config
 from broadcast.engine.download.objects import PreparedObject, file_oti, prepare_bytes
 from broadcast.engine.download.scheduler import BytesSource, CarouselEntry, CarouselScheduler
-from broadcast.engine.download.sdp import carousel_sdp
 from broadcast.engine.download.session import CarouselSession, SessionParams
 from broadcast.proto.flute import SessionReceiver, ntp_seconds, parse_fdt
 from broadcast.proto.flute import file_oti as fdt_file_oti
@@ -257,7 +257,8 @@ def test_bad_fec_config_names_the_key(session: dict[str, object], message: str) 
 
 
 def test_sdp_declares_raptor() -> None:
-    sdp = carousel_sdp(
-        name="r", tsi=1, destination=("127.28.0.1", 4000), source="127.0.0.1", fec_encoding_id=1
+    config = CarouselConfig(
+        destination=("127.28.0.1", 4000), name="r", fec="raptor", confidentiality=False
     )
+    sdp = carousel_sdp(config, source="127.0.0.1", session_id=0).to_text()
     assert "a=FEC-declaration:0 encoding-id=1" in sdp.split("\r\n")

@@ -60,7 +60,7 @@ from broadcast.engine.streaming.schedule import (
     SendMikey,
     Switch,
 )
-from broadcast.engine.streaming.sdp import SdpSession, build_sdp
+from broadcast.proto.announce.sdp import RtpMap, streaming_sdp
 from broadcast.proto.keys.errors import KeyModelError
 from broadcast.proto.keys.store import KeyStore
 from broadcast.proto.mikey.srtp_policy import SrtpPolicy
@@ -165,24 +165,24 @@ class StreamService(AsyncService):
         return ()
 
     def sdp(self) -> str:
+        """The session's SDP (:func:`broadcast.proto.announce.sdp.streaming_sdp`)."""
         s = self.config.session
-        ssrcs = self._configured_ssrcs()
-        return build_sdp(
-            SdpSession(
-                name=s.name,
-                destination=s.destination,
-                port=s.port,
-                payload_type=s.payload_type,
-                encoding=s.encoding,
-                clock_rate=s.clock_rate,
-                media=s.media,
-                ttl=self.config.output.ttl,
-                channels=s.channels,
-                source=self.config.output.source,
-                ssrcs=ssrcs,
-                cname=self.config.cname,
-            )
+        rtpmap = RtpMap(
+            s.payload_type,
+            s.encoding,
+            s.clock_rate,
+            None if s.channels is None else str(s.channels),
         )
+        description = streaming_sdp(
+            address=s.destination,
+            media=[(s.media, s.port, rtpmap)],
+            ttl=self.config.output.ttl,
+            source=self.config.output.source,
+            ssrcs=self._configured_ssrcs(),
+            cname=self.config.cname,
+            session_name=s.name,
+        )
+        return description.to_text()
 
     @property
     def pipeline(self) -> ProtectPipeline:
