@@ -23,9 +23,9 @@ from broadcast.engine.download.scheduler import BytesSource, CarouselEntry, Caro
 from broadcast.engine.download.session import CarouselSession, SessionParams
 from broadcast.proto.flute import SessionReceiver, ntp_seconds, parse_fdt
 from broadcast.proto.flute import file_oti as fdt_file_oti
-from broadcast.proto.flute.alc import packetize, parse_packet
+from broadcast.proto.flute.alc import object_headers, parse_packet
 from broadcast.proto.flute.blocks import RAPTOR_CHUNK, BlockPacketizer
-from broadcast.proto.flute.fec import raptor_parameters
+from broadcast.proto.flute.fec import get_scheme, raptor_parameters
 from broadcast.proto.flute.fec.raptor import repair_count
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "broadcast" / "config" / "examples"
@@ -106,7 +106,7 @@ def test_a_late_joiner_decodes_from_one_repair_only_round() -> None:
     assert [getattr(e, "data", None) for e in got if hasattr(e, "data")] == [data]
 
 
-def test_blockwise_pass_zero_is_what_packetize_sends() -> None:
+def test_blockwise_pass_zero_is_what_the_whole_object_encoder_sends() -> None:
     """Block by block (from each block's bytes alone, sub-blocks N > 1) equals the whole-object
     encoder with the scheme's 20 % repair, closing header on the object's last packet."""
     data = random.Random(3).randbytes(90_000)
@@ -118,7 +118,11 @@ def test_blockwise_pass_zero_is_what_packetize_sends() -> None:
         offset, size = packetizer.byte_range(step)
         blockwise += packetizer.packets(step, data[offset : offset + size])
     assert packetizer.steps == 5
-    assert blockwise == list(packetize(7, data, tsi=2, oti=oti, close_object=True))
+    header, closing = object_headers(7, tsi=2, oti=oti, close_object=True)
+    whole = [s.sbn.to_bytes(2, "big") + s.esi.to_bytes(2, "big") + s.data
+             for s in get_scheme(oti.fec_encoding_id).encode(oti, data)]  # fmt: skip
+    assert blockwise == [header + p for p in whole[:-1]] + [closing + whole[-1]]
+    assert list(packetizer.pass_packets(data)) == blockwise
     assert len(blockwise) == packetizer.packet_count
     assert parse_packet(blockwise[-1]).header.close_object
     assert not any(parse_packet(p).header.close_object for p in blockwise[:-1])

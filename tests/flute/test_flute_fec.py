@@ -9,10 +9,11 @@ from fractions import Fraction
 from typing import ClassVar
 
 import pytest
+from flute_support import packetize
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broadcast.proto.flute.alc import packetize, parse_packet
+from broadcast.proto.flute.alc import parse_packet
 from broadcast.proto.flute.errors import (
     BadOti,
     BadSymbol,

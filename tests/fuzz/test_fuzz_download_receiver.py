@@ -36,7 +36,7 @@ from broadcast.proto.flute import (
     ntp_seconds,
     parse_fdt,
 )
-from broadcast.proto.flute.alc import packetize
+from broadcast.proto.flute.blocks import BlockPacketizer
 from broadcast.proto.flute.fdt import content_md5
 from broadcast.proto.flute.fec import get_scheme
 from broadcast.proto.keys import KeyDomainId, Msk, MskId
@@ -178,10 +178,9 @@ def _encoded_object(content: bytes, claimed_length: int) -> list[bytes]:
     )
     document = FdtInstance(expires=ntp_seconds(NOW + 60), files=(entry,)).to_xml()
     fdt_oti = get_scheme(0).make_oti(len(document), 1400, 64)
-    return [
-        *packetize(0, document, tsi=TSI, oti=fdt_oti, fdt_instance_id=1),
-        *packetize(9, transport, tsi=TSI, oti=oti),
-    ]
+    fdt = BlockPacketizer.for_object(0, tsi=TSI, oti=fdt_oti, fdt_instance_id=1)
+    file = BlockPacketizer.for_object(9, tsi=TSI, oti=oti)
+    return [*fdt.pass_packets(document), *file.pass_packets(transport)]
 
 
 @pytest.mark.parametrize("claimed", [0, 100, 1 << 20])

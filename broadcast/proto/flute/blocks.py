@@ -2,11 +2,14 @@
 
 A carousel sends objects far larger than it should hold in memory. :class:`BlockPacketizer`
 splits one object into its RFC 5052 §9.1 source blocks and builds the packets of one block at a
-time from the block's bytes alone — the same bytes as :func:`broadcast.proto.flute.alc.packetize`
-(LCT header · FEC Payload ID · symbol, RFC 5775 §4.1), the last packet of the object with the
-closing header. For Compact No-Code (FEC Encoding ID 0, RFC 5445) the packets of a block come from
-the native batch builder (``broadcast._native.alc_batch``) in one call, with a pure-Python
-fallback that produces identical bytes.
+time from the block's bytes alone (LCT header · FEC Payload ID · symbol, RFC 5775 §4.1, one
+encoding symbol per packet, the last packet of the object with the closing header). It is the one
+packet builder of the project: the carousel scheduler asks it for one block at a time,
+:meth:`BlockPacketizer.pass_packets` hands out a whole pass over an object held in memory.
+
+For Compact No-Code (FEC Encoding ID 0, RFC 5445) the packets of a block come from the native
+batch builder (``broadcast._native.alc_batch``) in one call, with a pure-Python fallback that
+produces identical bytes.
 
 Raptor (FEC Encoding ID 1, RFC 5053) is block-wise too: each source block is encoded from its own
 bytes (:meth:`~broadcast.proto.flute.fec.raptor.RaptorObjectEncoder.for_block`, RFC 5053 §5.3.1.2
@@ -33,13 +36,14 @@ from types import ModuleType
 from typing import Final
 
 from broadcast import profile
-from broadcast.proto.flute.alc import _packets, object_headers
+from broadcast.proto.flute.alc import object_headers
 from broadcast.proto.flute.errors import FluteEncodeError
 from broadcast.proto.flute.fec import (
     COMPACT_NO_CODE,
     RAPTOR,
     BlockPartition,
     EncodingSymbol,
+    FecScheme,
     Oti,
     get_scheme,
 )
@@ -179,6 +183,25 @@ class BlockPacketizer:
             return block_byte_range(self.oti, step)
         return self.partition.block_offset(step), self.partition.block_bytes(step)
 
+    def pass_packets(self, data: bytes | memoryview, *, pass_index: int = 0) -> Iterator[bytes]:
+        """Every packet of carousel pass ``pass_index`` over the object ``data`` (all of it, in
+        memory), block after block: what the carousel sends of it, without the interleaving with
+        other objects. The length is checked when called; the packets are built lazily."""
+        if len(data) != self.oti.transfer_length:
+            raise FluteEncodeError(
+                f"object of {len(data)} bytes, OTI says {self.oti.transfer_length}",
+                field="Transfer Length",
+            )
+        if pass_index < 0:
+            raise FluteEncodeError("pass index >= 0", field="pass")
+        return self._pass(memoryview(data), pass_index)
+
+    def _pass(self, view: memoryview, pass_index: int) -> Iterator[bytes]:
+        for step in range(self.steps):
+            offset, size = self.byte_range(step)
+            for chunk in self.chunks(step, view[offset : offset + size], pass_index=pass_index):
+                yield from chunk
+
     def packets(self, step: int, data: bytes | memoryview, *, pass_index: int = 0) -> list[bytes]:
         """The packets of step ``step`` built from ``data`` (exactly :meth:`byte_range` bytes),
         for carousel pass ``pass_index`` (which only Raptor repair symbols depend on)."""
@@ -266,6 +289,19 @@ class BlockPacketizer:
                 chunk.append(head + _payload_id(held) + held.data)
                 held = None
             yield chunk
+
+
+def _packets(
+    scheme: FecScheme, plain: bytes, closing: bytes, symbols: Iterator[EncodingSymbol]
+) -> Iterator[bytes]:
+    """Header + FEC Payload ID + symbol for each symbol; ``closing`` header on the last one."""
+    last: EncodingSymbol | None = None
+    for symbol in symbols:
+        if last is not None:
+            yield plain + scheme.encode_payload_id(last.sbn, last.esi) + last.data
+        last = symbol
+    if last is not None:
+        yield closing + scheme.encode_payload_id(last.sbn, last.esi) + last.data
 
 
 def _payload_id(symbol: EncodingSymbol) -> bytes:
