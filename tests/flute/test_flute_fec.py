@@ -172,7 +172,6 @@ def test_file_attributes_override_instance_ones() -> None:
     instance = FdtFecAttributes(0, None, 64, 1428, None, b"\x01")
     entry = FdtFecAttributes(None, None, 8, None)
     assert entry.over(instance) == FdtFecAttributes(0, None, 8, 1428, None, b"\x01")
-    assert FdtFecAttributes().is_empty and not entry.is_empty
 
 
 # --- Compact No-Code symbols ---------------------------------------------------------------------

@@ -13,7 +13,6 @@ from ue_support import (
     POLICY,
     StreamSender,
     async_wait_until,
-    counter_rand,
     msk_entry,
 )
 
@@ -37,7 +36,7 @@ def client_for(host: str, listen: str | None = None) -> tuple[StreamingClient, l
         policy=POLICY,
         key_domain_id=KDID,
         key_groups=frozenset({KEY_GROUP}),
-        gate=MtkGate(counter_rand()),
+        gate=MtkGate(),
         consumer=out.append,
     )
     config = StreamingConfig(srtp_streams(sdp), listen_address=listen)

@@ -32,7 +32,7 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import fields, is_dataclass
 from typing import Any
 
 from aiohttp import web
@@ -59,12 +59,6 @@ log = logging.getLogger("broadcast.bmsc")
 ROTATION_TICK_S = 1.0
 #: Seconds ``stop()`` lets requests in flight finish.
 SHUTDOWN_TIMEOUT_S = 2.0
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    status: int
-    reason: str
 
 
 class BmscService(AsyncService):
@@ -431,4 +425,4 @@ def _jsonable(obj: Any) -> Any:
     return str(obj)
 
 
-__all__ = ["BmscService", "Refusal"]
+__all__ = ["BmscService"]

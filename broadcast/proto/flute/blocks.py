@@ -161,18 +161,6 @@ class BlockPacketizer:
             return 1
         return self.raptor.blocks if self.raptor is not None else self.partition.blocks
 
-    @property
-    def packet_count(self) -> int:
-        """Packets in one pass (1 for an empty object; -1 if unknown, for another scheme).
-
-        Compact No-Code: the source symbols. Raptor: K + R per block, on every pass.
-        """
-        if self.raptor is not None and self.raptor.blocks:
-            return sum(self._raptor_pass_size(sbn) for sbn in range(self.raptor.blocks))
-        if self.oti.fec_encoding_id not in (COMPACT_NO_CODE, RAPTOR):
-            return -1
-        return max(1, self.partition.source_symbols)
-
     def byte_range(self, step: int) -> tuple[int, int]:
         """(offset, length) of the object bytes that step ``step`` packetizes."""
         if not self.blockwise:
@@ -248,12 +236,6 @@ class BlockPacketizer:
         )
 
     # --- Raptor ----------------------------------------------------------------------------------
-    def _raptor_pass_size(self, sbn: int) -> int:
-        """K + R: symbols of block ``sbn`` sent on every pass."""
-        assert self.raptor is not None
-        k = self.raptor.block_symbols(sbn)
-        return k + repair_count(k, self.repair_overhead)
-
     def raptor_symbols(
         self, encoder: RaptorObjectEncoder, sbn: int, pass_index: int
     ) -> Iterator[EncodingSymbol]:
