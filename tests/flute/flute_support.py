@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from broadcast import profile
 from broadcast.proto.flute.alc import FDT_TOI
@@ -22,30 +23,11 @@ from broadcast.proto.flute.fec import COMPACT_NO_CODE, Oti, get_scheme
 from broadcast.proto.flute.lct import FluteVersion
 
 
-def packetize(
-    toi: int,
-    data: bytes,
-    *,
-    tsi: int,
-    oti: Oti,
-    version: FluteVersion = FluteVersion.V1,
-    fdt_instance_id: int | None = None,
-    cenc: int | None = None,
-    with_fti: bool = True,
-    close_object: bool = False,
-) -> list[bytes]:
-    """Every packet of one pass over one object (:meth:`BlockPacketizer.pass_packets`)."""
-    packetizer = BlockPacketizer.for_object(
-        toi,
-        tsi=tsi,
-        oti=oti,
-        version=version,
-        fdt_instance_id=fdt_instance_id,
-        cenc=cenc,
-        with_fti=with_fti,
-        close_object=close_object,
-    )
-    return list(packetizer.pass_packets(data))
+def packetize(toi: int, data: bytes, **headers: Any) -> list[bytes]:
+    """Every packet of one pass over one object: ``BlockPacketizer.for_object(toi, **headers)``
+    (``tsi``, ``oti``, ``version``, ``fdt_instance_id``, ``cenc``, ``with_fti``, ...), then
+    :meth:`~broadcast.proto.flute.blocks.BlockPacketizer.pass_packets`."""
+    return list(BlockPacketizer.for_object(toi, **headers).pass_packets(data))
 
 
 @dataclass(frozen=True, slots=True)

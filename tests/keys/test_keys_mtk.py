@@ -121,7 +121,7 @@ def test_cs_id_map_defaults_to_ssrc_zero() -> None:
 def test_standalone_creates_what_is_missing(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, "broadcast.engine.keys.mtk")
+    caplog.set_level(logging.INFO, "broadcast.engine.keys.issuing")
     with SQLiteKeyStore(tmp_path / "k.sqlite") as store:
         rec = standalone(store, 3, rand=lambda n: b"\x5a" * n)
         assert rec.msk_id == MskId(3, 1) and rec.state is MskState.CURRENT

@@ -30,21 +30,16 @@ error text.
 
 from __future__ import annotations
 
-import logging
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from broadcast import profile
-from broadcast.engine.keys.issuing import MtkAllocator, RandomSource
+from broadcast.engine.keys.issuing import MtkAllocator
 from broadcast.proto.dcf import MbmsKeyId
 from broadcast.proto.keys.ids import KeyDomainId, MskId, MtkId, srtp_mki
 from broadcast.proto.keys.material import Mtk, SrtpSalt
-from broadcast.proto.keys.store import KeyStore
 from broadcast.proto.mikey.mbms import build_mtk_message
 from broadcast.proto.mikey.payloads import SrtpCs
-
-_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,19 +88,9 @@ def cs_id_map(streams: Sequence[tuple[int, int]]) -> tuple[SrtpCs, ...]:
 
 
 class MtkIssuer(MtkAllocator):
-    """Makes the MTKs of one Key Group (``streaming`` or download) under its CURRENT MSK."""
-
-    def __init__(
-        self,
-        store: KeyStore,
-        key_domain: KeyDomainId,
-        key_group: int,
-        *,
-        streaming: bool,
-        rand: RandomSource = secrets.token_bytes,
-        log: logging.Logger = _log,
-    ) -> None:
-        super().__init__(store, key_domain, key_group, streaming=streaming, rand=rand, log=log)
+    """Makes the MTKs of one Key Group (``streaming`` or download) under its CURRENT MSK; built
+    like its :class:`~broadcast.engine.keys.issuing.MtkAllocator` (store, Key Domain, Key Group,
+    ``streaming``, ``rand``, ``log``)."""
 
     def issue(self, streams: Sequence[tuple[int, int]] = ()) -> IssuedMtk:
         """A new MTK under the group's CURRENT MSK with its message (module doc). Blocking.
