@@ -41,9 +41,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _measure import fmt, pin
 from aiohttp import web
 
-from broadcast.aio.bmsc.push import PushScheduler
+from broadcast.aio.bmsc.graph import build_bmsc
 from broadcast.aio.bmsc.service import BmscService
-from broadcast.engine.bmsc.keymgmt import KeyManagement
 from broadcast.engine.bmsc.settings import (
     BmscConfig,
     HttpConfig,
@@ -324,8 +323,8 @@ def cmd_rotation(args: argparse.Namespace) -> None:
     )
     keys = SQLiteKeyStore(store_path)
     store = SQLiteBmscStore(store_path)
-    gba = SQLiteGbaStore(store_path)
-    km = KeyManagement(cfg, keys, store, gba, perf_counter=time.perf_counter)
+    graph = build_bmsc(cfg, key_store=keys, store=store)  # opens the GBA simulator
+    km = graph.km
     km.ensure_groups(time.time())
     n = args.ues
     t0 = time.perf_counter()
@@ -368,7 +367,7 @@ def cmd_rotation(args: argparse.Namespace) -> None:
     )
 
     async def send_all() -> tuple[float, int]:
-        push = PushScheduler(km, cfg.push)
+        push = graph.push
         await push.start()
         t = time.perf_counter()
         handled = 0
@@ -405,9 +404,9 @@ def cmd_rotation(args: argparse.Namespace) -> None:
     )
     print(f"rotation + sending: {total + send_s:.2f} s")
     print(f"  peak RSS: {rss / 1024:.0f} MiB (after setup: {rss_before / 1024:.0f} MiB)")
+    graph.close()
     keys.close()
     store.close()
-    gba.close()
     sink.close()
     shutil.rmtree(workdir, ignore_errors=True)
 

@@ -5,10 +5,10 @@
 
 1. ALC packets generated per second — Compact No-Code, 1400-byte symbols, MSBL 64, one object of
    ``--mb`` MB held in memory:
-   - ours, native block-wise: ``BlockPacketizer.packets`` per source block (one native call per
-     64 packets, what the carousel does);
-   - ours, native whole object: ``alc_batch.build_object`` (one call);
-   - ours, pure Python: ``broadcast.proto.flute.alc.packetize`` (on a tenth of the object);
+   - ours, block-wise: ``BlockPacketizer.packets`` per source block (one native call per
+     64 packets) — the one packet builder, as the carousel scheduler drives it;
+   - ours, the carousel: ``CarouselSession`` + ``CarouselScheduler.poll`` until the round is
+     sent (FDT Instance included, the object prepared beforehand, no socket, no bitrate limit);
    - flute-alc (PyPI ``flute-alc``, Rust): ``Sender.read()`` until it returns None, after
      ``add_object_from_buffer`` + ``publish`` (not timed).
    The ratio ours/flute-alc is printed; the two must carry the same object (checked by
@@ -35,11 +35,11 @@ import time
 from _measure import fmt, openssl_speed, pin
 from flute import sender  # the peer: PyPI flute-alc (test/benchmark dependency)
 
-from broadcast._native import alc_batch
-from broadcast.engine.download.objects import file_oti
+from broadcast.engine.download.objects import PreparedObject, file_oti, prepare_bytes
+from broadcast.engine.download.scheduler import CarouselScheduler
+from broadcast.engine.download.session import CarouselSession, SessionParams
 from broadcast.proto.dcf import DcfWriter, MbmsKeyId, mbms_headers
 from broadcast.proto.flute import SessionReceiver, ntp_seconds
-from broadcast.proto.flute.alc import object_headers, packetize
 from broadcast.proto.flute.blocks import BlockPacketizer
 from broadcast.proto.flute.fec import get_scheme
 from broadcast.proto.keys import KeyDomainId, MskId, MtkId
@@ -82,15 +82,27 @@ def ours_raptor_round(data: bytes, pass_index: int) -> int:
     return count
 
 
-def ours_object(data: bytes) -> int:
-    oti = get_scheme(0).make_oti(len(data), SYMBOL, MSBL)
-    header, closing = object_headers(TOI, tsi=TSI, oti=oti)
-    return len(alc_batch.build_object(header, closing, data, SYMBOL, MSBL))
+def prepared(data: bytes) -> PreparedObject:
+    """The object as the carousel holds it (FDT entry with Content-MD5, OTI, bytes source)."""
+    return prepare_bytes(
+        TOI, data, content_location="file:///bench.bin",
+        content_type="application/octet-stream", symbol_length=SYMBOL, max_block_length=MSBL,
+    )  # fmt: skip
 
 
-def ours_python(data: bytes) -> int:
-    oti = get_scheme(0).make_oti(len(data), SYMBOL, MSBL)
-    return sum(1 for _ in packetize(TOI, data, tsi=TSI, oti=oti))
+def ours_carousel(obj: PreparedObject) -> int:
+    """Packets of one carousel round of ``obj``, FDT Instance included, as the service polls."""
+    params = SessionParams(
+        tsi=TSI, symbol_length=SYMBOL, max_block_length=MSBL,
+        repeat_interval=3600.0, fdt_repeat_interval=3600.0,
+    )  # fmt: skip
+    session = CarouselSession(params, CarouselScheduler(bitrate=None))
+    session.publish([obj], 0.0)
+    session.update(0.0)
+    count = 0
+    while packets := session.scheduler.poll(0.0).packets:
+        count += len(packets)
+    return count
 
 
 def flute_alc_rate(data: bytes, repeat: int) -> tuple[float, int]:
@@ -202,16 +214,14 @@ def main() -> None:
 
     peer_s, peer_n = flute_alc_rate(data, args.repeat)
     block_s, block_n = _best(lambda: ours_blockwise(data), args.repeat)
-    obj_s, obj_n = _best(lambda: ours_object(data), args.repeat)
-    tenth = data[: len(data) // 10]
-    py_s, py_n = _best(lambda: ours_python(tenth), 1)
+    obj = prepared(data)
+    car_s, car_n = _best(lambda: ours_carousel(obj), args.repeat)
     peer = peer_n / peer_s
     print("\nALC packets/s (Compact No-Code)")
     print(f"  flute-alc Sender.read() loop      {fmt(peer):>14}  ({peer_n} packets)")
     for name, n, s in (
-        ("ours native, per source block", block_n, block_s),
-        ("ours native, whole object", obj_n, obj_s),
-        ("ours pure Python packetize", py_n, py_s),
+        ("ours BlockPacketizer, per block", block_n, block_s),
+        ("ours carousel session + scheduler", car_n, car_s),
     ):
         rate = n / s
         print(f"  {name:<33} {fmt(rate):>14}  x{rate / peer:.2f} flute-alc")

@@ -20,8 +20,8 @@ from compare_flute import (
     check_peer_object,
     dcf_rate,
     ours_blockwise,
-    ours_object,
-    ours_python,
+    ours_carousel,
+    prepared,
 )
 from flute import sender
 
@@ -35,14 +35,9 @@ def test_alc_ours_blockwise(benchmark: Any) -> None:
     assert benchmark(ours_blockwise, DATA) == PACKETS
 
 
-def test_alc_ours_whole_object(benchmark: Any) -> None:
+def test_alc_ours_carousel(benchmark: Any) -> None:
     benchmark.group = "alc-packetize"
-    assert benchmark(ours_object, DATA) == PACKETS
-
-
-def test_alc_ours_python(benchmark: Any) -> None:
-    benchmark.group = "alc-packetize"
-    assert benchmark.pedantic(ours_python, args=(DATA[: MB // 10],), rounds=1) == -(-MB // 14000)
+    assert benchmark(ours_carousel, prepared(DATA)) == PACKETS + 1  # and the FDT Instance
 
 
 def test_alc_flute_alc(benchmark: Any) -> None:

@@ -35,11 +35,10 @@ import urllib.request
 from contextlib import suppress
 from typing import Any, Final
 
-from broadcast.aio.bmsc.push import PushScheduler
+from broadcast.aio.bmsc.graph import build_bmsc
 from broadcast.aio.bmsc.service import BmscService
 from broadcast.config.bmsc import load
 from broadcast.config.gba_key import GbaCredentials, write_gba_key
-from broadcast.engine.bmsc.keymgmt import KeyManagement
 from broadcast.engine.bmsc.settings import BmscConfig
 from broadcast.proto.errors import ConfigError
 from broadcast.proto.keys.errors import KeyModelError
@@ -215,28 +214,23 @@ def _admin(cfg: BmscConfig, method: str, path: str, body: dict[str, Any] | None)
 
 async def _direct(cfg: BmscConfig, action: Any, wait: bool) -> Any:
     """Run ``action(km, now)`` on the store, then send from this process until done."""
-    keys = SQLiteKeyStore(cfg.store)
-    store = SQLiteBmscStore(cfg.store)
-    gba = SQLiteGbaStore(cfg.store, bsf_domain=cfg.gba.bsf_domain)
-    km = KeyManagement(cfg, keys, store, gba, perf_counter=time.perf_counter)
-    push = PushScheduler(km, cfg.push)
+    graph = build_bmsc(cfg)
+    push = graph.push
     try:
         await push.start()
-        result = await asyncio.to_thread(action, km, time.time())
+        result = await asyncio.to_thread(action, graph.km, time.time())
         push.poke()
         if wait:
             p = cfg.push
             limit = time.monotonic() + sum(p.wait_after(n) for n in range(1, p.max_attempts + 1))
-            while store.delivery_counts().get(DeliveryState.PENDING, 0) and (
+            while graph.store.delivery_counts().get(DeliveryState.PENDING, 0) and (
                 time.monotonic() < limit + 2
             ):
                 await asyncio.sleep(0.05)
         return result, dict(push.stats)
     finally:
         await push.stop()
-        gba.close()
-        store.close()
-        keys.close()
+        graph.close()
 
 
 def cmd_msk(args: argparse.Namespace) -> int:

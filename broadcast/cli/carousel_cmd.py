@@ -25,7 +25,7 @@ from typing import Any, TextIO
 from broadcast.aio.download.service import CarouselService, CarouselStats
 from broadcast.cli.common import configure_logging, number_option
 from broadcast.config.carousel import load_config
-from broadcast.engine.download.keys import KeySetupError
+from broadcast.engine.keys.issuing import KeyGroupKindError
 from broadcast.proto.errors import ConfigError
 from broadcast.proto.keys import KeyModelError, KeyStoreError
 
@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
                 tty=sys.stdout.isatty(),
             )
         )
-    except (OSError, KeySetupError, KeyModelError, KeyStoreError) as exc:
+    except (OSError, KeyGroupKindError, KeyModelError, KeyStoreError) as exc:
         print(f"mbms carousel: {exc}", file=sys.stderr)
         return 1
     if service.sdp is not None and config.sdp_path is None:

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from broadcast.aio.download.service import carousel_sdp
 from broadcast.config.carousel import CarouselConfig
 from broadcast.config.gba_key import GbaCredentials, write_gba_key
 from broadcast.config.output import OutputConfig
@@ -35,7 +36,6 @@ from broadcast.engine.bmsc.settings import (
     PushConfig,
     RateLimitConfig,
 )
-from broadcast.engine.download.sdp import carousel_sdp
 from broadcast.engine.streaming.schedule import MtkTiming
 from broadcast.proto.announce.protection import protection_description
 from broadcast.proto.keys.ids import KeyDomainId
@@ -209,14 +209,7 @@ def write_announcement(
     directory.mkdir(parents=True, exist_ok=True)
     (directory / STREAM_SDP).write_text(stream_sdp, encoding="utf-8", newline="")
     (directory / CAROUSEL_SDP).write_text(
-        carousel_sdp(
-            name=carousel.name,
-            tsi=carousel.tsi,
-            destination=carousel.destination,
-            source=plan.bmsc_host,
-            session_id=int(time.time()),
-            fec_encoding_id=carousel.fec_encoding_id,
-        ),
+        carousel_sdp(carousel, source=plan.bmsc_host, session_id=int(time.time())).to_text(),
         encoding="utf-8",
         newline="",
     )

@@ -263,25 +263,6 @@ class SQLiteBmscStore:
                 > 0
             )
 
-    def subscription(
-        self, impi: str, key_domain: KeyDomainId, key_group: int
-    ) -> Subscription | None:
-        row = self._db.one(
-            "SELECT delivery_host, delivery_port FROM bmsc_subscription WHERE impi = ? "
-            "AND domain_id = ? AND key_group = ?",
-            (impi, key_domain.value, key_group),
-        )
-        if row is None:
-            return None
-        host, port = row
-        return Subscription(
-            impi,
-            key_domain,
-            key_group,
-            None if host is None else str(host),
-            None if port is None else int(port),  # type: ignore[call-overload]
-        )
-
     def ue_group_state(self, impi: str, key_domain: KeyDomainId, key_group: int) -> UeGroupState:
         """Subscription, registration and pending-pull flag of a UE for a group: ONE statement
         (the per-request read of the MSK request path)."""
@@ -384,41 +365,6 @@ class SQLiteBmscStore:
         )
         return None if row is None else _registration(row)
 
-    def registrations_of(self, impi: str) -> list[Registration]:
-        with self._db.read() as conn:
-            rows = conn.execute(
-                f"SELECT {_REG_COLUMNS} FROM bmsc_registration "  # noqa: S608 - constant
-                "WHERE impi = ? ORDER BY domain_id, key_group",
-                (impi,),
-            ).fetchall()
-        return [_registration(r) for r in rows]
-
-    def registrations_by_b_tid(self, b_tid: str) -> list[Registration]:
-        with self._db.read() as conn:
-            rows = conn.execute(
-                f"SELECT {_REG_COLUMNS} FROM bmsc_registration "  # noqa: S608 - constant
-                "WHERE idr = ? ORDER BY domain_id, key_group",
-                (b_tid.encode(),),
-            ).fetchall()
-        return [_registration(r) for r in rows]
-
-    def iter_registrations(
-        self, key_domain: KeyDomainId, key_group: int, *, chunk: int = 10_000
-    ) -> Iterator[list[Registration]]:
-        """The group's registrations in chunks (bounded memory for a million UEs)."""
-        last = 0
-        while True:
-            with self._db.read() as conn:
-                rows = conn.execute(
-                    f"SELECT {_REG_COLUMNS} FROM bmsc_registration "  # noqa: S608 - constant
-                    "WHERE domain_id = ? AND key_group = ? AND id > ? ORDER BY id LIMIT ?",
-                    (key_domain.value, key_group, last, chunk),
-                ).fetchall()
-            if not rows:
-                return
-            last = rows[-1][-1]
-            yield [_registration(r) for r in rows]
-
     def iter_registration_rows(
         self, key_domain: KeyDomainId, key_group: int, *, chunk: int = 10_000
     ) -> Iterator[list[RegistrationRow]]:
@@ -444,17 +390,6 @@ class SQLiteBmscStore:
                 (key_domain.value, key_group),
             ).fetchone()
         return int(n)
-
-    def unregister(self, key_domain: KeyDomainId, key_group: int, impi: str) -> bool:
-        with self._db.write() as conn:
-            return (
-                conn.execute(
-                    "DELETE FROM bmsc_registration WHERE domain_id = ? AND key_group = ? "
-                    "AND impi = ?",
-                    (key_domain.value, key_group, impi),
-                ).rowcount
-                > 0
-            )
 
     # --- deliveries --------------------------------------------------------------------------
     @staticmethod
@@ -564,21 +499,10 @@ class SQLiteBmscStore:
                 ],
             )
 
-    def due_deliveries(self, now: float, limit: int) -> list[Delivery]:
-        """Pending rows due at ``now``, oldest first, skipping a row while an earlier message
-        (lower COUNTER) to the same MUK is still pending: the UE accepts MUK counters only in
-        increasing order, so messages to one MUK go one at a time."""
-        with self._db.read() as conn:
-            rows = conn.execute(
-                f"SELECT {_DELIVERY_COLUMNS} FROM bmsc_delivery d "  # noqa: S608 - constant
-                f"WHERE state = 'pending' AND next_at <= ? AND {_NOT_BLOCKED} "
-                "ORDER BY next_at LIMIT ?",
-                (now, limit),
-            ).fetchall()
-        return [_delivery(r) for r in rows]
-
     def due_for_send(self, now: float, limit: int) -> list[DueDelivery]:
-        """:meth:`due_deliveries` as light rows (what a send needs), same selection and order."""
+        """Pending rows due at ``now``, oldest first, as light rows (what a send needs), skipping
+        a row while an earlier message (lower COUNTER) to the same MUK is still pending: the UE
+        accepts MUK counters only in increasing order, so messages to one MUK go one at a time."""
         with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT id, kind, host, port, ack_required, attempts, message "  # noqa: S608

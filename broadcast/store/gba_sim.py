@@ -108,10 +108,6 @@ class SQLiteGbaStore:
                 ).fetchall()
         return [Bootstrap(r[0], r[1], bytes(r[2]), r[3], r[4]) for r in rows]
 
-    def remove(self, b_tid: str) -> bool:
-        with self._db.write() as conn:
-            return conn.execute("DELETE FROM gba_bootstrap WHERE b_tid = ?", (b_tid,)).rowcount > 0
-
     def purge_expired(self, now: int) -> int:
         with self._db.write() as conn:
             return conn.execute("DELETE FROM gba_bootstrap WHERE expires_at <= ?", (now,)).rowcount

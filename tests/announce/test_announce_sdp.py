@@ -1,4 +1,4 @@
-"""SDP model, writer and parser: round trips, the MBMS views, the services' own SDP writers, and
+"""SDP model, writer and parser: round trips, the MBMS views, what the services write, and
 hostile input (typed errors only, bounded)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broadcast.engine.download.sdp import carousel_sdp
-from broadcast.engine.streaming.sdp import SdpSession, build_sdp
+from broadcast.aio.download.service import carousel_sdp
+from broadcast.config.carousel import CarouselConfig
 from broadcast.proto.announce.errors import SdpEncodeError, SdpError, SdpLimitExceeded
 from broadcast.proto.announce.sdp import (
     Attribute,
@@ -66,32 +66,94 @@ def test_flute_round_trip_and_view() -> None:
 
 
 def test_reads_what_the_stream_service_writes() -> None:
-    text = build_sdp(
-        SdpSession(
-            name="news",
-            destination="232.27.0.3",
-            port=6000,
-            payload_type=97,
-            encoding="H264",
-            clock_rate=90000,
-            ttl=3,
-            source="10.0.0.9",
-            ssrcs=(0x1234,),
-            cname="x@y",
-        )
-    )
+    text = streaming_sdp(
+        session_name="news",
+        address="232.27.0.3",
+        media=[("video", 6000, RtpMap(97, "H264", 90000))],
+        ttl=3,
+        source="10.0.0.9",
+        ssrcs=(0x1234,),
+        cname="x@y",
+    ).to_text()
     (s,) = srtp_streams(parse_sdp(text))
     assert (s.address, s.port, s.ttl, s.payload_types) == ("232.27.0.3", 6000, 3, (97,))
     assert s.rtpmaps[0].encoding == "H264"
 
 
 def test_reads_what_the_carousel_writes() -> None:
-    text = carousel_sdp(name="daily", tsi=9, destination=("127.27.0.4", 4002), source="127.0.0.1")
+    config = CarouselConfig(
+        destination=("127.27.0.4", 4002), tsi=9, name="daily", confidentiality=False
+    )
+    text = carousel_sdp(config, source="127.0.0.1", session_id=0).to_text()
     sd = parse_sdp(text)
     (f,) = flute_sessions(sd)
     assert (f.address, f.port, f.tsi, f.source, f.ttl) == ("127.27.0.4", 4002, 9, "127.0.0.1", None)
     assert f.source_filter is not None and f.source_filter.destination == "*"
     assert f.fec is not None and f.fec.encoding_id == 0
+
+
+def test_stream_builder_writes_source_filter_and_ssrcs_and_round_trips() -> None:
+    sd = streaming_sdp(
+        address="232.27.0.5",
+        media=[("video", 5004, RtpMap(96, "VP8", 90000))],
+        source="10.0.0.9",
+        ssrcs=(1, 0xFFFFFFFF),
+        cname="a@b",
+    )
+    assert parse_sdp(sd.to_text()) == sd
+    assert sd.attribute("source-filter") == " incl IN IP4 232.27.0.5 10.0.0.9"
+    assert sd.origin is not None and sd.origin.address == "10.0.0.9"
+    assert sd.media[0].attribute_values("ssrc") == ("1 cname:a@b", "4294967295 cname:a@b")
+    unicast = streaming_sdp(
+        address="127.27.0.5", media=[("video", 5004, RtpMap(96, "VP8", 90000))], source="127.0.0.1"
+    )
+    assert unicast.attribute("source-filter") is None  # RFC 4570 filters multicast only
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"ssrcs": (5,)},  # an SSRC needs its cname (RFC 5576 §6.1)
+        {"ssrcs": (5,), "cname": ""},
+        {"ssrcs": (1 << 32,), "cname": "c"},
+        {"ssrcs": (-1,), "cname": "c"},
+        {"cname": "a\r\nm=video 1 RTP/SAVP 0"},
+        {"source": "example.org"},
+        {"source": "::1"},
+    ],
+)
+def test_stream_builder_refuses_bad_values(kwargs: dict[str, object]) -> None:
+    with pytest.raises(SdpEncodeError):
+        streaming_sdp(
+            address="232.27.0.5",
+            media=[("video", 5004, RtpMap(96, "VP8", 90000))],
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+def test_ssrcs_belong_to_a_session_of_one_media_line() -> None:
+    two = [("video", 5004, RtpMap(96, "VP8", 90000)), ("audio", 5006, RtpMap(0, "PCMU", 8000))]
+    with pytest.raises(SdpEncodeError, match="one media line"):
+        streaming_sdp(address="232.27.0.5", media=two, ssrcs=(5,), cname="c")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [(128, "VP8", 90000, None), (96, "V P8", 90000, None), (96, "VP8", 0, None),
+     (96, "VP8", 1 << 32, None), (96, "VP8", 90000, "2\r\n")],
+)  # fmt: skip
+def test_rtpmap_refuses_bad_values(args: tuple[int, str, int, str | None]) -> None:
+    with pytest.raises(SdpEncodeError):
+        RtpMap(*args)
+
+
+def test_flute_builder_refuses_bad_values() -> None:
+    with pytest.raises(SdpEncodeError):
+        flute_sdp(address="232.27.0.2", port=4001, tsi=1, source="10.0.0.1", fec_encoding_id=256)
+    with pytest.raises(SdpEncodeError):
+        flute_sdp(address="232.27.0.2", port=4001, tsi=1 << 48, source="10.0.0.1")
+    with pytest.raises(SdpEncodeError):
+        flute_sdp(address="232.27.0.2", port=4001, tsi=1, source="::1")
 
 
 def test_media_connection_overrides_session_and_rtcp_attribute() -> None:

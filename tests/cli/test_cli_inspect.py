@@ -22,7 +22,6 @@ from broadcast.cli.inspect_cmd import (
     EXIT_BAD_MAC,
     EXIT_MALFORMED,
     EXIT_USAGE,
-    MAC_FAILED,
     build_samples,
 )
 from broadcast.cli.main import main
@@ -42,6 +41,7 @@ from broadcast.proto.mikey.payloads import (
     SecurityPolicy,
     Timestamp,
 )
+from broadcast.proto.mikey.render import MAC_FAILED
 
 SAMPLES = build_samples()
 SECRETS = {"MUK": DEMO_MUK, "MSK": DEMO_MSK, "MTK": DEMO_MTK, "salt": DEMO_SALT}

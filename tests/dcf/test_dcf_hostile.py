@@ -130,7 +130,8 @@ def test_wrong_key_is_a_typed_key_error() -> None:
 def test_wrong_key_writes_nothing_before_failing() -> None:
     out = io.BytesIO()
     with pytest.raises(DcfKeyError) as info:
-        parse_dcf(VALID).decrypt_to(out, WRONG_KEY)
+        for chunk in parse_dcf(VALID).iter_decrypt(WRONG_KEY):
+            out.write(chunk)
     assert out.getvalue() == b""
     assert info.value.box == "odrm/odda"
 

@@ -79,7 +79,8 @@ def test_twenty_mib_through_files(tmp_path: Path) -> None:
         with dcf_path.open("rb") as f:
             reader = parse_dcf(f)
             assert reader.plaintext_length == SIZE
-            reader.decrypt_to(sink, KEY)
+            for chunk in reader.iter_decrypt(KEY):
+                sink.write(chunk)
 
     assert traced_peak(read) < PEAK_LIMIT
     assert sink.count == SIZE

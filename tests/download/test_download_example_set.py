@@ -17,8 +17,7 @@ from broadcast.config.carousel import load_config as load_carousel
 from broadcast.config.stream import StreamConfig, session_srtp
 from broadcast.config.stream import load_config as load_stream
 from broadcast.engine.bmsc.settings import BmscConfig
-from broadcast.engine.download.keys import MtkIssuer
-from broadcast.engine.streaming.keying import ensure_standalone_keys
+from broadcast.engine.keys.mtk import MtkIssuer
 from broadcast.store.keys import SQLiteKeyStore
 
 
@@ -56,10 +55,11 @@ def test_the_groups_the_bmsc_creates_serve_the_stream_and_the_carousel(tmp_path:
             store.add_key_group(
                 kd, group.number, streaming=group.streaming, srtp=group.srtp_config()
             )
-        msk = ensure_standalone_keys(store, kd, stream.keys.key_group)  # no KeySetup error
+        msk = MtkIssuer(store, kd, stream.keys.key_group, streaming=True).ensure()  # no error
         assert msk.msk_id.key_group == 2
         # The stream's [srtp] agrees with the policy the BM-SC stored with the group.
         group = store.get_key_group(kd, stream.keys.key_group)
         assert session_srtp(stream, group) == group.srtp == stream.srtp
-        issued = MtkIssuer(store, kd, carousel.key_group).ensure()  # a download group: fine
+        # a download group: fine
+        issued = MtkIssuer(store, kd, carousel.key_group, streaming=False).ensure()
         assert issued.msk_id.key_group == 1

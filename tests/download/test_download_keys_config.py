@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 from testkit import EXAMPLES_DIR as EXAMPLES
 
+from broadcast.aio.download.service import carousel_sdp
 from broadcast.cli.main import main as mbms_main
-from broadcast.config.carousel import config_from_mapping, load_config
-from broadcast.engine.download.keys import KeySetupError, MtkIssuer
-from broadcast.engine.download.sdp import carousel_sdp
+from broadcast.config.carousel import CarouselConfig, config_from_mapping, load_config
+from broadcast.config.output import OutputConfig
+from broadcast.engine.keys.issuing import KeyGroupKindError
+from broadcast.engine.keys.mtk import MtkIssuer
 from broadcast.proto.errors import ConfigError
 from broadcast.proto.keys import KeyDomainId, Msk, MskId, MskState, MtkIdExhausted
 from broadcast.proto.mikey import envelope, open_mtk_message
@@ -24,7 +26,7 @@ EXAMPLE = EXAMPLES / "carousel.toml"
 def test_issuer_creates_what_is_missing_and_follows_the_current_msk(tmp_path: Path) -> None:
     rng = random.Random(5)
     with SQLiteKeyStore(tmp_path / "k.sqlite") as store:
-        issuer = MtkIssuer(store, KD, 7, rand=rng.randbytes)
+        issuer = MtkIssuer(store, KD, 7, streaming=False, rand=rng.randbytes)
         first = issuer.ensure()
         assert first.state is MskState.CURRENT and first.msk_id == MskId(7, 1)
         assert store.get_key_group(KD, 7).streaming is False
@@ -48,8 +50,18 @@ def test_issuer_refuses_a_streaming_key_group(tmp_path: Path) -> None:
     with SQLiteKeyStore(tmp_path / "k.sqlite") as store:
         store.add_key_domain(KD)
         store.add_key_group(KD, 3, streaming=True)
-        with pytest.raises(KeySetupError, match="streaming"):
-            MtkIssuer(store, KD, 3).ensure()
+        with pytest.raises(KeyGroupKindError, match="streaming"):
+            MtkIssuer(store, KD, 3, streaming=False).ensure()
+
+
+def test_a_download_mtk_message_has_no_cs_id_map(tmp_path: Path) -> None:
+    with SQLiteKeyStore(tmp_path / "k.sqlite") as store:
+        issuer = MtkIssuer(store, KD, 4, streaming=False)
+        issuer.ensure()
+        with pytest.raises(ValueError, match="CS ID map"):
+            issuer.issue([(0x1234, 0)])
+        issued = issuer.issue()
+        assert issued.salt is None and issued.sessions == () and int(issued.mtk_id) == 1
 
 
 def test_example_config_loads() -> None:
@@ -129,9 +141,14 @@ def test_bad_configs_name_the_key(data: dict[str, object], message: str) -> None
 
 
 def test_sdp_lines() -> None:
-    multicast = carousel_sdp(
-        name="news", tsi=9, destination=("232.1.2.3", 4000), source="10.0.0.1", ttl=5
+    news = CarouselConfig(
+        destination=("232.1.2.3", 4000),
+        tsi=9,
+        name="news",
+        output=OutputConfig(ttl=5),
+        confidentiality=False,
     )
+    multicast = carousel_sdp(news, source="10.0.0.1", session_id=0).to_text()
     lines = multicast.split("\r\n")
     assert "m=application 4000 FLUTE/UDP 0" in lines
     assert "c=IN IP4 232.1.2.3/5" in lines
@@ -139,7 +156,8 @@ def test_sdp_lines() -> None:
     assert "a=source-filter: incl IN IP4 * 10.0.0.1" in lines
     assert "a=FEC-declaration:0 encoding-id=0" in lines
     assert lines[0] == "v=0" and multicast.endswith("\r\n")
-    unicast = carousel_sdp(name="x", tsi=1, destination=("127.23.0.1", 4000), source="127.0.0.1")
+    x = CarouselConfig(destination=("127.23.0.1", 4000), name="x", confidentiality=False)
+    unicast = carousel_sdp(x, source="127.0.0.1", session_id=0).to_text()
     assert "c=IN IP4 127.23.0.1" in unicast.split("\r\n")  # no TTL on a unicast address
 
 

@@ -16,17 +16,17 @@ from dataclasses import replace
 import pytest
 from testkit import EXAMPLES_DIR as EXAMPLES
 
-from broadcast.config.carousel import config_from_mapping, load_config
+from broadcast.aio.download.service import carousel_sdp
+from broadcast.config.carousel import CarouselConfig, config_from_mapping, load_config
 from broadcast.engine.download.objects import PreparedObject, file_oti, prepare_bytes
 from broadcast.engine.download.scheduler import BytesSource, CarouselEntry, CarouselScheduler
-from broadcast.engine.download.sdp import carousel_sdp
 from broadcast.engine.download.session import CarouselSession, SessionParams
 from broadcast.proto.errors import ConfigError
 from broadcast.proto.flute import SessionReceiver, ntp_seconds, parse_fdt
 from broadcast.proto.flute import file_oti as fdt_file_oti
-from broadcast.proto.flute.alc import packetize, parse_packet
+from broadcast.proto.flute.alc import object_headers, parse_packet
 from broadcast.proto.flute.blocks import RAPTOR_CHUNK, BlockPacketizer
-from broadcast.proto.flute.fec import raptor_parameters
+from broadcast.proto.flute.fec import get_scheme, raptor_parameters
 from broadcast.proto.flute.fec.raptor import repair_count
 
 NOW = 1_800_000_000.0
@@ -105,7 +105,7 @@ def test_a_late_joiner_decodes_from_one_repair_only_round() -> None:
     assert [getattr(e, "data", None) for e in got if hasattr(e, "data")] == [data]
 
 
-def test_blockwise_pass_zero_is_what_packetize_sends() -> None:
+def test_blockwise_pass_zero_is_what_the_whole_object_encoder_sends() -> None:
     """Block by block (from each block's bytes alone, sub-blocks N > 1) equals the whole-object
     encoder with the scheme's 20 % repair, closing header on the object's last packet."""
     data = random.Random(3).randbytes(90_000)
@@ -117,8 +117,11 @@ def test_blockwise_pass_zero_is_what_packetize_sends() -> None:
         offset, size = packetizer.byte_range(step)
         blockwise += packetizer.packets(step, data[offset : offset + size])
     assert packetizer.steps == 5
-    assert blockwise == list(packetize(7, data, tsi=2, oti=oti, close_object=True))
-    assert len(blockwise) == packetizer.packet_count
+    header, closing = object_headers(7, tsi=2, oti=oti, close_object=True)
+    whole = [s.sbn.to_bytes(2, "big") + s.esi.to_bytes(2, "big") + s.data
+             for s in get_scheme(oti.fec_encoding_id).encode(oti, data)]  # fmt: skip
+    assert blockwise == [header + p for p in whole[:-1]] + [closing + whole[-1]]
+    assert list(packetizer.pass_packets(data)) == blockwise
     assert parse_packet(blockwise[-1]).header.close_object
     assert not any(parse_packet(p).header.close_object for p in blockwise[:-1])
 
@@ -256,7 +259,8 @@ def test_bad_fec_config_names_the_key(session: dict[str, object], message: str) 
 
 
 def test_sdp_declares_raptor() -> None:
-    sdp = carousel_sdp(
-        name="r", tsi=1, destination=("127.28.0.1", 4000), source="127.0.0.1", fec_encoding_id=1
+    config = CarouselConfig(
+        destination=("127.28.0.1", 4000), name="r", fec="raptor", confidentiality=False
     )
+    sdp = carousel_sdp(config, source="127.0.0.1", session_id=0).to_text()
     assert "a=FEC-declaration:0 encoding-id=1" in sdp.split("\r\n")

@@ -30,7 +30,6 @@ from pathlib import Path
 from broadcast.aio.download.service import CarouselService
 from broadcast.aio.ue.receive_worker import ReceiveWorker
 from broadcast.config.carousel import CarouselConfig
-from broadcast.engine.download.keys import MtkIssuer
 from broadcast.engine.download.objects import (
     PreparedObject,
     Protection,
@@ -39,6 +38,7 @@ from broadcast.engine.download.objects import (
 )
 from broadcast.engine.download.scheduler import CarouselScheduler
 from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.engine.keys.mtk import MtkIssuer
 from broadcast.engine.ue.download_receiver import DownloadEvent, DownloadReceiver, FileReceived
 from broadcast.proto.flute import ntp_seconds
 from broadcast.proto.flute.alc import parse_packet
@@ -132,7 +132,7 @@ def test_two_raptor_rounds_recover_every_file_where_compact_no_code_does_not(
     inputs = _inputs(tmp_path)
     rng = random.Random(5)
     with SQLiteKeyStore(tmp_path / "keys.sqlite") as store:
-        issuer = MtkIssuer(store, KD, 256, rand=rng.randbytes)
+        issuer = MtkIssuer(store, KD, 256, streaming=False, rand=rng.randbytes)
         record = issuer.ensure()
         issued = issuer.issue()
     protection = Protection(issued.key_id, issued.mtk, "bmsc.example.org", "http://b/km")

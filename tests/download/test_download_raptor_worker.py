@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from broadcast.aio.ue.receive_worker import ReceiveWorker
-from broadcast.engine.download.keys import MtkIssuer
 from broadcast.engine.download.objects import Protection, prepare_file, prepare_mikey
 from broadcast.engine.download.scheduler import CarouselScheduler
 from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.engine.keys.mtk import MtkIssuer
 from broadcast.engine.ue.download_receiver import (
     DownloadEvent,
     DownloadReceiver,
@@ -35,7 +35,7 @@ def _carousel(tmp_path: Path) -> tuple[list[bytes], MskRecord, bytes]:
     data = rng.randbytes(200_000)
     (tmp_path / "f.bin").write_bytes(data)
     with SQLiteKeyStore(tmp_path / "k.sqlite") as store:
-        issuer = MtkIssuer(store, KD, 256, rand=rng.randbytes)
+        issuer = MtkIssuer(store, KD, 256, streaming=False, rand=rng.randbytes)
         record = issuer.ensure()
         issued = issuer.issue()
     session = CarouselSession(SessionParams(tsi=5), CarouselScheduler(bitrate=None))

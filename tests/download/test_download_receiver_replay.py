@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from broadcast.engine.download.keys import IssuedMtk
 from broadcast.engine.download.objects import Protection, prepare_file, prepare_mikey
 from broadcast.engine.download.scheduler import CarouselScheduler
 from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.engine.keys.mtk import IssuedMtk
 from broadcast.engine.ue.download_receiver import (
     DownloadEvent,
     DownloadReceiver,

@@ -6,7 +6,6 @@ import os
 import random
 from pathlib import Path
 
-from broadcast.engine.download.keys import IssuedMtk, MtkIssuer
 from broadcast.engine.download.objects import (
     PreparedObject,
     Protection,
@@ -16,6 +15,7 @@ from broadcast.engine.download.objects import (
 )
 from broadcast.engine.download.scheduler import CarouselScheduler
 from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.engine.keys.mtk import IssuedMtk, MtkIssuer
 from broadcast.engine.ue.download_receiver import DownloadReceiver, FileReceived, MtkReceived
 from broadcast.proto.dcf import MbmsKeyId
 from broadcast.proto.flute import (
@@ -147,7 +147,7 @@ def test_msk_arriving_after_the_mikey_object_still_opens_it(tmp_path: Path) -> N
     (tmp_path / "f.txt").write_bytes(b"late key\n")
     with SQLiteKeyStore(tmp_path / "k.sqlite") as store:
         kd = KeyDomainId.from_plmn("001", "01")
-        issuer = MtkIssuer(store, kd, 4, rand=rng.randbytes)
+        issuer = MtkIssuer(store, kd, 4, streaming=False, rand=rng.randbytes)
         record = issuer.ensure()
         issued = issuer.issue()
     session = _session()

@@ -1,14 +1,16 @@
-"""ALC packets: packetize/parse round trips and hostile input (only FluteError, field + offset)."""
+"""ALC packets: packetize (the carousel's BlockPacketizer) / parse round trips and hostile input
+(only FluteError, field + offset)."""
 
 from __future__ import annotations
 
 import contextlib
 
 import pytest
+from flute_support import packetize
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broadcast.proto.flute.alc import AlcPacket, build_packet, packetize, parse_packet
+from broadcast.proto.flute.alc import AlcPacket, build_packet, parse_packet
 from broadcast.proto.flute.errors import (
     AlcError,
     BadHeaderLength,

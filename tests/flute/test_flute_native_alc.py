@@ -1,4 +1,5 @@
-"""The native ALC batch builder and the block-wise packetizer give the Python packetizer's bytes."""
+"""The native ALC batch builder and the block-wise packetizer give the bytes of the whole-object
+encoder (the FEC scheme's symbols, each behind the LCT header and its FEC Payload ID)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,17 @@ from hypothesis import strategies as st
 
 from broadcast._native import alc_batch
 from broadcast.proto.flute import blocks
-from broadcast.proto.flute.alc import object_headers, packetize
+from broadcast.proto.flute.alc import object_headers
 from broadcast.proto.flute.blocks import BlockPacketizer, python_block_packets
-from broadcast.proto.flute.fec import get_scheme
+from broadcast.proto.flute.fec import Oti, get_scheme
 from broadcast.proto.flute.lct import FluteVersion
+
+
+def _whole_object(header: bytes, closing: bytes, oti: Oti, data: bytes) -> list[bytes]:
+    """Reference: every symbol of the whole-object encoder, the closing header on the last."""
+    scheme = get_scheme(oti.fec_encoding_id)
+    ids = [scheme.encode_payload_id(s.sbn, s.esi) + s.data for s in scheme.encode(oti, data)]
+    return [header + p for p in ids[:-1]] + [closing + ids[-1]]
 
 
 def _blockwise(packetizer: BlockPacketizer, data: bytes) -> list[bytes]:
@@ -42,17 +50,16 @@ def test_native_object_matches_python(
         return
     version = FluteVersion.V2 if v2 else FluteVersion.V1
     fdt = {"fdt_instance_id": 7} if toi == 0 else {}
-    expected = list(
-        packetize(toi, data, tsi=tsi, oti=oti, version=version, close_object=close, **fdt)
-    )
     header, closing = object_headers(
         toi, tsi=tsi, oti=oti, version=version, close_object=close, **fdt
     )
+    expected = _whole_object(header, closing, oti, data)
     assert alc_batch.build_object(header, closing, data, symbol_length, max_block) == expected
     packetizer = BlockPacketizer.for_object(
         toi, tsi=tsi, oti=oti, version=version, close_object=close, **fdt
     )
     assert _blockwise(packetizer, data) == expected
+    assert list(packetizer.pass_packets(data)) == expected
     if data:
         offset, size = packetizer.byte_range(0)
         assert (
@@ -81,7 +88,8 @@ def test_native_module_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     oti = get_scheme(0).make_oti(9, 4, 2)
     packetizer = BlockPacketizer.for_object(3, tsi=1, oti=oti)
     data = bytes(range(9))
-    assert _blockwise(packetizer, data) == list(packetize(3, data, tsi=1, oti=oti))
+    header, closing = object_headers(3, tsi=1, oti=oti)
+    assert _blockwise(packetizer, data) == _whole_object(header, closing, oti, data)
     assert calls == [0, 1]
 
 

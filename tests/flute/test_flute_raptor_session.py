@@ -1,17 +1,19 @@
-"""Raptor through FLUTE: packetizer / sender → losses → SessionReceiver, byte for byte."""
+"""Raptor through FLUTE: the carousel's packetizer (flute_support) → losses → SessionReceiver,
+byte for byte."""
 
 from __future__ import annotations
 
 import random
 
-from broadcast.proto.flute.alc import build_packet, packetize, parse_packet
+from flute_support import Sender, SenderConfig, packetize
+
+from broadcast.proto.flute.alc import build_packet, parse_packet
 from broadcast.proto.flute.fdt import FdtInstance, describe_object
 from broadcast.proto.flute.fec import COMPACT_NO_CODE, Oti, RaptorObjectEncoder, raptor_parameters
 from broadcast.proto.flute.fec.raptor_partition import RaptorOti, RaptorPartition
 from broadcast.proto.flute.lct import ExtFti, LctHeader
 from broadcast.proto.flute.ntp import ntp_seconds
 from broadcast.proto.flute.receiver import ReceivedObject, ReceiverConfig, SessionReceiver
-from broadcast.proto.flute.sender import FluteSender, SenderConfig
 
 TSI = 0x5A
 NOW = ntp_seconds(1_700_000_000)
@@ -74,11 +76,11 @@ def test_blocks_and_sub_blocks_with_oti_from_the_fdt_only() -> None:
 
 
 def test_sender_session_with_raptor_fec() -> None:
-    """FluteSender with FEC Encoding ID 1 for the FDT Instance and every file, shuffled and
+    """A sender with FEC Encoding ID 1 for the FDT Instance and every file, shuffled and
     duplicated; a tiny object gets a shrunk symbol length so that K >= 4."""
     rnd = random.Random(3)
     objects = {1: rnd.randbytes(40_000), 2: rnd.randbytes(77), 3: rnd.randbytes(4096)}
-    sender = FluteSender(
+    sender = Sender(
         SenderConfig(
             tsi=TSI, fec_encoding_id=1, encoding_symbol_length=1024, max_source_block_length=8192
         )

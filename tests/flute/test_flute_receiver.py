@@ -1,14 +1,16 @@
-"""Session receiver: objects through packetize → shuffle/duplicate/drop → receiver, and abuse."""
+"""Session receiver: objects through the carousel's packetizer (flute_support) → shuffle/duplicate/
+drop → receiver, and abuse."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import replace
 
+from flute_support import Sender, SenderConfig, packetize
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadcast.proto.flute.alc import packetize, parse_packet
+from broadcast.proto.flute.alc import parse_packet
 from broadcast.proto.flute.cenc import ContentEncoding, encode_content
 from broadcast.proto.flute.fdt import (
     FDT_NAMESPACE_RFC6726,
@@ -27,7 +29,6 @@ from broadcast.proto.flute.receiver import (
     ReceiverConfig,
     SessionReceiver,
 )
-from broadcast.proto.flute.sender import FluteSender, SenderConfig
 from broadcast.proto.keys import MskId, MtkId
 
 TSI = 0x2A
@@ -44,7 +45,7 @@ def make_pass(
     instance_id: int = 1,
 ) -> tuple[FdtInstance, list[bytes], list[bytes]]:
     """(FDT Instance, FDT packets, file packets) for one carousel pass."""
-    sender = FluteSender(config)
+    sender = Sender(config)
     files = tuple(sender.describe(toi, data, f"obj/{toi}.bin") for toi, data in objects.items())
     instance = FdtInstance(expires=expires, files=files)
     packets = list(sender.pass_packets(instance, instance_id, objects))
@@ -145,9 +146,16 @@ def test_objects_before_their_fdt_with_and_without_ext_fti() -> None:
         assert receiver.buffered_bytes == 0
 
 
+def test_an_fdt_entry_without_lengths_or_oti_is_completed_from_ext_fti() -> None:
+    bare = FdtInstance(expires=NOW + 60, files=(FdtFile(1, "bare"),))
+    packets = Sender(SenderConfig(tsi=TSI)).pass_packets(bare, 1, {1: b"data"})
+    assert len(packets) == 2  # the FDT Instance, the object
+    assert delivered(feed_all(SessionReceiver(TSI), packets)) == {1: b"data"}
+
+
 def test_mikey_object_end_to_end() -> None:
     message = bytes.fromhex("0100058000000001") + bytes(60)
-    sender = FluteSender(SenderConfig(tsi=TSI))
+    sender = Sender(SenderConfig(tsi=TSI))
     dcf = b"\x00\x00\x00\x18ftypodcf" + bytes(3000)
     files = (
         mikey_file(1, MskId(1, 0), MtkId(1), message, oti=sender.oti(len(message))),
@@ -189,7 +197,7 @@ def test_newer_instance_ids_win_including_across_the_wrap() -> None:
     top = (1 << 20) - 1
     old = FdtInstance(expires=NOW + 60, files=(FdtFile(1, "old", content_length=5),))
     new = FdtInstance(expires=NOW + 90, files=(FdtFile(1, "new", content_length=5),))
-    sender = FluteSender(SMALL)
+    sender = Sender(SMALL)
     receiver = SessionReceiver(TSI)
     feed_all(receiver, list(sender.fdt_packets(new, 0)))  # 0 is newer than 2^20-1
     feed_all(receiver, list(sender.fdt_packets(old, top)))
@@ -204,7 +212,7 @@ def test_newer_instance_ids_win_including_across_the_wrap() -> None:
 
 
 def test_repeated_fdt_instances_are_dropped_cheaply_and_reused_ids_reprocessed() -> None:
-    sender = FluteSender(SMALL)
+    sender = Sender(SMALL)
     first = FdtInstance(expires=NOW + 60, files=(FdtFile(1, "a"),))
     second = FdtInstance(expires=NOW + 60, files=(FdtFile(1, "a"), FdtFile(2, "much-longer")))
     receiver = SessionReceiver(TSI)
@@ -231,7 +239,7 @@ def test_compressed_fdt_bomb_and_hostile_fdt_documents_are_rejected() -> None:
 # --- integrity and limits ------------------------------------------------------------------------
 def test_content_md5_mismatch_is_rejected() -> None:
     data = b"payload" * 100
-    sender = FluteSender(SMALL)
+    sender = Sender(SMALL)
     entry = replace(sender.describe(1, data, "x"), content_md5=content_md5(b"other"))
     instance = FdtInstance(expires=NOW + 60, files=(entry,))
     receiver = SessionReceiver(TSI)
@@ -243,7 +251,7 @@ def test_content_md5_mismatch_is_rejected() -> None:
 
 
 def test_ext_fti_contradicting_the_fdt_is_rejected() -> None:
-    sender = FluteSender(SMALL)
+    sender = Sender(SMALL)
     instance = FdtInstance(expires=NOW + 60, files=(FdtFile(1, "x", content_length=10),))
     receiver = SessionReceiver(TSI)
     feed_all(receiver, list(sender.fdt_packets(instance, 1)))

@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadcast.engine.download.keys import MtkIssuer
 from broadcast.engine.download.objects import (
     PreparedObject,
     Protection,
@@ -26,6 +25,7 @@ from broadcast.engine.download.objects import (
 )
 from broadcast.engine.download.scheduler import CarouselScheduler
 from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.engine.keys.mtk import MtkIssuer
 from broadcast.engine.ue.download_receiver import DownloadReceiver, FileReceived, FileRejected
 from broadcast.proto.dcf import DcfError, parse_dcf
 from broadcast.proto.flute import (
@@ -36,7 +36,7 @@ from broadcast.proto.flute import (
     ntp_seconds,
     parse_fdt,
 )
-from broadcast.proto.flute.alc import packetize
+from broadcast.proto.flute.blocks import BlockPacketizer
 from broadcast.proto.flute.fdt import content_md5
 from broadcast.proto.flute.fec import get_scheme
 from broadcast.proto.keys import KeyDomainId, Msk, MskId
@@ -57,7 +57,7 @@ def _carousel() -> tuple[tuple[bytes, ...], KeyDomainId, MskId, bytes, bytes]:
     (tmp / "b.bin").write_bytes(rng.randbytes(5000))
     store = SQLiteKeyStore(tmp / "k.sqlite")
     kd = KeyDomainId.from_plmn("001", "01")
-    issuer = MtkIssuer(store, kd, 3, rand=rng.randbytes)
+    issuer = MtkIssuer(store, kd, 3, streaming=False, rand=rng.randbytes)
     record = issuer.ensure()
     issued = issuer.issue()
     store.close()
@@ -178,10 +178,9 @@ def _encoded_object(content: bytes, claimed_length: int) -> list[bytes]:
     )
     document = FdtInstance(expires=ntp_seconds(NOW + 60), files=(entry,)).to_xml()
     fdt_oti = get_scheme(0).make_oti(len(document), 1400, 64)
-    return [
-        *packetize(0, document, tsi=TSI, oti=fdt_oti, fdt_instance_id=1),
-        *packetize(9, transport, tsi=TSI, oti=oti),
-    ]
+    fdt = BlockPacketizer.for_object(0, tsi=TSI, oti=fdt_oti, fdt_instance_id=1)
+    file = BlockPacketizer.for_object(9, tsi=TSI, oti=oti)
+    return [*fdt.pass_packets(document), *file.pass_packets(transport)]
 
 
 @pytest.mark.parametrize("claimed", [0, 100, 1 << 20])

@@ -20,7 +20,6 @@ import pytest
 from flute import receiver as flute_receiver
 
 from broadcast import profile
-from broadcast.engine.download.keys import MtkIssuer
 from broadcast.engine.download.objects import (
     PreparedObject,
     Protection,
@@ -29,6 +28,7 @@ from broadcast.engine.download.objects import (
 )
 from broadcast.engine.download.scheduler import CarouselScheduler
 from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.engine.keys.mtk import MtkIssuer
 from broadcast.proto.flute import (
     FDT_NAMESPACE_RFC6726,
     FluteVersion,
@@ -59,7 +59,9 @@ def _carousel(
     spool = tmp_path / "spool"
     spool.mkdir()
     store = SQLiteKeyStore(tmp_path / "keys.sqlite")
-    issuer = MtkIssuer(store, KeyDomainId.from_plmn("001", "01"), 9, rand=rng.randbytes)
+    issuer = MtkIssuer(
+        store, KeyDomainId.from_plmn("001", "01"), 9, streaming=False, rand=rng.randbytes
+    )
     issuer.ensure()
     issued = issuer.issue()
     store.close()

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 from testkit import load_module
 
-from broadcast.engine.download.keys import MtkIssuer
 from broadcast.engine.download.objects import Protection, prepare_file, prepare_mikey
 from broadcast.engine.download.scheduler import CarouselScheduler
 from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.engine.keys.mtk import MtkIssuer
 from broadcast.proto.flute import parse_packet
 from broadcast.proto.keys import KeyDomainId
 from broadcast.store.keys import SQLiteKeyStore
@@ -51,7 +51,9 @@ def _packets(tmp_path: Path) -> tuple[list[bytes], dict[str, int]]:
     rng = random.Random(11)
     (tmp_path / "n.txt").write_bytes(rng.randbytes(3000))
     store = SQLiteKeyStore(tmp_path / "keys.sqlite")
-    issuer = MtkIssuer(store, KeyDomainId.from_plmn("001", "01"), 5, rand=rng.randbytes)
+    issuer = MtkIssuer(
+        store, KeyDomainId.from_plmn("001", "01"), 5, streaming=False, rand=rng.randbytes
+    )
     issuer.ensure()
     issued = issuer.issue()
     store.close()

@@ -49,8 +49,8 @@ def contexts(policy: CryptoPolicy | None = None, **kwargs: int) -> tuple[SrtpSen
     policy = policy or CryptoPolicy()
     sender, receiver = SrtpSender(policy, **kwargs), SrtpReceiver(policy, **kwargs)
     for ctx in (sender, receiver):
-        ctx.keys.add_mtk(MSK, MtkId(1), KEY_A, SALT_A)
-        ctx.keys.add_mtk(MSK, MtkId(2), KEY_B, SALT_B)
+        ctx.keys.add(srtp_mki(MSK, MtkId(1)), KEY_A, SALT_A)
+        ctx.keys.add(srtp_mki(MSK, MtkId(2)), KEY_B, SALT_B)
     return sender, receiver
 
 
@@ -79,7 +79,7 @@ def test_master_key_switch_mid_stream_with_late_packets_of_the_old_key() -> None
 def test_key_ring_is_bounded_and_evicts_the_oldest() -> None:
     sender, receiver = contexts()
     old = sender.protect(make_rtp(5), MKI_A)
-    assert receiver.keys.add_mtk(MSK, MtkId(3), KEY_C, SALT_C) is None  # capacity 3
+    assert receiver.keys.add(srtp_mki(MSK, MtkId(3)), KEY_C, SALT_C) is None  # capacity 3
     assert receiver.keys.add(srtp_mki(MSK, MtkId(4)), KEY_C, SALT_A) == MKI_A
     assert receiver.keys.mkis == (MKI_B, MKI_C, srtp_mki(MSK, MtkId(4)))
     with pytest.raises(UnknownMki):

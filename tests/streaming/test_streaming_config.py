@@ -19,7 +19,7 @@ from broadcast.config.stream import (
     load_config,
 )
 from broadcast.engine.streaming.generator import GeneratorConfig
-from broadcast.engine.streaming.sdp import SdpSession, build_sdp
+from broadcast.proto.announce.sdp import RtpMap, streaming_sdp
 from broadcast.proto.errors import ConfigError
 from broadcast.proto.mikey.constants import SrtpAuthAlg
 from broadcast.proto.srtp.settings import SrtpConfig, srtp_policy
@@ -158,22 +158,15 @@ def test_srtp_policy_values() -> None:
 
 
 def test_sdp_multicast_and_unicast() -> None:
-    text = build_sdp(
-        SdpSession(
-            name="news",
-            destination="239.1.2.3",
-            port=5004,
-            payload_type=97,
-            encoding="opus",
-            clock_rate=48000,
-            media="audio",
-            ttl=8,
-            channels=2,
-            source="192.0.2.10",
-            ssrcs=(5,),
-            cname="n@mbms",
-        )
-    )
+    text = streaming_sdp(
+        session_name="news",
+        address="239.1.2.3",
+        media=[("audio", 5004, RtpMap(97, "opus", 48000, "2"))],
+        ttl=8,
+        source="192.0.2.10",
+        ssrcs=(5,),
+        cname="n@mbms",
+    ).to_text()
     assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")
     lines = text.split("\r\n")[:-1]
     assert lines == [
@@ -187,7 +180,8 @@ def test_sdp_multicast_and_unicast() -> None:
         "a=rtpmap:97 opus/48000/2",
         "a=ssrc:5 cname:n@mbms",
     ]
-    unicast = build_sdp(SdpSession("u", "127.22.2.1", 5004, 96, "H264", 90000))
+    h264 = [("video", 5004, RtpMap(96, "H264", 90000))]
+    unicast = streaming_sdp(session_name="u", address="127.22.2.1", media=h264).to_text()
     assert "c=IN IP4 127.22.2.1\r\n" in unicast and "m=video 5004 RTP/SAVP 96" in unicast
     with pytest.raises(ValueError):
-        build_sdp(SdpSession("bad\r\nname", "127.22.2.1", 5004, 96, "H264", 90000))
+        streaming_sdp(session_name="bad\r\nname", address="127.22.2.1", media=h264)

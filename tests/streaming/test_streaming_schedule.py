@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadcast.engine.streaming.keying import IssuedMtk, MtkIssuer, MtkUnavailable
+from broadcast.engine.keys.issuing import MtkUnavailable
+from broadcast.engine.keys.mtk import IssuedMtk, MtkIssuer
 from broadcast.engine.streaming.schedule import (
     InstallKey,
     MtkSchedule,
@@ -22,6 +23,7 @@ from broadcast.engine.streaming.schedule import (
     SendMikey,
     Switch,
 )
+from broadcast.proto.dcf import MbmsKeyId
 from broadcast.proto.keys import KeyDomainId, Msk, MskId, MskState, Mtk, MtkId, SrtpSalt
 from broadcast.store.keys import SQLiteKeyStore
 
@@ -33,13 +35,11 @@ MSK_1_1 = MskId(1, 1)
 
 def fake_mtk(mtk_id: int, msk: MskId = MSK_1_1) -> IssuedMtk:
     return IssuedMtk(
-        DOMAIN,
-        msk,
-        MtkId(mtk_id),
-        mtk_id,
+        MbmsKeyId(DOMAIN, msk, MtkId(mtk_id)),
         Mtk(bytes([mtk_id & 0xFF]) * 16),
-        SrtpSalt(bytes(14)),
         b"message-%d" % mtk_id,
+        mtk_id,
+        SrtpSalt(bytes(14)),
     )
 
 
@@ -212,7 +212,9 @@ def run_schedule(
 
     add_msk(MskState.CURRENT)
     rand = itertools.count()
-    issuer = MtkIssuer(store, DOMAIN, 1, rand=lambda n: bytes([next(rand) % 256]) * n)
+    issuer = MtkIssuer(
+        store, DOMAIN, 1, streaming=True, rand=lambda n: bytes([next(rand) % 256]) * n
+    )
     sched = MtkSchedule(timing)
     log = Log()
     now = 0.0

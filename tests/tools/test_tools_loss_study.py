@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from testkit import REPO_ROOT, load_module
 
-from broadcast.engine.streaming.keying import IssuedMtk
+from broadcast.engine.keys.mtk import IssuedMtk
 from broadcast.engine.streaming.schedule import (
     MtkSchedule,
     MtkTiming,
@@ -22,6 +22,7 @@ from broadcast.engine.streaming.schedule import (
     SendMikey,
     Switch,
 )
+from broadcast.proto.dcf import MbmsKeyId
 from broadcast.proto.keys.ids import KeyDomainId, MskId, MtkId
 from broadcast.proto.keys.material import Mtk, SrtpSalt
 
@@ -153,13 +154,11 @@ def test_model_matches_the_streaming_service_schedule() -> None:
 
     def issue() -> IssuedMtk:
         return IssuedMtk(
-            KeyDomainId.from_plmn("001", "01"),
-            MskId(1, 1),
-            MtkId(number + 1),
-            number + 1,
+            MbmsKeyId(KeyDomainId.from_plmn("001", "01"), MskId(1, 1), MtkId(number + 1)),
             Mtk(bytes(16)),
-            SrtpSalt(bytes(14)),
             b"",
+            number + 1,
+            SrtpSalt(bytes(14)),
         )
 
     def run(actions: list[object], now: float) -> None:

@@ -30,10 +30,10 @@ from broadcast.config.carousel import CarouselConfig
 from broadcast.config.output import OutputConfig
 from broadcast.config.stream import KeysConfig, SessionConfig, StreamConfig
 from broadcast.config.ue import load_config
-from broadcast.engine.download.sdp import carousel_sdp
 from broadcast.engine.streaming.generator import GeneratorConfig
 from broadcast.engine.streaming.schedule import MtkTiming
 from broadcast.proto.announce.protection import protection_description
+from broadcast.proto.announce.sdp import flute_sdp
 from broadcast.proto.keys import MskId
 from broadcast.store.keys import SQLiteKeyStore
 
@@ -151,7 +151,9 @@ async def _run(tmp_path: Path) -> tuple[ReferenceUe, PushBlocker, dict[str, list
             )
             (tmp_path / "stream.sdp").write_text(stream.sdp())
             (tmp_path / "carousel.sdp").write_text(
-                carousel_sdp(name="e2e", tsi=5, destination=(UE_MEDIA, 4001), source=BMSC)
+                flute_sdp(
+                    address=UE_MEDIA, port=4001, tsi=5, source=BMSC, session_name="e2e"
+                ).to_text()
             )
             (tmp_path / "protection.xml").write_bytes(
                 protection_description(

@@ -3,6 +3,7 @@ re-request rate limit, and the download session's replay counters and missed-MSK
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
@@ -25,10 +26,10 @@ from broadcast.aio.ue.download import DownloadClient, DownloadConfig
 from broadcast.aio.ue.key_management import UeKeyManagement
 from broadcast.config.gba_key import GbaCredentials, load_gba_key, parse_gba_key, write_gba_key
 from broadcast.config.ue import config_from_dict
-from broadcast.engine.download.keys import IssuedMtk
 from broadcast.engine.download.objects import prepare_mikey
 from broadcast.engine.download.scheduler import CarouselScheduler
 from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.engine.keys.mtk import IssuedMtk
 from broadcast.engine.ue.download_guard import MissedMskSignal
 from broadcast.engine.ue.service_keys import MskStore
 from broadcast.proto.announce.protection import protection_description
@@ -218,6 +219,11 @@ class _Carousel:
 
 
 def test_download_client_counts_replays_and_resends_and_signals_missed_msks() -> None:
+    asyncio.run(_download_client_counts())
+
+
+async def _download_client_counts() -> None:
+    """The client's worker runs (no socket): packets and MSKs are processed in its thread."""
     store = MskStore()
     store.add(msk_entry())
     missed: list[tuple[KeyDomainId, MskId]] = []
@@ -232,36 +238,43 @@ def test_download_client_counts_replays_and_resends_and_signals_missed_msks() ->
         clock=clock,
     )
     carousel = _Carousel(client)
-    first = _mtk_object(5)
-    carousel.send(first)
-    carousel.send(_mtk_object(4, mtk_id=2))  # older COUNTER, other bytes: a replay
-    carousel.send(_mtk_object(5, mtk_id=3))  # the same COUNTER, other bytes: a replay
-    carousel.send(first)  # the very bytes again (a new TOI): a re-send, not an error
-    carousel.send(_mtk_object(6, mtk_id=2))
-    counters = client.as_dict()
-    assert counters["mtks"] == 2 and counters["mtk_ids"] == [f"{MSK_ID}/0001", f"{MSK_ID}/0002"]
-    assert counters["mtk_replays"] == 2 and counters["mtk_resends"] == 1
-    assert counters["rejected"] == {"replay": 2}
-    assert missed == [] and counters["missed_msk_signals"] == 0
 
-    # MTK objects under an MSK this UE lacks: the missed update is signalled, rate-limited per
-    # Key Group; another Key Group (not announced for the session) never signals.
-    carousel.send(_mtk_object(1, msk_id=MSK2_ID))
-    clock.advance(2.0)
-    carousel.send(_mtk_object(2, mtk_id=2, msk_id=MSK2_ID))
-    carousel.send(_mtk_object(1, msk_id=MskId(0x0777, 1)))
-    clock.advance(4.0)
-    carousel.send(_mtk_object(3, mtk_id=3, msk_id=MSK2_ID))
-    assert missed == [(KDID, MSK2_ID), (KDID, MSK2_ID)]
-    counters = client.as_dict()
-    assert counters["missed_msk_signals"] == 2
-    assert counters["rejected"] == {"replay": 2, "unknown_msk": 4}
+    async def send(mtk: IssuedMtk) -> None:
+        carousel.send(mtk)
+        await client.drain()  # handled at the clock of its arrival, as the worker keeps up
 
-    # The MSK arrives (the re-request worked): the parked objects open, oldest COUNTER first.
-    store.add(msk_entry(MSK2_ID, MSK2_BYTES))
-    counters = client.as_dict()
-    assert counters["mtk_ids"][2:] == [f"{MSK2_ID}/0001", f"{MSK2_ID}/0002", f"{MSK2_ID}/0003"]
-    assert counters["mtk_replays"] == 2
+    async with client.worker:
+        first = _mtk_object(5)
+        await send(first)
+        await send(_mtk_object(4, mtk_id=2))  # older COUNTER, other bytes: a replay
+        await send(_mtk_object(5, mtk_id=3))  # the same COUNTER, other bytes: a replay
+        await send(first)  # the very bytes again (a new TOI): a re-send, not an error
+        await send(_mtk_object(6, mtk_id=2))
+        counters = client.as_dict()
+        assert counters["mtks"] == 2 and counters["mtk_ids"] == [f"{MSK_ID}/0001", f"{MSK_ID}/0002"]
+        assert counters["mtk_replays"] == 2 and counters["mtk_resends"] == 1
+        assert counters["rejected"] == {"replay": 2}
+        assert missed == [] and counters["missed_msk_signals"] == 0
+
+        # MTK objects under an MSK this UE lacks: the missed update is signalled, rate-limited per
+        # Key Group; another Key Group (not announced for the session) never signals.
+        await send(_mtk_object(1, msk_id=MSK2_ID))
+        clock.advance(2.0)
+        await send(_mtk_object(2, mtk_id=2, msk_id=MSK2_ID))
+        await send(_mtk_object(1, msk_id=MskId(0x0777, 1)))
+        clock.advance(4.0)
+        await send(_mtk_object(3, mtk_id=3, msk_id=MSK2_ID))
+        assert missed == [(KDID, MSK2_ID), (KDID, MSK2_ID)]
+        counters = client.as_dict()
+        assert counters["missed_msk_signals"] == 2
+        assert counters["rejected"] == {"replay": 2, "unknown_msk": 4}
+
+        # The MSK arrives (the re-request worked): the parked objects open, oldest COUNTER first.
+        store.add(msk_entry(MSK2_ID, MSK2_BYTES))
+        await client.drain()
+        counters = client.as_dict()
+        assert counters["mtk_ids"][2:] == [f"{MSK2_ID}/0001", f"{MSK2_ID}/0002", f"{MSK2_ID}/0003"]
+        assert counters["mtk_replays"] == 2
 
 
 def test_missed_msk_signal_filters_and_rate_limits() -> None:

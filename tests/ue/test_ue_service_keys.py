@@ -1,4 +1,4 @@
-"""The UE's MSK store (the MskSource the MSK client feeds) and the MTK gate."""
+"""The UE's MSK store (what the MSK client feeds) and the MTK gate."""
 
 from __future__ import annotations
 

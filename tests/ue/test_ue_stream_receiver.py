@@ -14,7 +14,6 @@ from ue_support import (
     POLICY,
     SSRC,
     StreamSender,
-    counter_rand,
     msk_entry,
     rtp_packet,
 )
@@ -41,7 +40,7 @@ def make_ue(
         policy=POLICY,
         key_domain_id=KDID,
         key_groups=groups,
-        gate=MtkGate(counter_rand()),
+        gate=MtkGate(),
         on_missed_msk=lambda kd, m: missed.append((kd, m)),
         consumer=out.append,
     )

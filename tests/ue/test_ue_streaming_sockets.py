@@ -8,7 +8,7 @@ import socket
 
 import pytest
 from testkit import async_wait_until
-from ue_support import KDID, KEY_GROUP, POLICY, StreamSender, counter_rand, msk_entry
+from ue_support import KDID, KEY_GROUP, POLICY, StreamSender, msk_entry
 
 from broadcast.aio.ue.streaming import StreamingClient, StreamingConfig
 from broadcast.engine.ue.mtk_gate import MtkGate
@@ -30,7 +30,7 @@ def client_for(host: str, listen: str | None = None) -> tuple[StreamingClient, l
         policy=POLICY,
         key_domain_id=KDID,
         key_groups=frozenset({KEY_GROUP}),
-        gate=MtkGate(counter_rand()),
+        gate=MtkGate(),
         consumer=out.append,
     )
     config = StreamingConfig(srtp_streams(sdp), listen_address=listen)

@@ -18,7 +18,8 @@
   (mode 0600) to ``admin.token_file`` — used by ``mbms msk rotate|pull|status``.
 
 Composable: pass an open ``key_store`` (and ``store`` / ``gba``) to share them with other services
-in one loop; ``clock`` and ``rand`` are injectable.
+in one loop; ``clock`` and ``rand`` are injectable. The stores, key management and push scheduler
+come from :func:`broadcast.aio.bmsc.graph.build_bmsc`.
 """
 
 from __future__ import annotations
@@ -31,16 +32,16 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import fields, is_dataclass
 from typing import Any
 
 from aiohttp import web
 
 from broadcast import profile
-from broadcast.aio.bmsc.push import PushScheduler
+from broadcast.aio.bmsc.graph import build_bmsc
 from broadcast.aio.service import AsyncService
 from broadcast.config.files import open_private
-from broadcast.engine.bmsc.keymgmt import DeliveryJob, KeyManagement, PushReport
+from broadcast.engine.bmsc.keymgmt import DeliveryJob, PushReport
 from broadcast.engine.bmsc.ratelimit import RateLimiter
 from broadcast.engine.bmsc.settings import BmscConfig
 from broadcast.proto.keys.errors import KeyModelError
@@ -50,10 +51,7 @@ from broadcast.proto.msk.digest import DigestServer, NonceManager
 from broadcast.proto.msk.errors import BmscError, DigestError, MskRequestError
 from broadcast.proto.msk.gba import GbaKeySource, NafKey
 from broadcast.proto.msk.msk_xml import build_msk_response, parse_msk_request
-from broadcast.proto.msk.store import Delivery
-from broadcast.store.bmsc import SQLiteBmscStore
-from broadcast.store.gba_sim import SQLiteGbaStore
-from broadcast.store.keys import SQLiteKeyStore
+from broadcast.proto.msk.store import BmscStore, Delivery
 
 log = logging.getLogger("broadcast.bmsc")
 
@@ -61,12 +59,6 @@ log = logging.getLogger("broadcast.bmsc")
 ROTATION_TICK_S = 1.0
 #: Seconds ``stop()`` lets requests in flight finish.
 SHUTDOWN_TIMEOUT_S = 2.0
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    status: int
-    reason: str
 
 
 class BmscService(AsyncService):
@@ -77,7 +69,7 @@ class BmscService(AsyncService):
         config: BmscConfig,
         *,
         key_store: KeyStore | None = None,
-        store: SQLiteBmscStore | None = None,
+        store: BmscStore | None = None,
         gba: GbaKeySource | None = None,
         clock: Callable[[], float] = time.time,
         rand: Callable[[int], bytes] = os.urandom,
@@ -87,20 +79,17 @@ class BmscService(AsyncService):
         self.config = config
         self.clock = clock
         self._rand = rand
-        self._own: list[Any] = []
-        if key_store is None:
-            key_store = SQLiteKeyStore(config.store)
-            self._own.append(key_store)
-        if store is None:
-            store = SQLiteBmscStore(config.store)
-            self._own.append(store)
-        if gba is None:
-            sim = SQLiteGbaStore(config.store, bsf_domain=config.gba.bsf_domain, rand=rand)
-            self._own.append(sim)
-            gba = sim
-        self.km = KeyManagement(
-            config, key_store, store, gba, rand=rand, perf_counter=time.perf_counter
+        self.graph = build_bmsc(
+            config,
+            key_store=key_store,
+            store=store,
+            gba=gba,
+            clock=clock,
+            rand=rand,
+            on_failed=on_failed,
         )
+        self.km = self.graph.km
+        self.push = self.graph.push
         self.digest = DigestServer(
             config.digest_realm,
             NonceManager(
@@ -112,7 +101,6 @@ class BmscService(AsyncService):
         )
         rl = config.rate_limit
         self.limiter = RateLimiter(rl.rate, rl.burst, rl.max_clients)
-        self.push = PushScheduler(self.km, config.push, clock=clock, on_failed=on_failed)
         self.stats: Counter[str] = Counter()
         self._jobs: dict[tuple[str, int], DeliveryJob] = {}
         self._jobs_event = asyncio.Event()
@@ -157,9 +145,7 @@ class BmscService(AsyncService):
                 await runner.cleanup()
         self._runner = self._admin_runner = None
         await self.push.stop()
-        for obj in reversed(self._own):
-            obj.close()
-        self._own = []
+        self.graph.close()
 
     @property
     def url(self) -> str:
@@ -439,4 +425,4 @@ def _jsonable(obj: Any) -> Any:
     return str(obj)
 
 
-__all__ = ["BmscService", "Refusal"]
+__all__ = ["BmscService"]

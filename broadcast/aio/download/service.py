@@ -40,7 +40,6 @@ from broadcast.aio.download.watch import InputFile, content_location, diff, scan
 from broadcast.aio.service import AsyncService
 from broadcast.aio.sgimb.output import DatagramOutput, source_address
 from broadcast.config.carousel import CarouselConfig
-from broadcast.engine.download.keys import IssuedMtk, MtkIssuer
 from broadcast.engine.download.objects import (
     PreparedObject,
     Protection,
@@ -48,8 +47,9 @@ from broadcast.engine.download.objects import (
     prepare_mikey,
 )
 from broadcast.engine.download.scheduler import PACKET_OVERHEAD, CarouselScheduler
-from broadcast.engine.download.sdp import carousel_sdp
 from broadcast.engine.download.session import CarouselSession, SessionParams
+from broadcast.engine.keys.mtk import IssuedMtk, MtkIssuer
+from broadcast.proto.announce.sdp import Origin, SessionDescription, flute_sdp
 from broadcast.proto.dcf import DcfError, Rand
 from broadcast.proto.flute.lct import FDT_INSTANCE_ID_MOD
 from broadcast.proto.keys import KeyModelError, KeyStore, KeyStoreError
@@ -85,6 +85,24 @@ class CarouselStats:
 class _Published:
     toi: int
     input: InputFile
+
+
+def carousel_sdp(config: CarouselConfig, *, source: str, session_id: int) -> SessionDescription:
+    """The SDP of the carousel's FLUTE session sent from ``source``
+    (:func:`broadcast.proto.announce.sdp.flute_sdp`: TSI, source filter, FEC declaration of the
+    configured FEC, TTL for a multicast destination). ``s=`` is the configured name with its
+    white space folded (``-`` when none is left); ``o=`` carries ``session_id``, version 1."""
+    address, port = config.destination
+    return flute_sdp(
+        address=address,
+        port=port,
+        tsi=config.tsi,
+        source=source,
+        ttl=config.output.ttl,
+        fec_encoding_id=config.fec_encoding_id,
+        session_name=" ".join(config.name.split()) or "-",
+        origin=Origin(session_id=session_id, session_version=1, address=source),
+    )
 
 
 class CarouselService(AsyncService):
@@ -161,21 +179,20 @@ class CarouselService(AsyncService):
             if self._store is None:
                 assert cfg.store_path is not None
                 self._store = SQLiteKeyStore(cfg.store_path)
-            self.issuer = MtkIssuer(self._store, cfg.key_domain, cfg.key_group, rand=self._rand)
+            self.issuer = MtkIssuer(
+                self._store,
+                cfg.key_domain,
+                cfg.key_group,
+                streaming=False,
+                rand=self._rand,
+                log=log,
+            )
             record = await asyncio.to_thread(self.issuer.ensure)
             log.info("key group %d: CURRENT MSK %s", cfg.key_group, record.msk_id)
         if self._output is None:
             self._output = DatagramOutput(cfg.output)
         source = source_address(cfg.destination, cfg.output.source)
-        self.sdp = carousel_sdp(
-            name=cfg.name,
-            tsi=cfg.tsi,
-            destination=cfg.destination,
-            source=source,
-            ttl=cfg.output.ttl,
-            session_id=int(now),
-            fec_encoding_id=cfg.fec_encoding_id,
-        )
+        self.sdp = carousel_sdp(cfg, source=source, session_id=int(now)).to_text()
         if cfg.sdp_path is not None:
             cfg.sdp_path.write_text(self.sdp, encoding="utf-8")
             log.info("SDP written to %s", cfg.sdp_path)

@@ -3,7 +3,7 @@ with the MTK messages on UDP 2269 at the same destination (TS 33.246 6.3.3.2.2).
 
 :class:`StreamService` owns the sockets, the timer and the threads; every decision is made by
 sans-IO parts it only runs: :class:`~broadcast.engine.streaming.schedule.MtkSchedule` (when to make,
-send and switch MTKs), :class:`~broadcast.engine.streaming.keying.MtkIssuer` (MTK ID, counter and
+send and switch MTKs), :class:`~broadcast.engine.keys.mtk.MtkIssuer` (MTK ID, counter and
 MIKEY message from the durable store — run in a worker thread, the store blocks on fsync), and
 :class:`~broadcast.engine.streaming.pipeline.ProtectPipeline` (check, protect, send).
 
@@ -48,14 +48,9 @@ from broadcast.aio.service import AsyncService
 from broadcast.aio.sgimb.output import DatagramOutput
 from broadcast.aio.streaming.ingest import IngestError, IngestSource, make_ingest
 from broadcast.config.stream import StreamConfig, session_srtp
+from broadcast.engine.keys.issuing import MtkUnavailable, RandomSource
+from broadcast.engine.keys.mtk import IssuedMtk, MtkIssuer
 from broadcast.engine.streaming.generator import GeneratorConfig
-from broadcast.engine.streaming.keying import (
-    IssuedMtk,
-    MtkIssuer,
-    MtkUnavailable,
-    RandomSource,
-    ensure_standalone_keys,
-)
 from broadcast.engine.streaming.pipeline import ProtectPipeline
 from broadcast.engine.streaming.schedule import (
     Action,
@@ -65,7 +60,7 @@ from broadcast.engine.streaming.schedule import (
     SendMikey,
     Switch,
 )
-from broadcast.engine.streaming.sdp import SdpSession, build_sdp
+from broadcast.proto.announce.sdp import RtpMap, streaming_sdp
 from broadcast.proto.errors import ConfigError
 from broadcast.proto.keys.errors import KeyModelError
 from broadcast.proto.keys.store import KeyStore
@@ -183,24 +178,24 @@ class StreamService(AsyncService):
         return ()
 
     def sdp(self) -> str:
+        """The session's SDP (:func:`broadcast.proto.announce.sdp.streaming_sdp`)."""
         s = self.config.session
-        ssrcs = self._configured_ssrcs()
-        return build_sdp(
-            SdpSession(
-                name=s.name,
-                destination=s.destination,
-                port=s.port,
-                payload_type=s.payload_type,
-                encoding=s.encoding,
-                clock_rate=s.clock_rate,
-                media=s.media,
-                ttl=self.config.output.ttl,
-                channels=s.channels,
-                source=self.config.output.source,
-                ssrcs=ssrcs,
-                cname=self.config.cname,
-            )
+        rtpmap = RtpMap(
+            s.payload_type,
+            s.encoding,
+            s.clock_rate,
+            None if s.channels is None else str(s.channels),
         )
+        description = streaming_sdp(
+            address=s.destination,
+            media=[(s.media, s.port, rtpmap)],
+            ttl=self.config.output.ttl,
+            source=self.config.output.source,
+            ssrcs=self._configured_ssrcs(),
+            cname=self.config.cname,
+            session_name=s.name,
+        )
+        return description.to_text()
 
     @property
     def pipeline(self) -> ProtectPipeline:
@@ -233,24 +228,25 @@ class StreamService(AsyncService):
         try:
             if self._store is None:
                 self._store = await asyncio.to_thread(SQLiteKeyStore, keys.store)
-            store = self._store
+            self._issuer = MtkIssuer(
+                self._store,
+                keys.key_domain,
+                keys.key_group,
+                streaming=True,
+                rand=self._rand,
+                log=log,
+            )
             if keys.standalone:
-                await asyncio.to_thread(
-                    ensure_standalone_keys,
-                    store,
-                    keys.key_domain,
-                    keys.key_group,
-                    rand=self._rand,
-                    srtp=cfg.srtp,
-                )
-            group = await asyncio.to_thread(store.get_key_group, keys.key_domain, keys.key_group)
+                await asyncio.to_thread(self._issuer.ensure, cfg.srtp)
+            group = await asyncio.to_thread(
+                self._store.get_key_group, keys.key_domain, keys.key_group
+            )
         except (KeyModelError, MtkUnavailable) as exc:
             raise StreamStartError(f"key store: {exc}") from exc
         try:
             self._srtp = session_srtp(cfg, group)
         except ConfigError as exc:
             raise StreamStartError(str(exc)) from exc
-        self._issuer = MtkIssuer(store, keys.key_domain, keys.key_group, rand=self._rand)
         if self._output is None:
             try:
                 self._output = DatagramOutput(cfg.output)
@@ -394,6 +390,7 @@ class StreamService(AsyncService):
                 log.info("switched to MTK %s", action.mtk.name)
             elif isinstance(action, InstallKey):
                 m = action.mtk
+                assert m.salt is not None  # a streaming MTK always has its SRTP master salt
                 self._pipeline.sender.keys.add(m.mki, m.mtk, m.salt)
             elif isinstance(action, RequestMtk):
                 self._issue_task = asyncio.get_running_loop().create_task(

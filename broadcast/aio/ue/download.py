@@ -5,7 +5,15 @@ group is joined when it is multicast) or ``listen_address`` for a unicast sessio
 every ALC packet to :class:`broadcast.engine.ue.download_receiver.DownloadReceiver` (FLUTE objects;
 MIKEY MTK objects through the MIKEY ``Verifier`` — MSK, COUNTER replay, MAC, MTK ID rules; DCF files
 decrypted with their MTK — TS 33.246 6.3.3.2.1). MSKs come from the UE's
-:class:`~broadcast.engine.ue.service_keys.MskStore`. Received files are counted and, with
+:class:`~broadcast.engine.ue.service_keys.MskStore`.
+
+The receiver runs in a worker thread (:class:`~broadcast.aio.ue.receive_worker.ReceiveWorker`):
+the packet that completes a Raptor source block runs the RFC 5053 decoder and the one that
+completes a file decrypts its DCF, work that would otherwise stall the event loop the UE's
+streaming, key management and other sessions share. Packets and MSK installations go through the
+worker's queue in arrival order; the events come back to the event loop, where they are counted,
+logged and written out. Only the worker touches the receiver's state while it runs; the report
+reads its counters (plain integers and counters, read whole). Received files are counted and, with
 ``output_dir``, written there under the last segment of their Content-Location (never outside
 the directory).
 
@@ -35,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from broadcast.aio.service import AsyncService
+from broadcast.aio.ue.receive_worker import ReceiveWorker
 from broadcast.aio.ue.streaming import DEFAULT_RCVBUF, DatagramHandler, listen_socket
 from broadcast.config.files import open_public
 from broadcast.engine.ue.download_guard import (
@@ -148,6 +157,8 @@ class DownloadClient(AsyncService):
         self.receiver = DownloadReceiver(
             config.session.tsi, accept_unprotected=config.accept_unprotected
         )
+        #: Feeds the receiver in a worker thread; its events come back to :meth:`_event`.
+        self.worker = ReceiveWorker(self.receiver, self._event)
         self.counters = DownloadCounters()
         #: The files received (most recent :data:`MAX_LISTED_FILES`): name, size, plaintext MD5.
         self.files: deque[dict[str, JsonValue]] = deque(maxlen=MAX_LISTED_FILES)
@@ -161,56 +172,60 @@ class DownloadClient(AsyncService):
             self._install(entry)
 
     def _install(self, entry: MskEntry) -> None:
-        """A new MSK: install it; MIKEY objects (and the files waiting for them) that arrived
-        before it are opened now."""
-        events = self.receiver.add_msk(
+        """A new MSK: install it (in order with the packets); MIKEY objects (and the files waiting
+        for them) that arrived before it are opened then."""
+        self.worker.add_msk(
             entry.key_domain_id,
             entry.msk_id,
             entry.msk,
             valid_from=entry.valid_from,
             valid_to=entry.valid_to,
         )
-        self._events(events)
 
     def on_packet(self, data: bytes, unix_time: float | None = None) -> None:
-        """One ALC packet (sans-IO entry point: tests may call it directly)."""
+        """One ALC packet: queued for the worker (sans-IO entry point: tests may call it directly
+        while :attr:`worker` runs, then :meth:`drain`)."""
         self.counters.packets += 1
         now = ntp_seconds(self.wall_clock() if unix_time is None else unix_time)
-        self._events(self.receiver.feed(bytes(data), now))
+        self.worker.feed(bytes(data), now)
 
-    def _events(self, events: list[DownloadEvent]) -> None:
-        for event in events:
-            if isinstance(event, MtkReceived):
-                self.counters.mtks += 1
-                self.mtk_ids.append(f"{event.key_id.msk_id}/{event.key_id.mtk_id}")
-                mtk = self.receiver.mtk(event.key_id)
-                log.info("download MTK %s received", event.key_id)
-                if mtk is not None and self.on_mtk is not None:
-                    self.on_mtk(event.key_id, mtk)
-            elif isinstance(event, FileReceived):
-                self.counters.files += 1
-                self.counters.bytes += len(event.data)
-                log.info("file %r received (%d bytes)", event.content_location, len(event.data))
-                self.files.append(
-                    {
-                        "content_location": event.content_location,
-                        "name": file_name(event.content_location, event.toi),
-                        "size": len(event.data),
-                        "md5": hashlib.md5(event.data, usedforsecurity=False).hexdigest(),
-                        "mtk": None
-                        if event.key_id is None
-                        else f"{event.key_id.msk_id}/{event.key_id.mtk_id}",
-                        "content_md5_checked": event.fdt_file.content_md5 is not None,
-                    }
-                )
-                self._write(event)
-                if self.on_file is not None:
-                    self.on_file(event)
-            elif isinstance(event, FileRejected):
-                self.counters.rejected[event.reason] += 1
-                log.info("object %r rejected: %s", event.content_location, event.reason)
-                if event.reason == UNKNOWN_MSK and event.key_id is not None:
-                    self._missed(event.key_id.key_domain_id, event.key_id.msk_id)
+    async def drain(self) -> None:
+        """Return once every packet and MSK queued so far has been processed and its events
+        handled."""
+        await self.worker.drain()
+
+    def _event(self, event: DownloadEvent) -> None:
+        """One event of the receiver, on the event loop."""
+        if isinstance(event, MtkReceived):
+            self.counters.mtks += 1
+            self.mtk_ids.append(f"{event.key_id.msk_id}/{event.key_id.mtk_id}")
+            log.info("download MTK %s received", event.key_id)
+            if self.on_mtk is not None:
+                self.on_mtk(event.key_id, event.mtk)
+        elif isinstance(event, FileReceived):
+            self.counters.files += 1
+            self.counters.bytes += len(event.data)
+            log.info("file %r received (%d bytes)", event.content_location, len(event.data))
+            self.files.append(
+                {
+                    "content_location": event.content_location,
+                    "name": file_name(event.content_location, event.toi),
+                    "size": len(event.data),
+                    "md5": hashlib.md5(event.data, usedforsecurity=False).hexdigest(),
+                    "mtk": None
+                    if event.key_id is None
+                    else f"{event.key_id.msk_id}/{event.key_id.mtk_id}",
+                    "content_md5_checked": event.fdt_file.content_md5 is not None,
+                }
+            )
+            self._write(event)
+            if self.on_file is not None:
+                self.on_file(event)
+        elif isinstance(event, FileRejected):
+            self.counters.rejected[event.reason] += 1
+            log.info("object %r rejected: %s", event.content_location, event.reason)
+            if event.reason == UNKNOWN_MSK and event.key_id is not None:
+                self._missed(event.key_id.key_domain_id, event.key_id.msk_id)
 
     def _missed(self, key_domain_id: KeyDomainId, msk_id: MskId) -> None:
         if self.missed_msk.missed(key_domain_id, msk_id, self.clock()):
@@ -244,6 +259,7 @@ class DownloadClient(AsyncService):
         counters["mtk_resends"] = self.receiver.stats.resends
         counters["missed_msk_signals"] = self.missed_msk.signals
         counters["content_md5_checked"] = sum(1 for f in self.files if f["content_md5_checked"])
+        counters["queue_dropped"] = self.worker.stats.dropped
         counters["mtk_ids"] = list(self.mtk_ids)
         counters["received_files"] = list(self.files)
         return counters
@@ -251,6 +267,7 @@ class DownloadClient(AsyncService):
     async def start(self) -> None:
         if self._transport is not None:
             raise RuntimeError("the download client is already running")
+        await self.worker.start()
         s = self.config.session
         host = s.address
         if self.config.listen_address is not None and not ipaddress.ip_address(host).is_multicast:
@@ -266,6 +283,7 @@ class DownloadClient(AsyncService):
             )
         except BaseException:
             sock.close()
+            await self.worker.stop()
             raise
         self._transport = transport
         self.listening.append((host, s.port, f"FLUTE TSI {s.tsi}"))
@@ -273,10 +291,13 @@ class DownloadClient(AsyncService):
         log.info("listening for FLUTE TSI %d on %s port %d", s.tsi, host, s.port)
 
     async def stop(self) -> None:
+        """Close the socket, let the worker finish what was received, stop it (idempotent)."""
         if self._transport is not None:
             self._transport.close()
             self._transport = None
             await asyncio.sleep(0)
+            await self.worker.drain()
+        await self.worker.stop()
         self.listening.clear()
 
     def close(self) -> None:

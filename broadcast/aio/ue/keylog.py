@@ -21,11 +21,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final, TextIO
 
-from broadcast.config.files import PRIVATE_MODE, open_private
+from broadcast.config.files import open_private
 from broadcast.proto.keys.ids import KeyDomainId, MskId, MtkId
 from broadcast.proto.keys.material import Msk, Mtk, SrtpSalt
 
-FILE_MODE: Final = PRIVATE_MODE
 #: Lines remembered by a ``unique`` key log.
 MAX_REMEMBERED: Final = 4096
 

@@ -6,7 +6,8 @@ that completes a Raptor source block runs the RFC 5053 §5.5 decoder (K = 8192 s
 bytes: 20-80 ms per attempt, measured; the native solver releases the GIL), and the one that
 completes a file checks its Content-MD5 and decrypts its DCF (tens of ms per 10 MB, whatever the
 FEC). Called from the event loop that also runs streaming, timers and the other sessions, that
-work would stall them. :class:`ReceiveWorker` keeps it off the loop:
+work would stall them. :class:`ReceiveWorker` keeps it off the loop (the UE's
+:class:`~broadcast.aio.ue.download.DownloadClient` feeds its receiver through one):
 
 - :meth:`ReceiveWorker.feed` only queues the packet (bounded like a socket buffer: beyond
   ``max_queued`` packets the newest are dropped and counted — FEC and the carousel repair loss);

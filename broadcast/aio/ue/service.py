@@ -46,10 +46,11 @@ from broadcast.aio.ue.key_management import UeKeyManagement
 from broadcast.aio.ue.keylog import KeyLog
 from broadcast.aio.ue.streaming import StreamingClient, StreamingConfig
 from broadcast.config.ue import UeConfig, ue_srtp
+from broadcast.engine.keys.issuing import RandomSource
 from broadcast.engine.ue.download_receiver import FileReceived
 from broadcast.engine.ue.errors import UiccKeyManagementRequired
 from broadcast.engine.ue.link import Link
-from broadcast.engine.ue.mtk_gate import MtkGate, RandomSource
+from broadcast.engine.ue.mtk_gate import MtkGate
 from broadcast.engine.ue.report import (
     STATUS_NOT_PROTECTED,
     STATUS_RAN,
@@ -249,7 +250,7 @@ class ReferenceUe(AsyncService):
                 policy=policy,
                 key_domain_id=kdid,
                 key_groups=groups,
-                gate=MtkGate(self.rand),
+                gate=MtkGate(),
                 on_missed_msk=self._missed_msk,
                 on_mtk=self._on_stream_mtk(session.uri),
                 consumer=self.consumer,

@@ -34,11 +34,10 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
 from broadcast import profile
-from broadcast.engine.download.keys import IssuedMtk
 from broadcast.engine.download.scheduler import BytesSource, FileSource, ObjectSource
+from broadcast.engine.keys.mtk import IssuedMtk
 from broadcast.proto.dcf import DcfWriter, MbmsKeyId, Rand, mbms_headers
-from broadcast.proto.flute import FdtFile, Oti, get_scheme, mikey_file
-from broadcast.proto.flute.fdt import content_md5
+from broadcast.proto.flute import FdtFile, Oti, describe_object, get_scheme, mikey_file
 from broadcast.proto.flute.fec import COMPACT_NO_CODE, RAPTOR
 from broadcast.proto.keys import Mtk
 
@@ -250,14 +249,7 @@ def prepare_bytes(
     oti = file_oti(
         len(data), symbol_length=symbol_length, max_block_length=max_block_length, fec=fec
     )
-    entry = FdtFile(
-        toi=toi,
-        content_location=content_location,
-        content_length=len(data),
-        content_type=content_type,
-        content_md5=content_md5(data),
-        fec=get_scheme(oti.fec_encoding_id).oti_to_fdt(oti),
-    )
+    entry = describe_object(toi, data, content_location, content_type=content_type, oti=oti)
     return PreparedObject(ObjectKind.FILE, entry, oti, BytesSource(data))
 
 

@@ -23,7 +23,7 @@ Sans-IO (``now`` is passed in, seconds since the Unix epoch, converted to NTP se
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from broadcast import profile
@@ -249,8 +249,4 @@ def _order(obj: PreparedObject) -> tuple[int, int]:
     return (0 if obj.kind is ObjectKind.MIKEY else 1, obj.toi)
 
 
-def tois_of(objects: Sequence[PreparedObject]) -> list[int]:
-    return [obj.toi for obj in objects]
-
-
-__all__ = ["CarouselSession", "CurrentFdt", "SessionParams", "tois_of"]
+__all__ = ["CarouselSession", "CurrentFdt", "SessionParams"]

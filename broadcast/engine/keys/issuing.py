@@ -2,8 +2,8 @@
 "Identifiers", "MIKEY" T payload).
 
 What every MTK the BM-SC makes needs, whatever carries it (a streaming MTK message on UDP 2269,
-``broadcast.engine.streaming.keying``; a download MIKEY object in the FLUTE carousel,
-``broadcast.engine.download.keys``):
+a download MIKEY object in the FLUTE carousel; both made by
+:class:`broadcast.engine.keys.mtk.MtkIssuer`):
 
 1. the Key Group's CURRENT MSK, read from the store *each time* (the BM-SC rotates MSKs and
    pushes them; Key Number 0 names the CURRENT MSK, TS 33.246 §6.3.2.1);
@@ -15,7 +15,7 @@ What every MTK the BM-SC makes needs, whatever carries it (a streaming MTK messa
    and the allocation continues under it; without one :class:`MskUsedUp` is raised;
 3. fresh random bytes (MTK, RAND, salt) from an injected source, checked for length.
 
-The message itself (TEK or TEK+SALT, KV, CS ID map) stays with the service that sends it.
+The message itself (TEK or TEK+SALT, KV, CS ID map) is built by :mod:`broadcast.engine.keys.mtk`.
 
 :func:`ensure_key_group` prepares a store for a service run without a BM-SC: the Key Domain, the
 Key Group (streaming or download) and a CURRENT MSK with a random key when missing.
@@ -179,7 +179,7 @@ def ensure_key_group(
 class MtkAllocator:
     """Allocates MTK IDs and counters under the CURRENT MSK of one Key Group (module doc).
 
-    The streaming and download MTK issuers build on it and add their message.
+    :class:`~broadcast.engine.keys.mtk.MtkIssuer` builds on it and adds the message.
     """
 
     def __init__(
@@ -200,8 +200,9 @@ class MtkAllocator:
         self._log = log
         self._last_msk: MskId | None = None
 
-    def ensure(self) -> MskRecord:
-        """:func:`ensure_key_group` for this Key Group and kind; returns the CURRENT MSK."""
+    def ensure(self, srtp: SrtpConfig | None = None) -> MskRecord:
+        """:func:`ensure_key_group` for this Key Group and kind (a streaming group created here
+        keeps the SRTP policy ``srtp``, None: the profile's); returns the CURRENT MSK."""
         return ensure_key_group(
             self.store,
             self.key_domain,
@@ -209,6 +210,7 @@ class MtkAllocator:
             streaming=self.streaming,
             rand=self._rand,
             log=self._log,
+            srtp=srtp,
         )
 
     def current_msk(self) -> MskRecord:

@@ -6,8 +6,9 @@ the RTP traffic changes over to a new MTK". This class decides *when*; it owns n
 store or thread. The caller gives it ``now`` (seconds, any monotonic origin) and the number of
 packets protected, and carries out the actions it returns, in order:
 
-- :class:`RequestMtk` — make the next MTK (store allocation; see ``keying.MtkIssuer``) and hand it
-  back with :meth:`MtkSchedule.provide`, or report failure with :meth:`MtkSchedule.fail`;
+- :class:`RequestMtk` — make the next MTK (store allocation; see
+  :class:`~broadcast.engine.keys.mtk.MtkIssuer`) and hand it back with
+  :meth:`MtkSchedule.provide`, or report failure with :meth:`MtkSchedule.fail`;
 - :class:`InstallKey` — add the MTK (master key + salt under its MKI) to the SRTP sender's key
   ring (it holds previous, current and next, so the switch is one assignment);
 - :class:`SendMikey` — send these bytes to ``<destination>:2269`` now. Re-sends of one MTK are
@@ -40,7 +41,7 @@ import math
 from dataclasses import dataclass
 
 from broadcast import profile
-from broadcast.engine.streaming.keying import IssuedMtk
+from broadcast.engine.keys.mtk import IssuedMtk
 
 
 class ScheduleError(Exception):

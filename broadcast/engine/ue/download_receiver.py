@@ -82,11 +82,13 @@ UNPROTECTED: Final = "unprotected"
 
 @dataclass(frozen=True, slots=True)
 class MtkReceived:
-    """A verified MIKEY MTK object was received (only identifiers are exposed)."""
+    """A verified MIKEY MTK object was received: its identifiers and the MTK it carried (the key
+    prints redacted and stays out of the repr)."""
 
     key_id: MbmsKeyId
     counter: int
     content_location: str
+    mtk: Mtk = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +310,9 @@ class DownloadReceiver:
         while len(mtks) > MTKS_PER_MSK:
             mtks.popitem(last=False)
         self.stats.mtks += 1
-        events: list[DownloadEvent] = [MtkReceived(key_id, env.counter, obj.file.content_location)]
+        events: list[DownloadEvent] = [
+            MtkReceived(key_id, env.counter, obj.file.content_location, delivery.mtk)
+        ]
         for toi, (waiting, wanted) in list(self._waiting.items()):
             if wanted == key_id:
                 del self._waiting[toi]

@@ -15,25 +15,18 @@ destination's port 2269 are refused before the Verifier sees them.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-
 from broadcast.engine.ue.service_keys import MskEntry
 from broadcast.proto.keys.ids import KeyDomainId, MskId
 from broadcast.proto.mikey.errors import ProfileViolation
 from broadcast.proto.mikey.mbms import Kind, MtkDelivery, envelope
 from broadcast.proto.mikey.verifier import Verifier
 
-#: ``rand(n)`` returns ``n`` random bytes (injectable for tests).
-RandomSource = Callable[[int], bytes]
-
 
 class MtkGate:
     """Verifies streaming and download MTK messages against the MSKs installed with
     :meth:`install`. ``receive`` raises the Verifier's typed ``MikeyError`` subclasses."""
 
-    def __init__(self, rand: RandomSource = os.urandom) -> None:
-        self._rand = rand  # kept for API compatibility; the gate itself needs no randomness
+    def __init__(self) -> None:
         self._verifier = Verifier()
 
     def install(self, entry: MskEntry) -> None:

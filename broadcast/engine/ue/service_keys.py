@@ -1,6 +1,6 @@
 """The UE's MSK store: (Key Domain ID, MSK ID) -> MSK, and an event when one arrives.
 
-This is the ``MskSource`` the rest of the UE reads: the streaming receiver installs every MSK
+This is where the rest of the UE reads MSKs: the streaming receiver installs every MSK
 it hears of, the key log writes it, the download receiver will look MSKs up by ID. Whoever
 learns an MSK feeds it here:
 
@@ -20,7 +20,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final
 
 from broadcast import profile
 from broadcast.proto.keys.ids import KeyDomainId, MskId, MtkId
@@ -88,16 +88,6 @@ class MskEntry:
 
 
 MskListener = Callable[[MskEntry], None]
-
-
-class MskSource(Protocol):
-    """What an MSK producer (configuration, MSK client) needs from the UE."""
-
-    def add(self, entry: MskEntry) -> bool: ...
-
-    def add_delivery(self, delivery: MskDelivery, source: str = SOURCE_PUSH) -> bool: ...
-
-    def on_delivery(self, delivery: MskDelivery) -> None: ...
 
 
 class MskStore:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -586,6 +586,15 @@ class RtpMap:
     clock_rate: int
     parameters: str | None = None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.payload_type, int) or not 0 <= self.payload_type <= 127:
+            raise SdpEncodeError("RTP payload type must be 0..127", field="a=rtpmap")
+        _check_token(self.encoding, "a=rtpmap")
+        if not isinstance(self.clock_rate, int) or not 0 < self.clock_rate < 1 << 32:
+            raise SdpEncodeError("rtpmap clock rate must be 1..2^32-1", field="a=rtpmap")
+        if self.parameters is not None:
+            _check_text(self.parameters, "a=rtpmap")
+
     def to_text(self) -> str:
         text = f"{self.payload_type} {self.encoding}/{self.clock_rate}"
         return text if self.parameters is None else f"{text}/{self.parameters}"
@@ -805,28 +814,67 @@ def streaming_sdp(
     address: str,
     media: Iterable[tuple[str, int, RtpMap]],
     ttl: int | None = 1,
+    source: str | None = None,
+    ssrcs: Sequence[int] = (),
+    cname: str | None = None,
     session_name: str = "MBMS streaming session",
     origin: Origin | None = None,
 ) -> SessionDescription:
-    """An SDP for protected streaming: one ``m=<media> <port> RTP/SAVP <pt>`` with its
-    ``a=rtpmap`` per ``(media, port, rtpmap)``, all to ``address`` (c= at session level, with
-    ``ttl`` when the address is IPv4 multicast)."""
+    """The SDP of a protected stream session (RFC 3711 ``RTP/SAVP``; TS 26.346 §7.3)::
+
+        v=0
+        o=- <sess-id> <sess-version> IN IP4 <source, else address>
+        s=<session name>
+        c=IN IP4 <address>[/<ttl>]
+        t=0 0
+        [a=source-filter: incl IN IP4 <address> <source>]     RFC 4570, multicast only
+        m=<media> <port> RTP/SAVP <payload type>               one per (media, port, rtpmap)
+        a=rtpmap:<payload type> <encoding>/<clock rate>[/<channels>]
+        [a=ssrc:<ssrc> cname:<cname>]...                       RFC 5576 §4.1, §6.1
+
+    RFC 8866 §5.7: an IPv4 multicast address carries ``ttl``; a unicast one none. The SSRCs
+    (with their mandatory ``cname``) belong to the one media line of the session. No
+    ``a=crypto`` / ``a=key-mgmt``: in MBMS the keys come from MIKEY (MSK by push/request, MTK on
+    UDP 2269 at the same destination, TS 33.246 6.3.3.2.2); the protection description of the
+    service announcement names the MSK. RTCP goes to port + 1 (RFC 3550 §11), so no ``a=rtcp``.
+    """
     addrtype = _addrtype(address)
     conn = Connection(address, _ttl_for(address, addrtype, ttl), None, addrtype)
+    if source is not None and _ip_literal(source, addrtype) is None:
+        raise SdpEncodeError(
+            f"source {excerpt(source)} is not an {addrtype} literal", field="a=source-filter"
+        )
+    ssrc_lines: tuple[Attribute, ...] = ()
+    if ssrcs:
+        if cname is None or not cname:
+            raise SdpEncodeError("a=ssrc needs its cname (RFC 5576 §6.1)", field="a=ssrc")
+        for ssrc in ssrcs:
+            if not isinstance(ssrc, int) or not 0 <= ssrc < 1 << 32:
+                raise SdpEncodeError("an SSRC is 32 bits", field="a=ssrc")
+        ssrc_lines = tuple(Attribute("ssrc", f"{ssrc} cname:{cname}") for ssrc in ssrcs)
+    elif cname is not None:
+        _check_text(cname, "a=ssrc")
     ms = tuple(
         Media(
             kind,
             port,
             profile.SDP_PROTO_SRTP,
             (str(rm.payload_type),),
-            attributes=(Attribute("rtpmap", rm.to_text()),),
+            attributes=(Attribute("rtpmap", rm.to_text()), *ssrc_lines),
         )
         for kind, port, rm in media
     )
+    if ssrc_lines and len(ms) != 1:
+        raise SdpEncodeError("SSRCs are listed for a session of one media line", field="a=ssrc")
+    filters: tuple[Attribute, ...] = ()
+    if source is not None and conn.is_multicast:
+        sf = SourceFilter("incl", addrtype, address, (source,))
+        filters = (Attribute("source-filter", sf.to_text()),)
     return SessionDescription(
         session_name=session_name,
-        origin=origin or Origin(addrtype=addrtype, address=address),
+        origin=origin or Origin(addrtype=addrtype, address=source or address),
         connection=conn,
+        attributes=filters,
         media=ms,
     )
 
@@ -843,8 +891,26 @@ def flute_sdp(
     session_name: str = "MBMS download session",
     origin: Origin | None = None,
 ) -> SessionDescription:
-    """An SDP for one FLUTE channel (TS 26.346): source filter on ``source``, FEC declaration
-    0 with ``fec_encoding_id`` (0 = Compact No-Code, 1 = Raptor)."""
+    """The SDP of one FLUTE download channel (TS 26.346 §7.3, RFC 4570)::
+
+        v=0
+        o=- <sess-id> <sess-version> IN IP4 <source>
+        s=<session name>
+        c=IN IP4 <address>[/<ttl>]
+        t=0 0
+        a=source-filter: incl IN IP4 * <source>        RFC 4570: only this sender
+        a=flute-tsi:<TSI>
+        a=flute-ch:1
+        a=FEC-declaration:0 encoding-id=<0|1>[; instance-id=<id>]
+        m=application <port> FLUTE/UDP 0
+        a=FEC:0
+
+    The FEC declaration names the session's FEC scheme: encoding-id 0 Compact No-Code
+    (RFC 5445), 1 Raptor (RFC 5053). Each object's own FEC OTI travels in EXT_FTI and the FDT
+    (``FEC-OTI-*``), so FDT Instances (RFC 3926 §3.3: FEC Encoding ID 0 SHOULD be used for
+    them), MIKEY objects and tiny files stay Compact No-Code. RFC 8866 §5.7: the TTL suffix
+    belongs to IPv4 *multicast* addresses only (none for a unicast one, e.g. a loopback test).
+    """
     addrtype = _addrtype(address)
     if _ip_literal(source, addrtype) is None:
         raise SdpEncodeError(
@@ -852,7 +918,11 @@ def flute_sdp(
         )
     if not 0 <= tsi < 1 << 48:
         raise SdpEncodeError("TSI must fit 48 bits", field="a=flute-tsi")
-    sf = SourceFilter("incl", addrtype, address, (source,))
+    sf = SourceFilter("incl", addrtype, "*", (source,))
+    if not 0 <= fec_encoding_id <= 0xFF or not 0 <= (fec_instance_id or 0) <= 0xFFFF:
+        raise SdpEncodeError(  # RFC 5052 §5: FEC Encoding ID 8 bits, FEC Instance ID 16 bits
+            "FEC encoding-id is 0..255, instance-id 0..65535", field="a=FEC-declaration"
+        )
     fec = FecDeclaration(0, fec_encoding_id, fec_instance_id)
     m = Media(
         "application",

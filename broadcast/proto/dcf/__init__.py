@@ -8,7 +8,7 @@ MTK ID in hex>``.
 
 - :func:`protect_bytes`, :func:`protect_stream` — the MBMS profile in one call
 - :class:`DcfWriter` — any :class:`DcfHeaders`, streams chunks from a file or an iterable
-- :func:`parse_dcf` / :class:`DcfReader` — verify, read headers, ``decrypt`` / ``decrypt_to``
+- :func:`parse_dcf` / :class:`DcfReader` — verify, read headers, ``decrypt`` / ``iter_decrypt``
 - :class:`MbmsKeyId` — the ``MBMS-Key-ID`` value; :func:`mbms_headers` — the profile's headers
 - :class:`DcfError` and subclasses — everything the reader raises on bad input
 """

@@ -71,15 +71,14 @@ from broadcast.proto.dcf.errors import (
 from broadcast.proto.dcf.headers import DcfHeaders, ParsedOdhe, parse_odhe
 from broadcast.proto.dcf.keyid import MbmsKeyId
 from broadcast.proto.dcf.limits import DEFAULT_LIMITS, DcfLimits
-from broadcast.proto.dcf.writer import Writable
 from broadcast.proto.keys import SecretBytes
 
 DcfInput = bytes | bytearray | memoryview | BinaryIO
 
 
 class DcfReader:
-    """A parsed and verified DCF; decrypt it with :meth:`decrypt`, :meth:`iter_decrypt` or
-    :meth:`decrypt_to`. A file given here must stay open (and unchanged) while decrypting."""
+    """A parsed and verified DCF; decrypt it with :meth:`decrypt` or, in bounded memory,
+    :meth:`iter_decrypt`. A file given here must stay open (and unchanged) while decrypting."""
 
     def __init__(self, data: DcfInput, *, limits: DcfLimits = DEFAULT_LIMITS) -> None:
         src: Source
@@ -304,19 +303,6 @@ class DcfReader:
     def decrypt(self, key: SecretBytes | bytes) -> bytes:
         """The whole plaintext (``plaintext_length`` bytes in memory)."""
         return b"".join(self.iter_decrypt(key))
-
-    def decrypt_to(
-        self,
-        dst: BinaryIO | Writable,
-        key: SecretBytes | bytes,
-        chunk_size: int = c.DEFAULT_CHUNK_SIZE,
-    ) -> int:
-        """Write the plaintext to ``dst`` in chunks; returns the number of bytes written."""
-        total = 0
-        for chunk in self.iter_decrypt(key, chunk_size):
-            dst.write(chunk)
-            total += len(chunk)
-        return total
 
 
 def parse_dcf(data: DcfInput, *, limits: DcfLimits = DEFAULT_LIMITS) -> DcfReader:

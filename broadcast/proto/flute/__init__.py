@@ -6,14 +6,15 @@ Layers, bottom up:
   EXT_NOP / EXT_TIME / EXT_FTI / EXT_FDT / EXT_CENC header extensions.
 - :mod:`~broadcast.proto.flute.fec` — pluggable FEC schemes (RFC 5052): Compact No-Code (ID 0,
   RFC 5445) and the RFC 5052 §9.1 block partitioning.
-- :mod:`~broadcast.proto.flute.alc` — ALC packets (RFC 5775): parse, build, ``packetize``.
-- :mod:`~broadcast.proto.flute.blocks` — the same packets one source block at a time from a
-  random-access source (bounded memory; native batch builder for Compact No-Code).
+- :mod:`~broadcast.proto.flute.alc` — ALC packets (RFC 5775): parse, build one, the LCT headers of
+  an object.
+- :mod:`~broadcast.proto.flute.blocks` — the packets of an object, one source block at a time from
+  a random-access source (bounded memory; native batch builder for Compact No-Code), or a whole
+  pass over an object in memory.
 - :mod:`~broadcast.proto.flute.fdt` — FDT Instances: model, 3GPP-schema-valid writer, safe reader,
   the MIKEY (download MTK) ``File`` entry.
 - :mod:`~broadcast.proto.flute.receiver` — session receiver (any order, duplicates, losses,
 bounded).
-- :mod:`~broadcast.proto.flute.sender` — packets for one pass over an FDT Instance and its objects.
 
 No sockets, clocks or threads: time is passed in as NTP seconds (:mod:`~broadcast.proto.flute.ntp`).
 """
@@ -24,7 +25,6 @@ from broadcast.proto.flute.alc import (
     AlcPacket,
     build_packet,
     object_headers,
-    packetize,
     parse_packet,
 )
 from broadcast.proto.flute.blocks import BlockPacketizer
@@ -104,7 +104,6 @@ from broadcast.proto.flute.receiver import (
     ReceiverStats,
     SessionReceiver,
 )
-from broadcast.proto.flute.sender import FluteSender, SenderConfig
 
 __all__ = [
     "COMPACT_NO_CODE",
@@ -146,7 +145,6 @@ __all__ = [
     "FecScheme",
     "FluteEncodeError",
     "FluteError",
-    "FluteSender",
     "FluteVersion",
     "IntegrityError",
     "LctError",
@@ -161,7 +159,6 @@ __all__ = [
     "ReceiverError",
     "ReceiverStats",
     "ResourceLimit",
-    "SenderConfig",
     "SessionReceiver",
     "TruncatedPacket",
     "UnknownExtension",
@@ -180,7 +177,6 @@ __all__ = [
     "next_instance_id",
     "ntp_seconds",
     "object_headers",
-    "packetize",
     "parse_fdt",
     "parse_packet",
     "register_scheme",

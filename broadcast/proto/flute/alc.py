@@ -6,14 +6,16 @@ RFC 5445 §3.2.1). EXT_FTI carries the FEC OTI (RFC 5775 §4.2); FDT Instances t
 EXT_FDT (RFC 3926 §3.3). A packet may end right after the LCT header: such data-less packets carry
 no FEC Payload ID (RFC 5775 §4.1), e.g. to signal session close.
 
-:func:`parse_packet` turns bytes into an :class:`AlcPacket` or raises a
+:func:`object_headers` encodes the LCT headers of one object's packets once; the packets themselves
+are built by :class:`broadcast.proto.flute.blocks.BlockPacketizer`. :func:`parse_packet` turns
+bytes into an :class:`AlcPacket` or raises a
 :class:`~broadcast.proto.flute.errors.FluteError` subclass naming the field and offset; nothing is
 allocated in proportion to a length field (transfer lengths above ``max_object_size`` are refused).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
 
@@ -24,7 +26,7 @@ from broadcast.proto.flute.errors import (
     MissingIdentifier,
     TruncatedPacket,
 )
-from broadcast.proto.flute.fec import EncodingSymbol, FecScheme, Oti, get_scheme
+from broadcast.proto.flute.fec import Oti, get_scheme
 from broadcast.proto.flute.lct import (
     ExtCenc,
     ExtFdt,
@@ -190,60 +192,3 @@ def object_headers(
     plain = encode_header(header, version)
     closing = encode_header(replace(header, close_object=True), version) if close_object else plain
     return plain, closing
-
-
-def packetize(
-    toi: int,
-    data: bytes,
-    *,
-    tsi: int,
-    oti: Oti,
-    version: FluteVersion = FluteVersion.V1,
-    fdt_instance_id: int | None = None,
-    cenc: int | None = None,
-    with_fti: bool = True,
-    cci: int = 0,
-    tsi_bits: int | None = None,
-    toi_bits: int | None = None,
-    close_object: bool = False,
-    extensions: Sequence[HeaderExtension] = (),
-) -> Iterator[bytes]:
-    """The ALC packets carrying one object (one encoding symbol per packet, block order).
-
-    Headers as :func:`object_headers`. Parameters are checked when called; the packets are
-    produced lazily. :mod:`broadcast.proto.flute.blocks` builds the same bytes block by block from a
-    random-access source (bounded memory, native batch path).
-    """
-    plain, closing = object_headers(
-        toi,
-        tsi=tsi,
-        oti=oti,
-        version=version,
-        fdt_instance_id=fdt_instance_id,
-        cenc=cenc,
-        with_fti=with_fti,
-        cci=cci,
-        tsi_bits=tsi_bits,
-        toi_bits=toi_bits,
-        close_object=close_object,
-        extensions=extensions,
-    )
-    if len(data) != oti.transfer_length:
-        raise FluteEncodeError(
-            f"object of {len(data)} bytes, OTI says {oti.transfer_length}", field="Transfer Length"
-        )
-    scheme = get_scheme(oti.fec_encoding_id)
-    return _packets(scheme, plain, closing, scheme.encode(oti, data))
-
-
-def _packets(
-    scheme: FecScheme, plain: bytes, closing: bytes, symbols: Iterator[EncodingSymbol]
-) -> Iterator[bytes]:
-    """Header + FEC Payload ID + symbol for each symbol; ``closing`` header on the last one."""
-    last: EncodingSymbol | None = None
-    for symbol in symbols:
-        if last is not None:
-            yield plain + scheme.encode_payload_id(last.sbn, last.esi) + last.data
-        last = symbol
-    if last is not None:
-        yield closing + scheme.encode_payload_id(last.sbn, last.esi) + last.data

@@ -2,10 +2,13 @@
 
 A carousel sends objects far larger than it should hold in memory. :class:`BlockPacketizer`
 splits one object into its RFC 5052 §9.1 source blocks and builds the packets of one block at a
-time from the block's bytes alone — the same bytes as :func:`broadcast.proto.flute.alc.packetize`
-(LCT header · FEC Payload ID · symbol, RFC 5775 §4.1), the last packet of the object with the
-closing header. For Compact No-Code (FEC Encoding ID 0, RFC 5445) the packets of a block come from
-the native batch builder (``broadcast._native.alc_batch``, required) in one call;
+time from the block's bytes alone (LCT header · FEC Payload ID · symbol, RFC 5775 §4.1, one
+encoding symbol per packet, the last packet of the object with the closing header). It is the one
+packet builder of the project: the carousel scheduler asks it for one block at a time,
+:meth:`BlockPacketizer.pass_packets` hands out a whole pass over an object held in memory.
+
+For Compact No-Code (FEC Encoding ID 0, RFC 5445) the packets of a block come from the native
+batch builder (``broadcast._native.alc_batch``, required) in one call;
 :func:`python_block_packets` is the pure-Python reference that the tests hold it to (identical
 bytes).
 
@@ -34,13 +37,14 @@ from typing import Final
 
 from broadcast import profile
 from broadcast._native import alc_batch as _native
-from broadcast.proto.flute.alc import _packets, object_headers
+from broadcast.proto.flute.alc import object_headers
 from broadcast.proto.flute.errors import FluteEncodeError
 from broadcast.proto.flute.fec import (
     COMPACT_NO_CODE,
     RAPTOR,
     BlockPartition,
     EncodingSymbol,
+    FecScheme,
     Oti,
     get_scheme,
 )
@@ -151,18 +155,6 @@ class BlockPacketizer:
             return 1
         return self.raptor.blocks if self.raptor is not None else self.partition.blocks
 
-    @property
-    def packet_count(self) -> int:
-        """Packets in one pass (1 for an empty object; -1 if unknown, for another scheme).
-
-        Compact No-Code: the source symbols. Raptor: K + R per block, on every pass.
-        """
-        if self.raptor is not None and self.raptor.blocks:
-            return sum(self._raptor_pass_size(sbn) for sbn in range(self.raptor.blocks))
-        if self.oti.fec_encoding_id not in (COMPACT_NO_CODE, RAPTOR):
-            return -1
-        return max(1, self.partition.source_symbols)
-
     def byte_range(self, step: int) -> tuple[int, int]:
         """(offset, length) of the object bytes that step ``step`` packetizes."""
         if not self.blockwise:
@@ -172,6 +164,25 @@ class BlockPacketizer:
         if self.raptor is not None:
             return block_byte_range(self.oti, step)
         return self.partition.block_offset(step), self.partition.block_bytes(step)
+
+    def pass_packets(self, data: bytes | memoryview, *, pass_index: int = 0) -> Iterator[bytes]:
+        """Every packet of carousel pass ``pass_index`` over the object ``data`` (all of it, in
+        memory), block after block: what the carousel sends of it, without the interleaving with
+        other objects. The length is checked when called; the packets are built lazily."""
+        if len(data) != self.oti.transfer_length:
+            raise FluteEncodeError(
+                f"object of {len(data)} bytes, OTI says {self.oti.transfer_length}",
+                field="Transfer Length",
+            )
+        if pass_index < 0:
+            raise FluteEncodeError("pass index >= 0", field="pass")
+        return self._pass(memoryview(data), pass_index)
+
+    def _pass(self, view: memoryview, pass_index: int) -> Iterator[bytes]:
+        for step in range(self.steps):
+            offset, size = self.byte_range(step)
+            for chunk in self.chunks(step, view[offset : offset + size], pass_index=pass_index):
+                yield from chunk
 
     def packets(self, step: int, data: bytes | memoryview, *, pass_index: int = 0) -> list[bytes]:
         """The packets of step ``step`` built from ``data`` (exactly :meth:`byte_range` bytes),
@@ -215,12 +226,6 @@ class BlockPacketizer:
         return built
 
     # --- Raptor ----------------------------------------------------------------------------------
-    def _raptor_pass_size(self, sbn: int) -> int:
-        """K + R: symbols of block ``sbn`` sent on every pass."""
-        assert self.raptor is not None
-        k = self.raptor.block_symbols(sbn)
-        return k + repair_count(k, self.repair_overhead)
-
     def raptor_symbols(
         self, encoder: RaptorObjectEncoder, sbn: int, pass_index: int
     ) -> Iterator[EncodingSymbol]:
@@ -256,6 +261,19 @@ class BlockPacketizer:
                 chunk.append(head + _payload_id(held) + held.data)
                 held = None
             yield chunk
+
+
+def _packets(
+    scheme: FecScheme, plain: bytes, closing: bytes, symbols: Iterator[EncodingSymbol]
+) -> Iterator[bytes]:
+    """Header + FEC Payload ID + symbol for each symbol; ``closing`` header on the last one."""
+    last: EncodingSymbol | None = None
+    for symbol in symbols:
+        if last is not None:
+            yield plain + scheme.encode_payload_id(last.sbn, last.esi) + last.data
+        last = symbol
+    if last is not None:
+        yield closing + scheme.encode_payload_id(last.sbn, last.esi) + last.data
 
 
 def _payload_id(symbol: EncodingSymbol) -> bytes:

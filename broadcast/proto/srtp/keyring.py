@@ -15,7 +15,6 @@ from typing import Final
 
 from broadcast import profile
 from broadcast.proto.keys.errors import InvalidKeyMaterial
-from broadcast.proto.keys.ids import MskId, MtkId, srtp_mki
 from broadcast.proto.keys.material import Mtk, SrtpSalt
 from broadcast.proto.srtp.errors import KeyLifetimeExhausted, KeyRingError, UnknownMki
 from broadcast.proto.srtp.keys import SessionKeys, derive_session_keys, key_derivation_r
@@ -139,10 +138,6 @@ class KeyRing:
             evicted, _ = self._keys.popitem(last=False)
         self._keys[mki] = MasterKey(mki, key, salt, self._policy)
         return evicted
-
-    def add_mtk(self, msk_id: MskId, mtk_id: MtkId, mtk: Mtk, salt: SrtpSalt) -> bytes | None:
-        """Install an MTK under the profile MKI = MSK ID || MTK ID (profile.md "Identifiers")."""
-        return self.add(srtp_mki(msk_id, mtk_id), mtk, salt)
 
     def remove(self, mki: bytes) -> bool:
         """Drop a master key; True when it was held."""

@@ -77,11 +77,6 @@ class FdtFecAttributes:
             ),
         )
 
-    @property
-    def is_empty(self) -> bool:
-        """No FEC-OTI attribute is set."""
-        return self == FdtFecAttributes()
-
 
 @dataclass(frozen=True, slots=True)
 class EncodingSymbol:
