@@ -140,8 +140,6 @@ STREAM_MTK_PERIOD_S: Final = 10.0
 STREAM_MTK_LEAD_S: Final = 2.5
 #: The current (and, in the lead window, the upcoming) MTK message is re-sent this often [P].
 STREAM_MTK_RESEND_INTERVAL_S: Final = 0.5
-#: After a failed MTK creation (no MSK, MTK IDs exhausted, store error), retry this often [P].
-STREAM_MTK_RETRY_S: Final = 1.0
 #: Generated RTCP sender reports: one compound SR + SDES per SSRC this often (RFC 3550 §6.2
 #: leaves the interval to the profile; 5 s is its minimum) [P].
 STREAM_RTCP_SR_INTERVAL_S: Final = 5.0
@@ -231,7 +229,6 @@ DOWNLOAD_FDT_REPEAT_INTERVAL_S: Final = 1.0
 DOWNLOAD_MTK_PERIOD_S: Final = 600.0
 DOWNLOAD_FDT_EXPIRES_S: Final = 120
 DOWNLOAD_GRACE_PERIOD_S: Final = 60.0
-DOWNLOAD_WATCH_INTERVAL_S: Final = 2.0
 #: Key Group of a download-only carousel run standalone (streaming = False) [P].
 DOWNLOAD_DEFAULT_KEY_GROUP: Final = 0x0100
 
@@ -243,8 +240,6 @@ DOWNLOAD_DEFAULT_KEY_GROUP: Final = 0x0100
 RAPTOR_REPAIR_OVERHEAD: Final = 0.2
 #: Symbol alignment Al (RFC 5053 §4.2 recommends 4; 1 when T is not a multiple of 4) [RFC rec.].
 RAPTOR_ALIGNMENT: Final = 4
-#: A receiver keeps at most K + this many distinct symbols of one undecoded block [P].
-RAPTOR_MAX_EXTRA_SYMBOLS: Final = 64
 
 
 # --- Raptor carousel (issue 7: FEC Encoding ID 1 on the protected file carousel) [P] ------------
@@ -258,11 +253,6 @@ DOWNLOAD_RAPTOR_MAX_SOURCE_BLOCK_LENGTH: Final = 8192
 #: Whether every carousel round re-sends the source symbols (False: after the first round only
 #: fresh repair symbols, K + R per block) [P].
 DOWNLOAD_RAPTOR_SOURCE_EVERY_ROUND: Final = True
-#: Largest accepted ``repair_overhead`` (repair symbols per round as a share of K) [P].
-DOWNLOAD_RAPTOR_MAX_OVERHEAD: Final = 4.0
-#: Packets of a Raptor block the carousel sends before it looks at other objects again (a block
-#: may have 8192 + R symbols; Compact No-Code blocks are 64 packets) [P].
-DOWNLOAD_RAPTOR_CHUNK_PACKETS: Final = 64
 
 
 # --- SGi-mb output (broadcast.sgimb: the [output] table of streaming and download) [P] ----------

@@ -1,13 +1,13 @@
 """Type stub of the Cython extension ``broadcast._native.alc_batch`` (native/alc_batch.pyx).
 
 Batch ALC packetizing for Compact No-Code FEC (RFC 5445): one call builds every packet of a
-source block or of a whole object. Use ``broadcast.proto.flute.blocks`` (``BlockPacketizer``),
+source block. Use ``broadcast.proto.flute.blocks`` (``BlockPacketizer``),
 which encodes the LCT headers, checks the OTI and packetizes other FEC schemes in Python.
 """
 
 from typing import Final
 
-__all__ = ["MAX_SYMBOLS", "PAYLOAD_ID_LENGTH", "build_block", "build_object"]
+__all__ = ["MAX_SYMBOLS", "PAYLOAD_ID_LENGTH", "build_block"]
 
 MAX_SYMBOLS: Final[int]
 PAYLOAD_ID_LENGTH: Final[int]
@@ -20,11 +20,4 @@ def build_block(
     symbol_length: int,
     last_block: bool = False,
     first_esi: int = 0,
-) -> list[bytes]: ...
-def build_object(
-    header: bytes,
-    closing: bytes,
-    data: bytes | bytearray | memoryview,
-    symbol_length: int,
-    max_block_length: int,
 ) -> list[bytes]: ...

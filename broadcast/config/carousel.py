@@ -101,6 +101,12 @@ TABLES: Final = ("session", "destination", "output", "keys", "bmsc", "input")
 #: ``[bmsc]`` defaults: the BM-SC named in the DCFs (ContentID domain, RightsIssuerURL).
 DEFAULT_BMSC_FQDN: Final = "bmsc.example.org"
 DEFAULT_KEY_MANAGEMENT_URI: Final = "http://bmsc.example.org" + profile.KEY_MANAGEMENT_PATH
+#: ``[input] watch_interval`` default: seconds between two scans of the input directory
+#: (polling; implementation tuning, not a protocol decision).
+WATCH_INTERVAL_S: Final = 2.0
+#: Largest accepted ``[session] repair_overhead`` (Raptor repair symbols per round as a share of
+#: K): a sanity bound of the configuration, not a protocol decision.
+MAX_REPAIR_OVERHEAD: Final = 4.0
 #: ``session.fec`` values and their FEC Encoding IDs (RFC 5052 §6.1 registry).
 FEC_SCHEMES = {"compact-no-code": COMPACT_NO_CODE, "raptor": RAPTOR}
 
@@ -135,7 +141,7 @@ class CarouselConfig:
     key_management_uri: str = DEFAULT_KEY_MANAGEMENT_URI
     input_directory: Path | None = None
     input_files: tuple[Path, ...] = ()
-    watch_interval: float = profile.DOWNLOAD_WATCH_INTERVAL_S
+    watch_interval: float = WATCH_INTERVAL_S
     content_base: str = ""
     spool_directory: Path | None = None
 
@@ -154,9 +160,9 @@ class CarouselConfig:
             self.fec in FEC_SCHEMES, "fec", f"must be one of {', '.join(map(repr, FEC_SCHEMES))}"
         )
         _check(
-            0 <= self.repair_overhead <= profile.DOWNLOAD_RAPTOR_MAX_OVERHEAD,
+            0 <= self.repair_overhead <= MAX_REPAIR_OVERHEAD,
             "repair_overhead",
-            f"must be 0..{profile.DOWNLOAD_RAPTOR_MAX_OVERHEAD:g} (a share of K)",
+            f"must be 0..{MAX_REPAIR_OVERHEAD:g} (a share of K)",
         )
         for name in ("bitrate_kbps", "repeat_interval", "grace_period", "mtk_period"):
             _check(getattr(self, name) >= 0, name, "must not be negative")
@@ -199,7 +205,7 @@ def _session(t: Table) -> dict[str, Any]:
             "repair_overhead",
             profile.RAPTOR_REPAIR_OVERHEAD,
             0.0,
-            profile.DOWNLOAD_RAPTOR_MAX_OVERHEAD,
+            MAX_REPAIR_OVERHEAD,
         ),
         "send_source_every_round": t.flag(
             "send_source_every_round", profile.DOWNLOAD_RAPTOR_SOURCE_EVERY_ROUND
@@ -247,7 +253,7 @@ def _input(t: Table) -> dict[str, Any]:
     kw = {
         "input_directory": t.path("directory"),
         "input_files": tuple(t.resolve(f) for f in files),
-        "watch_interval": t.number("watch_interval", profile.DOWNLOAD_WATCH_INTERVAL_S, above=True),
+        "watch_interval": t.number("watch_interval", WATCH_INTERVAL_S, above=True),
         "content_base": t.text("content_base", ""),
         "spool_directory": t.path("spool"),
     }

@@ -88,7 +88,7 @@ from broadcast.config.sections import (
     srtp_section,
 )
 from broadcast.engine.streaming.generator import DEFAULT_SSRC, GeneratorConfig
-from broadcast.engine.streaming.schedule import MtkTiming
+from broadcast.engine.streaming.schedule import MTK_RETRY_S, MtkTiming
 from broadcast.proto.errors import ConfigError
 from broadcast.proto.keys.ids import KeyDomainId
 from broadcast.proto.keys.store import KeyGroupRecord
@@ -263,7 +263,7 @@ def _mtk(t: Table) -> MtkTiming:
         period_packets=t.integer("period_packets", 0, 0, 1 << 48),
         lead=t.number("lead", profile.STREAM_MTK_LEAD_S),
         interval=t.number("interval", profile.STREAM_MTK_RESEND_INTERVAL_S, above=True),
-        retry=t.number("retry", profile.STREAM_MTK_RETRY_S, above=True),
+        retry=t.number("retry", MTK_RETRY_S, above=True),
     )
     t.done()
     return cfg

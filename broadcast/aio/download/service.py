@@ -14,7 +14,7 @@ timers, the spool directory and the key store handle; everything it decides come
 
 With ``fec = "raptor"`` the sender encodes each Raptor source block in the event loop when its
 first packets are due (RFC 5053 §5.4: the intermediate symbols, then repair symbols in slices of
-:data:`~broadcast.profile.DOWNLOAD_RAPTOR_CHUNK_PACKETS`): about 1 ms for a 300 kB block,
+:data:`~broadcast.proto.flute.blocks.RAPTOR_CHUNK`): about 1 ms for a 300 kB block,
 60-95 ms for a full 8192-symbol (11.7 MB) block, once per block and round — at 2 Mbit/s such a
 block takes about 50 s to send.
 

@@ -39,9 +39,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Final
 
 from broadcast import profile
 from broadcast.engine.keys.mtk import IssuedMtk
+
+#: After a failed MTK creation (no MSK, MTK IDs exhausted, store error), retry this often —
+#: implementation tuning of the service, not a protocol decision (``[mtk] retry``).
+MTK_RETRY_S: Final = 1.0
 
 
 class ScheduleError(Exception):
@@ -56,7 +61,7 @@ class MtkTiming:
     period_packets: int = 0
     lead: float = profile.STREAM_MTK_LEAD_S
     interval: float = profile.STREAM_MTK_RESEND_INTERVAL_S
-    retry: float = profile.STREAM_MTK_RETRY_S
+    retry: float = MTK_RETRY_S
 
     def __post_init__(self) -> None:
         for name in ("period", "lead", "interval", "retry"):

@@ -55,7 +55,7 @@ from broadcast.proto.flute.lct import FluteVersion, HeaderExtension
 
 #: Packets per slice of a Raptor block handed out by :meth:`BlockPacketizer.chunks` (a Raptor
 #: block can hold 8192 symbols; a carousel sends it in slices between other objects' packets).
-RAPTOR_CHUNK: Final = profile.DOWNLOAD_RAPTOR_CHUNK_PACKETS
+RAPTOR_CHUNK: Final = 64
 
 
 def python_block_packets(

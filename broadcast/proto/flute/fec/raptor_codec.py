@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Final
 
-from broadcast import profile
 from broadcast._native import raptor as _native
 from broadcast.proto.flute.errors import BadSymbol, ConflictingSymbol, FecError
 from broadcast.proto.flute.fec.raptor_params import check_k, code_parameters
@@ -35,7 +34,7 @@ MAX_ESI: Final = 0xFFFF
 #: A block decoder keeps at most K + this many distinct symbols [P]: with random losses the
 #: decoding failure probability beyond K + 64 symbols is negligible (about 2^-64), so a block
 #: that still fails is being fed bad ESIs; the bound caps memory and work per block.
-MAX_EXTRA_SYMBOLS: Final = profile.RAPTOR_MAX_EXTRA_SYMBOLS
+MAX_EXTRA_SYMBOLS: Final = 64
 #: Bookkeeping charged per stored symbol (ESI entry and index) in :attr:`BlockDecoder.held`.
 SYMBOL_OVERHEAD: Final = 64
 
