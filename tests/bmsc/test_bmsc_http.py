@@ -107,7 +107,7 @@ def test_stale_nonce_httpx_and_our_client(tmp_path: Path) -> None:
     key = add_subscriber(cfg, "carol@ims.example", (1,), now=clock())
 
     async def main() -> None:
-        async with BmscService(cfg, clock=clock) as svc, _client("127.24.0.12") as http:
+        async with BmscService(cfg, clock_unix=clock) as svc, _client("127.24.0.12") as http:
             auth = httpx.DigestAuth(key.b_tid, key.password)
             assert (await http.post(svc.url, content=_body(svc), headers=CT, auth=auth)).is_success
             async with ue(svc, key, "127.24.0.13") as client:
