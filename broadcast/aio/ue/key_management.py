@@ -60,7 +60,7 @@ class LinkedMskClient(MskClient):
         *,
         link: Link,
         on_msk: Callable[[MskDelivery], None] | None = None,
-        rand: Callable[[int], bytes] = os.urandom,
+        rand: Rand = os.urandom,
     ) -> None:
         super().__init__(config, on_msk=on_msk, rand=rand)
         self.link = link
