@@ -10,7 +10,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from testkit import FakeClock
+from testkit import FakeMonotonicClock, FakeUnixClock
 from ue_support import (
     KDID,
     KEY_GROUP,
@@ -148,7 +148,7 @@ def _key_management(tmp_path: Path, **kw: object) -> UeKeyManagement:
 
 def test_rerequests_are_rate_limited_per_key_group(tmp_path: Path) -> None:
     km = _key_management(tmp_path, rerequest_interval=5)
-    clock = FakeClock(0.0)
+    clock = FakeMonotonicClock(0.0)
     km.clock_mono = clock
     km.on_missed_msk(KDID, MSK2_ID)
     km.on_missed_msk(KDID, MSK2_ID)  # within the interval
@@ -200,7 +200,7 @@ class _Carousel:
     """A carousel session whose packets go to a DownloadClient (its sans-IO entry point) at the
     time of ``wall``, the client's Unix clock."""
 
-    def __init__(self, client: DownloadClient, wall: FakeClock) -> None:
+    def __init__(self, client: DownloadClient, wall: FakeUnixClock) -> None:
         self.client = client
         self.session = CarouselSession(
             SessionParams(tsi=DL_TSI, repeat_interval=1.0, fdt_expires=60),
@@ -228,8 +228,8 @@ async def _download_client_counts() -> None:
     store = MskStore()
     store.add(msk_entry())
     missed: list[tuple[KeyDomainId, MskId]] = []
-    clock = FakeClock(100.0)
-    wall = FakeClock(NOW)
+    clock = FakeMonotonicClock(100.0)
+    wall = FakeUnixClock(NOW)
     client = DownloadClient(
         DownloadConfig(FluteSession("127.32.9.9", 4000, DL_TSI)),
         store,
