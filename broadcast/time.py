@@ -57,16 +57,16 @@ NTP_UNIX_OFFSET: Final = 2_208_988_800
 _NTP_MOD: Final = 1 << 32
 
 
-def ntp_from_unix(t: UnixS) -> NtpS:
+def ntp_from_unix(t_unix: UnixS) -> NtpS:
     """The 32-bit NTP seconds of a Unix time (truncated to whole seconds, modulo 2^32)."""
-    return NtpS((int(t) + NTP_UNIX_OFFSET) % _NTP_MOD)
+    return NtpS((int(t_unix) + NTP_UNIX_OFFSET) % _NTP_MOD)
 
 
-def ntp_timestamp(t: UnixS) -> int:
+def ntp_timestamp(t_unix: UnixS) -> int:
     """The 64-bit NTP timestamp of a Unix time (RFC 3550 §4): :func:`ntp_from_unix` seconds in
     the high 32 bits, the fraction of the second in the low 32."""
-    fraction = int((t - int(t)) * _NTP_MOD) & 0xFFFF_FFFF
-    return (ntp_from_unix(t) << 32) | fraction
+    fraction = int((t_unix - int(t_unix)) * _NTP_MOD) & 0xFFFF_FFFF
+    return (ntp_from_unix(t_unix) << 32) | fraction
 
 
 __all__ = [

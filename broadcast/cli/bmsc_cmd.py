@@ -214,7 +214,7 @@ def _admin(cfg: BmscConfig, method: str, path: str, body: dict[str, Any] | None)
 
 
 async def _direct(cfg: BmscConfig, action: Any, wait: bool) -> Any:
-    """Run ``action(km, now)`` on the store, then send from this process until done."""
+    """Run ``action(km, now_unix)`` on the store, then send from this process until done."""
     graph = build_bmsc(cfg)
     push = graph.push
     try:
@@ -247,8 +247,8 @@ def cmd_msk(args: argparse.Namespace) -> int:
             report, stats = asyncio.run(
                 _direct(
                     cfg,
-                    lambda km, now: km.rotate(
-                        args.key_group, now, promote_after=args.promote_after
+                    lambda km, now_unix: km.rotate(
+                        args.key_group, now_unix, promote_after=args.promote_after
                     ),
                     True,
                 )
@@ -263,7 +263,7 @@ def cmd_msk(args: argparse.Namespace) -> int:
     if args.msk_command == "promote":
         if args.direct:
             rec, _ = asyncio.run(
-                _direct(cfg, lambda km, now: km.promote(args.key_group, now), False)
+                _direct(cfg, lambda km, now_unix: km.promote(args.key_group, now_unix), False)
             )
             print(f"MSK {rec.msk_id} is now current")
             return EXIT_OK
@@ -272,7 +272,11 @@ def cmd_msk(args: argparse.Namespace) -> int:
     body = {"impi": args.ue, "key_group": args.key_group}
     if args.direct:
         did, stats = asyncio.run(
-            _direct(cfg, lambda km, now: km.solicited_pull(args.ue, args.key_group, now), False)
+            _direct(
+                cfg,
+                lambda km, now_unix: km.solicited_pull(args.ue, args.key_group, now_unix),
+                False,
+            )
         )
         print(f"solicited pull sent (delivery {did}); {stats}")
         return EXIT_OK
