@@ -29,11 +29,15 @@ Naming rule (checked by ``tests/contract/test_time_names.py``):
 - Record fields (dataclasses, rows) keep the names of the spec or the stored column
   (``expires_at``, ``next_at``, FDT ``expires``) and say their base by their type; locals and
   private attributes inside a function or class whose parameters name the base need not repeat
-  it.
+  it. Wire values that merely encode a time (the 64-bit NTP timestamp of an RTCP SR, the MIKEY
+  TS, LCT EXT_TIME) keep their spec names and plain ``int`` type.
+
+``tests/contract/test_time_types.py`` shows that mypy refuses a mix-up (a Unix time or a raw
+float where a monotonic time is expected): the NewTypes cost nothing at run time.
 
 This module sits at the bottom of the layers and reads no clock itself: the real clocks are in
 :mod:`broadcast.aio.clock`, injected by the asyncio shells, the CLI and the demo; tests inject
-fake ones (``tests/testkit.py`` ``FakeClock``).
+fake ones (``tests/testkit.py`` ``FakeMonotonicClock``, ``FakeUnixClock``).
 """
 
 from __future__ import annotations
