@@ -271,7 +271,7 @@ def cmd_http(args: argparse.Namespace) -> None:
         now = int(time.time())
         naf = naf_id(FQDN)
         for i in range(args.clients):
-            boot = gba.bootstrap(f"user{i}@ims.example", now=now, lifetime=86400)
+            boot = gba.bootstrap(f"user{i}@ims.example", now_unix=now, lifetime=86400)
             users.append((boot.b_tid, gba.ue_material(boot.b_tid, naf).password))
             bstore.add_subscription(
                 Subscription(f"user{i}@ims.example", KDID, 1, HOST, sink.getsockname()[1])

@@ -39,10 +39,11 @@ from broadcast.engine.download.objects import PreparedObject, file_oti, prepare_
 from broadcast.engine.download.scheduler import CarouselScheduler
 from broadcast.engine.download.session import CarouselSession, SessionParams
 from broadcast.proto.dcf import DcfWriter, MbmsKeyId, mbms_headers
-from broadcast.proto.flute import SessionReceiver, ntp_seconds
+from broadcast.proto.flute import SessionReceiver
 from broadcast.proto.flute.blocks import BlockPacketizer
 from broadcast.proto.flute.fec import get_scheme
 from broadcast.proto.keys import KeyDomainId, MskId, MtkId
+from broadcast.time import ntp_from_unix
 
 SYMBOL, MSBL, TSI, TOI = 1400, 64, 1, 1
 KEY_ID = MbmsKeyId(KeyDomainId(b"\x00\xf1\x10"), MskId(1, 1), MtkId(1))
@@ -129,7 +130,7 @@ def check_peer_object(data: bytes) -> None:
     rx = SessionReceiver(TSI)
     got = None
     while (packet := s.read()) is not None:
-        for event in rx.feed(bytes(packet), ntp_seconds(time.time())):
+        for event in rx.feed(bytes(packet), ntp_from_unix(time.time())):
             if getattr(event, "toi", None) is not None and hasattr(event, "data"):
                 got = event.data
     if got != data:

@@ -47,7 +47,7 @@ def test_bench_digest_verify(benchmark: Any) -> None:
             next(headers),
             method="POST",
             uri="/keymanagement",
-            now=101.0,
+            now_unix=101.0,
             password_of=lambda u: "cGFzcw==",
         )
 

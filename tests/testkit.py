@@ -26,6 +26,8 @@ from types import ModuleType
 
 import pytest
 
+from broadcast.time import MonotonicS, UnixS
+
 #: The repository checkout this file belongs to.
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Reference material the tests read (see tests/data/README.md).
@@ -72,6 +74,20 @@ class FakeClock:
         self.sleeps.append(seconds)
         self.advance(max(0.0, seconds))
         await asyncio.sleep(0)
+
+
+class FakeMonotonicClock(FakeClock):
+    """A :class:`FakeClock` typed as a :data:`broadcast.time.MonotonicClock` (``clock_mono=``)."""
+
+    def __call__(self) -> MonotonicS:
+        return MonotonicS(self.t)
+
+
+class FakeUnixClock(FakeClock):
+    """A :class:`FakeClock` typed as a :data:`broadcast.time.UnixClock` (``clock_unix=``)."""
+
+    def __call__(self) -> UnixS:
+        return UnixS(self.t)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = TIMEOUT) -> bool:

@@ -29,12 +29,12 @@ import json
 import logging
 import signal
 import sys
-import time
 import urllib.error
 import urllib.request
 from contextlib import suppress
 from typing import Any, Final
 
+from broadcast.aio import clock
 from broadcast.aio.bmsc.graph import build_bmsc
 from broadcast.aio.bmsc.service import BmscService
 from broadcast.config.bmsc import load
@@ -48,6 +48,7 @@ from broadcast.proto.msk.store import DeliveryState, Subscription
 from broadcast.store.bmsc import SQLiteBmscStore
 from broadcast.store.gba_sim import SQLiteGbaStore
 from broadcast.store.keys import SQLiteKeyStore
+from broadcast.time import UnixS
 
 EXIT_OK: Final = 0
 EXIT_FAIL: Final = 1
@@ -107,7 +108,7 @@ def cmd_gba_add(args: argparse.Namespace) -> int:
     gba = SQLiteGbaStore(cfg.store, bsf_domain=cfg.gba.bsf_domain)
     try:
         lifetime = args.lifetime if args.lifetime is not None else cfg.gba.key_lifetime
-        boot = gba.bootstrap(args.impi, now=int(time.time()), lifetime=lifetime)
+        boot = gba.bootstrap(args.impi, now_unix=UnixS(int(clock.unix())), lifetime=lifetime)
         naf = naf_id(cfg.fqdn)
         key = gba.ue_material(boot.b_tid, naf)
     finally:
@@ -135,7 +136,7 @@ def cmd_gba_list(args: argparse.Namespace) -> int:
         boots = gba.list_bootstraps(args.impi)
     finally:
         gba.close()
-    now = int(time.time())
+    now = UnixS(int(clock.unix()))
     for b in boots:
         state = "expired" if b.is_expired(now) else "valid"
         print(f"{b.impi}\t{b.b_tid}\texpires {b.expires_at}\t{state}")
@@ -213,18 +214,18 @@ def _admin(cfg: BmscConfig, method: str, path: str, body: dict[str, Any] | None)
 
 
 async def _direct(cfg: BmscConfig, action: Any, wait: bool) -> Any:
-    """Run ``action(km, now)`` on the store, then send from this process until done."""
+    """Run ``action(km, now_unix)`` on the store, then send from this process until done."""
     graph = build_bmsc(cfg)
     push = graph.push
     try:
         await push.start()
-        result = await asyncio.to_thread(action, graph.km, time.time())
+        result = await asyncio.to_thread(action, graph.km, clock.unix())
         push.poke()
         if wait:
             p = cfg.push
-            limit = time.monotonic() + sum(p.wait_after(n) for n in range(1, p.max_attempts + 1))
+            limit = clock.monotonic() + sum(p.wait_after(n) for n in range(1, p.max_attempts + 1))
             while graph.store.delivery_counts().get(DeliveryState.PENDING, 0) and (
-                time.monotonic() < limit + 2
+                clock.monotonic() < limit + 2
             ):
                 await asyncio.sleep(0.05)
         return result, dict(push.stats)
@@ -246,8 +247,8 @@ def cmd_msk(args: argparse.Namespace) -> int:
             report, stats = asyncio.run(
                 _direct(
                     cfg,
-                    lambda km, now: km.rotate(
-                        args.key_group, now, promote_after=args.promote_after
+                    lambda km, now_unix: km.rotate(
+                        args.key_group, now_unix, promote_after=args.promote_after
                     ),
                     True,
                 )
@@ -262,7 +263,7 @@ def cmd_msk(args: argparse.Namespace) -> int:
     if args.msk_command == "promote":
         if args.direct:
             rec, _ = asyncio.run(
-                _direct(cfg, lambda km, now: km.promote(args.key_group, now), False)
+                _direct(cfg, lambda km, now_unix: km.promote(args.key_group, now_unix), False)
             )
             print(f"MSK {rec.msk_id} is now current")
             return EXIT_OK
@@ -271,7 +272,11 @@ def cmd_msk(args: argparse.Namespace) -> int:
     body = {"impi": args.ue, "key_group": args.key_group}
     if args.direct:
         did, stats = asyncio.run(
-            _direct(cfg, lambda km, now: km.solicited_pull(args.ue, args.key_group, now), False)
+            _direct(
+                cfg,
+                lambda km, now_unix: km.solicited_pull(args.ue, args.key_group, now_unix),
+                False,
+            )
         )
         print(f"solicited pull sent (delivery {did}); {stats}")
         return EXIT_OK

@@ -18,10 +18,10 @@ import argparse
 import asyncio
 import logging
 import sys
-import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from broadcast.aio import clock
 from broadcast.aio.download.service import CarouselService, CarouselStats
 from broadcast.cli.common import configure_logging, number_option
 from broadcast.config.carousel import load_config
@@ -64,11 +64,11 @@ async def run_carousel(
     """Run ``service`` until the duration or the rounds are reached; print progress to ``out``."""
     await service.start()
     try:
-        start = time.monotonic()
+        start = clock.monotonic()
         last_log = start
         while True:
             stats = service.stats
-            now = time.monotonic()
+            now = clock.monotonic()
             done = (duration is not None and now - start >= duration) or (
                 rounds is not None and stats.rounds >= rounds
             )

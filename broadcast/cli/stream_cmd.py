@@ -25,10 +25,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from broadcast.aio import clock
 from broadcast.aio.streaming.service import StreamService, StreamStartError, StreamStatus
 from broadcast.cli.common import configure_logging, number_option
 from broadcast.config.stream import load_config
 from broadcast.proto.errors import ConfigError
+from broadcast.time import MonotonicS
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
@@ -42,13 +44,13 @@ class RateMeter:
     """Packets/s between two status snapshots."""
 
     def __init__(self) -> None:
-        self._last: tuple[float, int] | None = None
+        self._last: tuple[MonotonicS, int] | None = None
 
-    def update(self, now: float, packets: int) -> float:
-        last, self._last = self._last, (now, packets)
-        if last is None or now <= last[0]:
+    def update(self, now_mono: MonotonicS, packets: int) -> float:
+        last, self._last = self._last, (now_mono, packets)
+        if last is None or now_mono <= last[0]:
             return 0.0
-        return (packets - last[1]) / (now - last[0])
+        return (packets - last[1]) / (now_mono - last[0])
 
 
 def status_line(st: StreamStatus, pps: float) -> str:
@@ -95,12 +97,12 @@ async def run_session(
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
     meter = RateMeter()
-    meter.update(loop.time(), 0)
-    started = loop.time()
+    meter.update(clock.monotonic(), 0)
+    started = clock.monotonic()
     tick = TTY_REFRESH if tty else status_every
     try:
         while not stop.is_set():
-            remaining = None if duration is None else started + duration - loop.time()
+            remaining = None if duration is None else started + duration - clock.monotonic()
             if remaining is not None and remaining <= 0:
                 break
             if service.ingest_finished.is_set():
@@ -109,7 +111,7 @@ async def run_session(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), wait)
             st = service.status()
-            line = status_line(st, meter.update(loop.time(), st.srtp_out))
+            line = status_line(st, meter.update(clock.monotonic(), st.srtp_out))
             if tty:
                 out.write("\r\x1b[K" + line)
             else:

@@ -34,6 +34,7 @@ from broadcast.proto.errors import ConfigError
 from broadcast.proto.keys.material import SessionKey
 from broadcast.proto.msk.errors import GbaError
 from broadcast.proto.msk.gba import check_fqdn, check_nai, digest_password, muk_from_ks_naf
+from broadcast.time import UnixS
 
 #: Largest key file read.
 MAX_KEY_FILE_BYTES: Final = 64 * 1024
@@ -48,11 +49,12 @@ class GbaCredentials:
     impi: str
     b_tid: str
     bmsc_fqdn: str
-    expires_at: int
+    #: Whole unix seconds (the key file's ``expires_at``).
+    expires_at: UnixS
     ks_naf: SessionKey
 
-    def is_expired(self, now: float) -> bool:
-        return now >= self.expires_at
+    def is_expired(self, now_unix: UnixS) -> bool:
+        return now_unix >= self.expires_at
 
     def to_json(self) -> dict[str, Any]:
         """The key file's object (contains the key: write it with :func:`write_gba_key`)."""
@@ -119,7 +121,7 @@ def parse_gba_key(raw: bytes, file: str | None = None) -> GbaCredentials:
         and hmac.compare_digest(muk.lower().encode(), muk_from_ks_naf(ks_naf).secret.hex().encode())
     ):
         raise ConfigError("is not the first 128 bits of ks_naf", file=file, key="muk")
-    return GbaCredentials(impi, b_tid, fqdn, expires, ks_naf)
+    return GbaCredentials(impi, b_tid, fqdn, UnixS(expires), ks_naf)
 
 
 def load_gba_key(path: str | Path) -> GbaCredentials:

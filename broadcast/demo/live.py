@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, TextIO
 
+from broadcast.time import MonotonicS
+
 #: Seconds between two redraws on a terminal, and between two lines otherwise.
 TTY_INTERVAL: Final = 0.5
 LINE_INTERVAL: Final = 5.0
@@ -95,13 +97,13 @@ class LiveView:
         self.tty = tty
         self.interval = TTY_INTERVAL if tty else LINE_INTERVAL
         self._drawn = 0
-        self._last: float | None = None
+        self._last: MonotonicS | None = None
 
-    def due(self, now: float) -> bool:
-        return self._last is None or now - self._last >= self.interval
+    def due(self, now_mono: MonotonicS) -> bool:
+        return self._last is None or now_mono - self._last >= self.interval
 
-    def show(self, now: float, run: RunProgress, ues: Sequence[UeProgress]) -> None:
-        self._last = now
+    def show(self, now_mono: MonotonicS, run: RunProgress, ues: Sequence[UeProgress]) -> None:
+        self._last = now_mono
         if self.tty:
             lines = table(run, ues)
             prefix = f"\x1b[{self._drawn}F\x1b[J" if self._drawn else ""

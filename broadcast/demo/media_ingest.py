@@ -1,5 +1,5 @@
 """Real media into the protected stream: :class:`MediaIngest` is a streaming ingest source
-(the protocol of :mod:`broadcast.aio.streaming.ingest`: ``start`` / ``run(sink, clock)`` /
+(the protocol of :mod:`broadcast.aio.streaming.ingest`: ``start`` / ``run(sink, clock_mono)`` /
 ``close``, ``stats``) that plays :class:`broadcast.demo.media.MediaGenerator` — a VP8 colour-bar
 test pattern and an Opus 440 Hz tone as RTP (RFC 7741, RFC 7587) — paced at real time by the media
 presentation times.
@@ -24,8 +24,8 @@ from typing import Final
 
 from broadcast.aio.streaming.ingest import IngestSink, IngestStats
 from broadcast.demo.media import MediaGenerator, MediaGeneratorConfig, RtpOut
+from broadcast.time import MonotonicClock
 
-Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 #: Seconds of media encoded ahead of its presentation time.
@@ -48,8 +48,8 @@ class MediaIngestConfig:
 class MediaIngest:
     """Plays the media generator into a sink at real time (see the module doc).
 
-    ``sleep`` waits on the time scale of the ``clock`` given to :meth:`run` (tests pass a fake
-    clock and its sleep together).
+    ``sleep`` waits on the time scale of the ``clock_mono`` given to :meth:`run` (tests pass a
+    fake clock and its sleep together).
     """
 
     def __init__(
@@ -76,14 +76,14 @@ class MediaIngest:
             at = frame[0].at
         return out
 
-    async def run(self, sink: IngestSink, clock: Clock) -> None:
+    async def run(self, sink: IngestSink, clock_mono: MonotonicClock) -> None:
         if self.config.delay > 0:
             await self._sleep(self.config.delay)
-        start = clock()
+        start = clock_mono()
         last_at = 0.0
         end = self.config.duration
         while True:
-            horizon = clock() - start + self.config.prefetch
+            horizon = clock_mono() - start + self.config.prefetch
             frames = await asyncio.to_thread(self._encode, horizon, last_at)
             if not frames:
                 return
@@ -92,7 +92,7 @@ class MediaIngest:
                 last_at = at
                 if end is not None and at >= end:
                     return
-                wait = start + at - clock()
+                wait = start + at - clock_mono()
                 if wait > 0:
                     await self._sleep(wait)
                 packets = [p.packet for p in frame]

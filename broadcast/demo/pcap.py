@@ -16,14 +16,14 @@ A capture holds what the demo sent: SRTP, DCF and MIKEY messages — encrypted, 
 from __future__ import annotations
 
 import struct
-import time
-from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Final
 
+from broadcast.aio import clock
 from broadcast.config.files import open_public
 from broadcast.proto.net.ipv4 import MAX_UDP_PAYLOAD, Ipv4Error, UdpIpv4Builder
+from broadcast.time import UnixClock
 
 PCAP_MAGIC: Final = 0xA1B2C3D4
 LINKTYPE_RAW: Final = 101
@@ -47,9 +47,9 @@ class PcapWriter:
     it holds protected traffic only (:func:`broadcast.config.files.open_public`).
     """
 
-    def __init__(self, path: str | Path, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, path: str | Path, clock_unix: UnixClock = clock.unix) -> None:
         self.path = Path(path)
-        self.clock = clock
+        self.clock_unix = clock_unix
         self._file: BinaryIO | None = open_public(self.path, buffering=1 << 20)
         self._file.write(global_header())
         self._builders: dict[Address, UdpIpv4Builder] = {}
@@ -79,7 +79,7 @@ class PcapWriter:
         except Ipv4Error:
             self.skipped += 1
             return
-        t = self.clock()
+        t = self.clock_unix()
         sec = int(t)
         usec = min(999_999, int((t - sec) * 1_000_000))
         f.write(struct.pack("<IIII", sec, usec, len(packet), len(packet)))

@@ -41,12 +41,12 @@ import random
 import shutil
 import signal
 import tempfile
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from broadcast.aio import clock
 from broadcast.aio.bmsc.service import BmscService
 from broadcast.aio.download.service import CarouselService
 from broadcast.aio.streaming.service import StreamService
@@ -162,7 +162,7 @@ class _Demo:
         self.senders_started = False
         self.pcap: PcapWriter | None = None
         self.phase = "setup"
-        self.t0 = time.monotonic()
+        self.t0 = clock.monotonic()
         self.registration_s: float | None = None
         self.media: MediaIngest | None = None
         #: Set by SIGINT/SIGTERM: the run ends early, the verdict is still given.
@@ -194,7 +194,13 @@ class _Demo:
         gba = SQLiteGbaStore(db, bsf_domain=bcfg.gba.bsf_domain)
         self._closing(_sync(gba.close))
         setups = scenario.enrol_ues(
-            opts.ues, workdir=wd, gba=gba, store=bstore, config=bcfg, now=time.time(), plan=plan
+            opts.ues,
+            workdir=wd,
+            gba=gba,
+            store=bstore,
+            config=bcfg,
+            now_unix=clock.unix(),
+            plan=plan,
         )
         bmsc = BmscService(bcfg, key_store=key_store, store=bstore, gba=gba)
         try:
@@ -292,14 +298,14 @@ class _Demo:
 
     async def _register(self) -> bool:
         self.phase = "register"
-        start = time.monotonic()
-        while time.monotonic() - start < self.opts.registration_timeout:
+        start = clock.monotonic()
+        while clock.monotonic() - start < self.opts.registration_timeout:
             if self.interrupted.is_set():
                 break
             if self._registered():
-                self.registration_s = time.monotonic() - start
+                self.registration_s = clock.monotonic() - start
                 return True
-            self._show(time.monotonic() - start)
+            self._show(clock.monotonic() - start)
             await asyncio.sleep(0.05)
         return self._registered()
 
@@ -344,7 +350,7 @@ class _Demo:
 
     async def _run(self) -> None:
         self.phase = "run"
-        self.t0 = time.monotonic()
+        self.t0 = clock.monotonic()
         rotated = False
         while True:
             elapsed = self._elapsed()
@@ -369,8 +375,8 @@ class _Demo:
         carousel_stats = self.carousel.stats
         await self.carousel.stop()
         status = self.stream.status()
-        start = time.monotonic()
-        while time.monotonic() - start < self.opts.drain:
+        start = clock.monotonic()
+        while clock.monotonic() - start < self.opts.drain:
             self._show(self._elapsed())
             await asyncio.sleep(0.05)
         stream_json = _plain(dataclasses.asdict(status))
@@ -379,7 +385,7 @@ class _Demo:
 
     # -- progress --------------------------------------------------------------------------------
     def _elapsed(self) -> float:
-        return time.monotonic() - self.t0 if self.phase in ("run", "drain") else 0.0
+        return clock.monotonic() - self.t0 if self.phase in ("run", "drain") else 0.0
 
     def _current(self, group: int) -> str:
         assert self.key_store is not None and self.bmsc is not None
@@ -411,7 +417,7 @@ class _Demo:
         )
 
     def _show(self, elapsed: float) -> None:
-        now = time.monotonic()
+        now = clock.monotonic()
         if not self.view.due(now):
             return
         status = (

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import random
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from broadcast.aio import clock
 from broadcast.aio.download.service import carousel_sdp
 from broadcast.config.carousel import CarouselConfig
 from broadcast.config.gba_key import GbaCredentials, write_gba_key
@@ -44,6 +44,7 @@ from broadcast.proto.msk.store import Subscription
 from broadcast.proto.srtp.settings import SrtpConfig
 from broadcast.store.bmsc import SQLiteBmscStore
 from broadcast.store.gba_sim import SQLiteGbaStore
+from broadcast.time import UnixS
 
 #: The stream's RTP payload types (the media generator's) and SRTP policy.
 VIDEO_PT = 96
@@ -209,7 +210,7 @@ def write_announcement(
     directory.mkdir(parents=True, exist_ok=True)
     (directory / STREAM_SDP).write_text(stream_sdp, encoding="utf-8", newline="")
     (directory / CAROUSEL_SDP).write_text(
-        carousel_sdp(carousel, source=plan.bmsc_host, session_id=int(time.time())).to_text(),
+        carousel_sdp(carousel, source=plan.bmsc_host, session_id=int(clock.unix())).to_text(),
         encoding="utf-8",
         newline="",
     )
@@ -252,7 +253,7 @@ def enrol_ues(
     gba: SQLiteGbaStore,
     store: SQLiteBmscStore,
     config: BmscConfig,
-    now: float,
+    now_unix: UnixS,
     plan: Plan,
 ) -> list[UeSetup]:
     """Bootstrap, subscribe and configure UEs 1..count at their ``plan`` addresses (see the
@@ -262,7 +263,7 @@ def enrol_ues(
     for i in range(1, count + 1):
         addr = plan.ue_addresses(i)
         impi = f"ue{i}@demo.mnc001.mcc001.3gppnetwork.org"
-        boot = gba.bootstrap(impi, now=int(now), lifetime=config.gba.key_lifetime)
+        boot = gba.bootstrap(impi, now_unix=UnixS(int(now_unix)), lifetime=config.gba.key_lifetime)
         key = gba.ue_material(boot.b_tid, naf)
         directory = workdir / f"ue-{i}"
         directory.mkdir(parents=True, exist_ok=True)

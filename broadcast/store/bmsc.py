@@ -47,6 +47,7 @@ from broadcast.proto.msk.store import (
     muk_tag,
 )
 from broadcast.store._db import Database
+from broadcast.time import UnixS
 
 _SCHEMA: Final = (
     """CREATE TABLE IF NOT EXISTS bmsc_subscription (
@@ -197,9 +198,9 @@ def _delivery(row: Sequence[object]) -> Delivery:
         msg,
         DeliveryState(st),
         int(att),  # type: ignore[call-overload]
-        float(nxt),  # type: ignore[arg-type]
-        float(cr),  # type: ignore[arg-type]
-        None if dn is None else float(dn),  # type: ignore[arg-type]
+        UnixS(float(nxt)),  # type: ignore[arg-type]
+        UnixS(float(cr)),  # type: ignore[arg-type]
+        None if dn is None else UnixS(float(dn)),  # type: ignore[arg-type]
     )
 
 
@@ -213,8 +214,8 @@ def _registration(row: Sequence[object]) -> Registration:
         MukId(idi, idr),
         str(host),
         int(port),  # type: ignore[call-overload]
-        float(reg),  # type: ignore[arg-type]
-        float(upd),  # type: ignore[arg-type]
+        UnixS(float(reg)),  # type: ignore[arg-type]
+        UnixS(float(upd)),  # type: ignore[arg-type]
         int(rid),  # type: ignore[call-overload]
     )
 
@@ -314,7 +315,7 @@ class SQLiteBmscStore:
         muk_id: MukId,
         host: str,
         port: int,
-        now: float,
+        now_unix: UnixS,
     ) -> tuple[Registration, bool]:
         """Register (or update) a UE for a Key Group; returns (registration, newly initiated).
 
@@ -327,7 +328,7 @@ class SQLiteBmscStore:
             port,
         ):
             return current, False
-        self.register_many(key_domain, key_group, [(impi, muk_id, host, port)], now)
+        self.register_many(key_domain, key_group, [(impi, muk_id, host, port)], now_unix)
         reg = self.registration(key_domain, key_group, impi)
         assert reg is not None
         return reg, current is None
@@ -337,11 +338,11 @@ class SQLiteBmscStore:
         key_domain: KeyDomainId,
         key_group: int,
         ues: Iterable[tuple[str, MukId, str, int]],
-        now: float,
+        now_unix: UnixS,
     ) -> int:
         """Register many (IMPI, MUK ID, host, port) in ONE transaction; returns how many."""
         rows = [
-            (key_domain.value, key_group, impi, m.idi, m.idr, host, port, now, now)
+            (key_domain.value, key_group, impi, m.idi, m.idr, host, port, now_unix, now_unix)
             for impi, m, host, port in ues
         ]
         with self._db.write() as conn:
@@ -393,7 +394,7 @@ class SQLiteBmscStore:
 
     # --- deliveries --------------------------------------------------------------------------
     @staticmethod
-    def _delivery_row(d: NewDelivery, now: float) -> tuple[object, ...]:
+    def _delivery_row(d: NewDelivery, now_unix: UnixS) -> tuple[object, ...]:
         return (
             d.kind.value,
             d.key_domain.value,
@@ -409,15 +410,15 @@ class SQLiteBmscStore:
             int(d.ack_required),
             d.message,
             d.next_at,
-            now,
+            now_unix,
             d.reg_id or None,
             muk_tag(d.muk_id.idr),
         )
 
     @staticmethod
-    def _supersede_row(d: NewDelivery, now: float) -> tuple[object, ...]:
+    def _supersede_row(d: NewDelivery, now_unix: UnixS) -> tuple[object, ...]:
         return (
-            now,
+            now_unix,
             d.reg_id or None,
             d.key_domain.value,
             d.key_group,
@@ -426,27 +427,27 @@ class SQLiteBmscStore:
             d.kind.value,
         )
 
-    def add_deliveries(self, items: Sequence[NewDelivery], now: float) -> list[int]:
+    def add_deliveries(self, items: Sequence[NewDelivery], now_unix: UnixS) -> list[int]:
         """Record messages (one transaction); older pending rows for the same UE (IMPI) and
         the same MSK / pull are superseded. Returns the new row ids in order."""
         ids: list[int] = []
         with self._db.write() as conn:
             for d in items:
-                conn.execute(_SUPERSEDE, self._supersede_row(d, now))
-                cur = conn.execute(_INSERT_DELIVERY, self._delivery_row(d, now))
+                conn.execute(_SUPERSEDE, self._supersede_row(d, now_unix))
+                cur = conn.execute(_INSERT_DELIVERY, self._delivery_row(d, now_unix))
                 assert cur.lastrowid is not None
                 ids.append(cur.lastrowid)
         return ids
 
     def add_deliveries_bulk(
-        self, items: Sequence[NewDelivery], now: float, *, supersede: bool = True
+        self, items: Sequence[NewDelivery], now_unix: UnixS, *, supersede: bool = True
     ) -> None:
         """Record many messages in one transaction. With ``supersede``, older pending rows for
         the same UE and MSK are superseded first (a re-pushed NEXT MSK)."""
-        rows = [self._delivery_row(d, now) for d in items]
+        rows = [self._delivery_row(d, now_unix) for d in items]
         with self._db.write() as conn:
             if supersede:
-                conn.executemany(_SUPERSEDE, [self._supersede_row(d, now) for d in items])
+                conn.executemany(_SUPERSEDE, [self._supersede_row(d, now_unix) for d in items])
             conn.executemany(_INSERT_DELIVERY, rows)
 
     def add_push_round(
@@ -457,8 +458,8 @@ class SQLiteBmscStore:
         key_group: int,
         key_number: int,
         ack_required: bool,
-        next_at: float,
-        now: float,
+        next_at_unix: UnixS,
+        now_unix: UnixS,
         rows: Sequence[tuple[RegistrationRow, int, int, bytes]],
         supersede: bool,
     ) -> None:
@@ -471,7 +472,10 @@ class SQLiteBmscStore:
             if supersede:
                 conn.executemany(
                     _SUPERSEDE,
-                    [(now, r.id, dom, key_group, r.impi, key_number, k) for r, _, _, _ in rows],
+                    [
+                        (now_unix, r.id, dom, key_group, r.impi, key_number, k)
+                        for r, _, _, _ in rows
+                    ],
                 )
             conn.executemany(
                 _INSERT_DELIVERY,
@@ -490,8 +494,8 @@ class SQLiteBmscStore:
                         counter,
                         ack,
                         message,
-                        next_at,
-                        now,
+                        next_at_unix,
+                        now_unix,
                         r.id,
                         muk_tag(r.idr),
                     )
@@ -499,33 +503,34 @@ class SQLiteBmscStore:
                 ],
             )
 
-    def due_for_send(self, now: float, limit: int) -> list[DueDelivery]:
-        """Pending rows due at ``now``, oldest first, as light rows (what a send needs), skipping
-        a row while an earlier message (lower COUNTER) to the same MUK is still pending: the UE
-        accepts MUK counters only in increasing order, so messages to one MUK go one at a time."""
+    def due_for_send(self, now_unix: UnixS, limit: int) -> list[DueDelivery]:
+        """Pending rows due at ``now_unix``, oldest first, as light rows (what a send needs),
+        skipping a row while an earlier message (lower COUNTER) to the same MUK is still pending:
+        the UE accepts MUK counters only in increasing order, so messages to one MUK go one at a
+        time."""
         with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT id, kind, host, port, ack_required, attempts, message "  # noqa: S608
                 f"FROM bmsc_delivery d WHERE state = 'pending' AND next_at <= ? AND {_NOT_BLOCKED} "
                 "ORDER BY next_at LIMIT ?",
-                (now, limit),
+                (now_unix, limit),
             ).fetchall()
         return list(map(DueDelivery._make, rows))
 
-    def next_due_at(self) -> float | None:
+    def next_due_at(self) -> UnixS | None:
         """When the next pending row that is not waiting behind another one is due."""
         with self._db.read() as conn:
             row = conn.execute(
                 "SELECT next_at FROM bmsc_delivery d "  # noqa: S608 - constant
                 f"WHERE state = 'pending' AND {_NOT_BLOCKED} ORDER BY next_at LIMIT 1"
             ).fetchone()
-        return None if row is None else float(row[0])
+        return None if row is None else UnixS(float(row[0]))
 
     def record_attempts(
         self,
-        sent: Sequence[tuple[int, int, float]],
+        sent: Sequence[tuple[int, int, UnixS]],
         finished: Sequence[tuple[int, DeliveryState]],
-        now: float,
+        now_unix: UnixS,
     ) -> None:
         """One transaction: ``sent`` = (id, attempts, next_at); ``finished`` = (id, final state)
         for rows still pending (an ACK that raced with the retransmission wins)."""
@@ -537,7 +542,7 @@ class SQLiteBmscStore:
             if st is None:
                 sent_only.append((attempts, next_at, i))
             else:
-                sent_and_done.append((attempts, next_at, st, now, i))
+                sent_and_done.append((attempts, next_at, st, now_unix, i))
         with self._db.write() as conn:  # one UPDATE per row
             conn.executemany(
                 "UPDATE bmsc_delivery SET attempts = ?, next_at = ? WHERE id = ? "
@@ -552,7 +557,7 @@ class SQLiteBmscStore:
             conn.executemany(
                 "UPDATE bmsc_delivery SET state = ?, done_at = ? WHERE id = ? "
                 "AND state = 'pending'",
-                [(st, now, i) for i, st in done.items()],
+                [(st, now_unix, i) for i, st in done.items()],
             )
 
     def pending_for_ack(
@@ -578,17 +583,17 @@ class SQLiteBmscStore:
                 ).fetchone()
         return None if row is None else _delivery(row)
 
-    def mark_acked(self, ids: Sequence[int], now: float) -> int:
+    def mark_acked(self, ids: Sequence[int], now_unix: UnixS) -> int:
         with self._db.write() as conn:
             cur = conn.executemany(
                 "UPDATE bmsc_delivery SET state = 'acked', done_at = ? WHERE id = ? "
                 "AND state = 'pending'",
-                [(now, i) for i in ids],
+                [(now_unix, i) for i in ids],
             )
             return cur.rowcount
 
     def mark_pulls_answered(
-        self, key_domain: KeyDomainId, key_group: int, impi: str, now: float
+        self, key_domain: KeyDomainId, key_group: int, impi: str, now_unix: UnixS
     ) -> int:
         reg = (
             "(SELECT id FROM bmsc_registration WHERE domain_id = ? AND key_group = ? AND impi = ?)"
@@ -604,7 +609,7 @@ class SQLiteBmscStore:
             return conn.execute(
                 "UPDATE bmsc_delivery SET state = 'answered', done_at = ? "  # noqa: S608
                 f"WHERE reg_id = {reg} AND state = 'pending' AND kind = 'pull'",
-                (now, *args),
+                (now_unix, *args),
             ).rowcount
 
     def delivery(self, delivery_id: int) -> Delivery:
@@ -642,17 +647,18 @@ class SQLiteBmscStore:
             ).fetchall()
         return {str(s): int(n) for s, n in rows}
 
-    def purge_deliveries(self, before: float) -> int:
-        """Drop finished rows completed before ``before`` (housekeeping)."""
+    def purge_deliveries(self, before_unix: UnixS) -> int:
+        """Drop finished rows completed before ``before_unix`` (housekeeping)."""
         with self._db.write() as conn:
             return conn.execute(
-                "DELETE FROM bmsc_delivery WHERE state != 'pending' AND done_at < ?", (before,)
+                "DELETE FROM bmsc_delivery WHERE state != 'pending' AND done_at < ?",
+                (before_unix,),
             ).rowcount
 
     # --- rotation schedule -------------------------------------------------------------------
     def schedule(
         self, key_domain: KeyDomainId, key_group: int
-    ) -> tuple[float | None, float | None]:
+    ) -> tuple[UnixS | None, UnixS | None]:
         """(current_since, promote_at) of a group; (None, None) if never recorded."""
         with self._db.read() as conn:
             row = conn.execute(
@@ -667,13 +673,13 @@ class SQLiteBmscStore:
         key_domain: KeyDomainId,
         key_group: int,
         *,
-        current_since: float | None,
-        promote_at: float | None,
+        current_since_unix: UnixS | None,
+        promote_at_unix: UnixS | None,
     ) -> None:
         with self._db.write() as conn:
             conn.execute(
                 "INSERT INTO bmsc_group_schedule (domain_id, key_group, current_since, promote_at) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT (domain_id, key_group) DO UPDATE SET "
                 "current_since = excluded.current_since, promote_at = excluded.promote_at",
-                (key_domain.value, key_group, current_since, promote_at),
+                (key_domain.value, key_group, current_since_unix, promote_at_unix),
             )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -23,6 +22,7 @@ from broadcast.proto.keys.material import SessionKey
 from broadcast.proto.msk.errors import GbaError
 from broadcast.proto.msk.gba import GbaMiss, NafKey, check_fqdn, check_nai, ks_ext_naf
 from broadcast.store._db import Database
+from broadcast.time import Rand, UnixS
 
 _SCHEMA: Final = (
     """CREATE TABLE IF NOT EXISTS gba_bootstrap (
@@ -44,11 +44,11 @@ class Bootstrap:
     b_tid: str
     impi: str
     rand: bytes
-    created_at: int
-    expires_at: int
+    created_at: UnixS
+    expires_at: UnixS
 
-    def is_expired(self, now: int) -> bool:
-        return now >= self.expires_at
+    def is_expired(self, now_unix: UnixS) -> bool:
+        return now_unix >= self.expires_at
 
 
 class SQLiteGbaStore:
@@ -59,7 +59,7 @@ class SQLiteGbaStore:
         path: str | os.PathLike[str],
         *,
         bsf_domain: str = profile.BSF_DEFAULT_DOMAIN,
-        rand: Callable[[int], bytes] = os.urandom,
+        rand: Rand = os.urandom,
     ) -> None:
         self._db = Database(path, _SCHEMA, error=GbaError)
         self._bsf_domain = check_fqdn(bsf_domain)
@@ -70,9 +70,10 @@ class SQLiteGbaStore:
 
     # --- BSF side ---------------------------------------------------------------------------
     def bootstrap(
-        self, impi: str, *, now: int, lifetime: int = profile.GBA_KEY_LIFETIME_S
+        self, impi: str, *, now_unix: UnixS, lifetime: int = profile.GBA_KEY_LIFETIME_S
     ) -> Bootstrap:
-        """Run a (simulated) GBA bootstrap for ``impi``: new Ks, RAND and B-TID, durable."""
+        """Run a (simulated) GBA bootstrap for ``impi`` at ``now_unix`` (whole seconds): new Ks,
+        RAND and B-TID, durable, valid for ``lifetime`` seconds."""
         check_nai(impi, "IMPI")
         if lifetime <= 0:
             raise GbaError("the key lifetime must be positive")
@@ -88,9 +89,9 @@ class SQLiteGbaStore:
                 conn.execute(
                     "INSERT INTO gba_bootstrap (b_tid, impi, ks, rand, created_at, expires_at) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
-                    (b_tid, impi, ks, rand, now, now + lifetime),
+                    (b_tid, impi, ks, rand, now_unix, now_unix + lifetime),
                 )
-            return Bootstrap(b_tid, impi, rand, now, now + lifetime)
+            return Bootstrap(b_tid, impi, rand, now_unix, UnixS(now_unix + lifetime))
         raise GbaError("could not draw a fresh RAND")
 
     def list_bootstraps(self, impi: str | None = None) -> list[Bootstrap]:
@@ -108,11 +109,13 @@ class SQLiteGbaStore:
                 ).fetchall()
         return [Bootstrap(r[0], r[1], bytes(r[2]), r[3], r[4]) for r in rows]
 
-    def purge_expired(self, now: int) -> int:
+    def purge_expired(self, now_unix: UnixS) -> int:
         with self._db.write() as conn:
-            return conn.execute("DELETE FROM gba_bootstrap WHERE expires_at <= ?", (now,)).rowcount
+            return conn.execute(
+                "DELETE FROM gba_bootstrap WHERE expires_at <= ?", (now_unix,)
+            ).rowcount
 
-    def _context(self, b_tid: str) -> tuple[str, SessionKey, bytes, int] | None:
+    def _context(self, b_tid: str) -> tuple[str, SessionKey, bytes, UnixS] | None:
         row = self._db.one(
             "SELECT impi, ks, rand, expires_at FROM gba_bootstrap WHERE b_tid = ?", (b_tid,)
         )
@@ -120,7 +123,7 @@ class SQLiteGbaStore:
             return None
         impi, ks, rand, expires_at = row
         assert isinstance(ks, bytes) and isinstance(rand, bytes) and isinstance(expires_at, int)
-        return str(impi), SessionKey(ks), rand, expires_at
+        return str(impi), SessionKey(ks), rand, UnixS(expires_at)
 
     def ue_material(self, b_tid: str, naf: bytes) -> NafKey:
         """What the UE derives on its side of the same run (tests, demos): Ks_(ext)_NAF."""
@@ -131,13 +134,13 @@ class SQLiteGbaStore:
         return NafKey(b_tid, impi, ks_ext_naf(ks, rand, impi, naf), expires_at)
 
     # --- NAF side (Zn) ------------------------------------------------------------------------
-    def naf_key(self, b_tid: str, naf: bytes, now: int) -> NafKey | GbaMiss:
+    def naf_key(self, b_tid: str, naf: bytes, now_unix: UnixS) -> NafKey | GbaMiss:
         if not isinstance(b_tid, str) or not 0 < len(b_tid) <= 253:
             return GbaMiss.UNKNOWN
         ctx = self._context(b_tid)
         if ctx is None:
             return GbaMiss.UNKNOWN
         impi, ks, rand, expires_at = ctx
-        if now >= expires_at:
+        if now_unix >= expires_at:
             return GbaMiss.EXPIRED
         return NafKey(b_tid, impi, ks_ext_naf(ks, rand, impi, naf), expires_at)

@@ -45,6 +45,7 @@ from broadcast.proto.keys.store import (
 )
 from broadcast.proto.srtp.settings import SrtpConfig
 from broadcast.store.durable import DurableSqlite
+from broadcast.time import UnixS
 
 #: ``PRAGMA user_version`` of the schema below; bump it with a migration step.
 #: 3: one ``muk_entry`` row per MUK ID holds its TS counter and, while one is stored, its MUK
@@ -632,7 +633,7 @@ class SQLiteKeyStore(KeyStore):
                 value, secret, expires_at = g
                 rec = None
                 if with_muks and secret is not None and expires_at is not None:
-                    rec = MukRecord(m, Muk(secret), expires_at)
+                    rec = MukRecord(m, Muk(secret), UnixS(expires_at))
                 out.append((value, rec))
             return out
         nxt = [g[0] - d[2] for g, d in zip(got, distinct, strict=True) if g is not None]
@@ -647,7 +648,7 @@ class SQLiteKeyStore(KeyStore):
                     assert g is not None
                     _, secret, expires_at = g
                     if secret is not None and expires_at is not None:
-                        records[j] = MukRecord(m, Muk(secret), expires_at)
+                        records[j] = MukRecord(m, Muk(secret), UnixS(expires_at))
                     else:
                         records[j] = None
                 rec = records[j]
@@ -684,10 +685,10 @@ class SQLiteKeyStore(KeyStore):
         return value
 
     # --- MUKs --------------------------------------------------------------------------------
-    def put_muk(self, muk_id: MukId, key: Muk, *, expires_at: int) -> MukRecord:
-        record = MukRecord(muk_id, key, expires_at)
+    def put_muk(self, muk_id: MukId, key: Muk, *, expires_at_unix: UnixS) -> MukRecord:
+        record = MukRecord(muk_id, key, expires_at_unix)
         with self._write() as conn:
-            conn.execute(_PUT_MUK, (muk_id.idi, muk_id.idr, key.secret, expires_at))
+            conn.execute(_PUT_MUK, (muk_id.idi, muk_id.idr, key.secret, expires_at_unix))
         return record
 
     def get_muk(self, muk_id: MukId) -> MukRecord:
@@ -702,7 +703,7 @@ class SQLiteKeyStore(KeyStore):
         return MukRecord(muk_id, Muk(row[0]), row[1])
 
     def put_muks(self, records: Iterable[MukRecord]) -> int:
-        rows: list[tuple[bytes, bytes, bytes, int]] = []
+        rows: list[tuple[bytes, bytes, bytes, UnixS]] = []
         for r in records:
             if not isinstance(r, MukRecord):
                 raise TypeError(f"expected MukRecord, got {type(r).__name__}")
@@ -724,9 +725,10 @@ class SQLiteKeyStore(KeyStore):
                     out[muk_id] = MukRecord(muk_id, Muk(key), expires_at)
         return out
 
-    def purge_expired_muks(self, now: int) -> int:
+    def purge_expired_muks(self, now_unix: UnixS) -> int:
         with self._write() as conn:
             cursor = conn.execute(  # the counter stays (module docstring)
-                "UPDATE muk_entry SET key = NULL, expires_at = NULL WHERE expires_at <= ?", (now,)
+                "UPDATE muk_entry SET key = NULL, expires_at = NULL WHERE expires_at <= ?",
+                (now_unix,),
             )
             return cursor.rowcount

@@ -64,7 +64,7 @@ def add_subscriber(
     gba = SQLiteGbaStore(cfg.store, bsf_domain=cfg.gba.bsf_domain)
     store = SQLiteBmscStore(cfg.store)
     try:
-        boot = gba.bootstrap(impi, now=int(now), lifetime=lifetime)
+        boot = gba.bootstrap(impi, now_unix=int(now), lifetime=lifetime)
         for g in groups:
             store.add_subscription(Subscription(impi, cfg.key_domain, g))
         return gba.ue_material(boot.b_tid, naf_id(cfg.fqdn))

@@ -423,7 +423,7 @@ def test_full_socket_buffer_leaves_the_rest_pending(km: KeyManagement) -> None:
         _register(km, n, expires_at=int(NOW) + 99)
     rec, created = km.create_next(1, NOW)
     km.push_to_group(1, rec, NOW, fresh=created)
-    push = PushScheduler(km, km.config.push, clock=lambda: NOW)
+    push = PushScheduler(km, km.config.push, clock_unix=lambda: NOW)
     push._sock = object()  # type: ignore[assignment]  # the engine below does the sending
     engine = _StallingEngine(room=3)
     push._engine = engine  # type: ignore[assignment]

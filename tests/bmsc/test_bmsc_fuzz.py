@@ -129,7 +129,7 @@ SERVER = DigestServer("realm", NonceManager(secret=b"k" * 32))
 @given(headers)
 def test_server_verify_total(header: str) -> None:
     try:
-        SERVER.verify(header, method="POST", uri="/k", now=1.0, password_of=lambda u: "pw")
+        SERVER.verify(header, method="POST", uri="/k", now_unix=1.0, password_of=lambda u: "pw")
     except DigestError:
         return
     raise AssertionError("random input authenticated")

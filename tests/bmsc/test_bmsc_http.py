@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 from bmsc_support import add_subscriber, config, run, ue
-from testkit import FakeClock
+from testkit import FakeUnixClock
 
 from broadcast import profile
 from broadcast.aio.bmsc.service import BmscService
@@ -101,13 +101,13 @@ def test_replayed_nonce_count_and_md5(tmp_path: Path) -> None:
 
 
 def test_stale_nonce_httpx_and_our_client(tmp_path: Path) -> None:
-    clock = FakeClock()
+    clock = FakeUnixClock()
     cfg = config(tmp_path)
     cfg = dataclasses.replace(cfg, http=dataclasses.replace(cfg.http, nonce_lifetime=30.0))
     key = add_subscriber(cfg, "carol@ims.example", (1,), now=clock())
 
     async def main() -> None:
-        async with BmscService(cfg, clock=clock) as svc, _client("127.24.0.12") as http:
+        async with BmscService(cfg, clock_unix=clock) as svc, _client("127.24.0.12") as http:
             auth = httpx.DigestAuth(key.b_tid, key.password)
             assert (await http.post(svc.url, content=_body(svc), headers=CT, auth=auth)).is_success
             async with ue(svc, key, "127.24.0.13") as client:

@@ -134,7 +134,7 @@ def test_solicited_pull_leads_to_request_and_push(tmp_path: Path) -> None:
             reg = svc.km.store.registration(cfg.key_domain, 1, "ue4@ims.example")
             assert reg is not None
             muk = svc.km.keys.get_muk(reg.muk_id)
-            svc.km.keys.put_muk(reg.muk_id, muk.key, expires_at=1)
+            svc.km.keys.put_muk(reg.muk_id, muk.key, expires_at_unix=1)
             did = await svc.solicited_pull("ue4@ims.example", 1)
             pull = await _next(client, "pull")
             assert pull.key_group == 1
@@ -205,7 +205,7 @@ def test_scheduled_rotation_promotes_and_expired_muk_gets_a_pull(tmp_path: Path)
             reg = svc.km.store.registration(cfg.key_domain, 1, "ue5@ims.example")
             assert reg is not None
             muk = svc.km.keys.get_muk(reg.muk_id)
-            svc.km.keys.put_muk(reg.muk_id, muk.key, expires_at=1)
+            svc.km.keys.put_muk(reg.muk_id, muk.key, expires_at_unix=1)
             pull = await _next(client, "pull")
             assert pull.key_group == 1
 

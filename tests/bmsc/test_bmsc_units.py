@@ -93,7 +93,7 @@ def test_muk_and_muk_id_and_password() -> None:
 
 def test_bsf_simulator_bootstrap_and_lookup(tmp_path: Path) -> None:
     gba = SQLiteGbaStore(tmp_path / "g.db", bsf_domain="bsf.example.org")
-    boot = gba.bootstrap(IMPI, now=1000, lifetime=60)
+    boot = gba.bootstrap(IMPI, now_unix=1000, lifetime=60)
     assert boot.b_tid.endswith("@bsf.example.org")
     assert base64.b64decode(boot.b_tid.split("@")[0]) == boot.rand
     naf = naf_id(FQDN)
@@ -204,7 +204,11 @@ def test_digest_server_accepts_once_per_nonce_count() -> None:
     server = _server()
     nonce = server.nonces.issue(100.0)
     ok = server.verify(
-        _answer(server, nonce, 1), method="POST", uri="/k", now=101.0, password_of=lambda u: "pw"
+        _answer(server, nonce, 1),
+        method="POST",
+        uri="/k",
+        now_unix=101.0,
+        password_of=lambda u: "pw",
     )
     assert "nextnonce=" in ok.authentication_info and "rspauth=" in ok.authentication_info
     with pytest.raises(DigestError, match="already used"):
@@ -212,18 +216,22 @@ def test_digest_server_accepts_once_per_nonce_count() -> None:
             _answer(server, nonce, 1),
             method="POST",
             uri="/k",
-            now=101.0,
+            now_unix=101.0,
             password_of=lambda u: "pw",
         )
     server.verify(
-        _answer(server, nonce, 2), method="POST", uri="/k", now=101.0, password_of=lambda u: "pw"
+        _answer(server, nonce, 2),
+        method="POST",
+        uri="/k",
+        now_unix=101.0,
+        password_of=lambda u: "pw",
     )
 
 
 def test_digest_server_refusals() -> None:
     server = _server()
     nonce = server.nonces.issue(100.0)
-    ok = dict(method="POST", uri="/k", now=101.0)
+    ok = dict(method="POST", uri="/k", now_unix=101.0)
     with pytest.raises(DigestError, match="wrong credentials") as info:
         server.verify(_answer(server, nonce, 1, "bad"), password_of=lambda u: "pw", **ok)
     assert not info.value.stale
@@ -237,7 +245,7 @@ def test_digest_server_refusals() -> None:
             password_of=lambda u: "pw",
             method="POST",
             uri="/other",
-            now=101.0,
+            now_unix=101.0,
         )
     assert info.value.http_status == 400
     other_realm = _answer(server, nonce, 1).replace('realm="realm"', 'realm="x"')
@@ -250,7 +258,7 @@ def test_digest_server_refusals() -> None:
             password_of=lambda u: "pw",
             method="POST",
             uri="/k",
-            now=111.0,
+            now_unix=111.0,
         )
     assert info.value.stale
 
@@ -260,7 +268,11 @@ def test_nonce_table_bound_never_allows_a_replay() -> None:
     nonces = [server.nonces.issue(100.0 + i) for i in range(3)]
     for n in nonces:
         server.verify(
-            _answer(server, n, 1), method="POST", uri="/k", now=105.0, password_of=lambda u: "pw"
+            _answer(server, n, 1),
+            method="POST",
+            uri="/k",
+            now_unix=105.0,
+            password_of=lambda u: "pw",
         )
     assert server.nonces.tracked <= 2
     with pytest.raises(DigestError) as info:  # dropped from the table: stale, not replayable
@@ -268,7 +280,7 @@ def test_nonce_table_bound_never_allows_a_replay() -> None:
             _answer(server, nonces[0], 1),
             method="POST",
             uri="/k",
-            now=105.0,
+            now_unix=105.0,
             password_of=lambda u: "pw",
         )
     assert info.value.stale or "already used" in str(info.value)

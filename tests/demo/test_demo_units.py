@@ -135,7 +135,7 @@ def test_sample_files_are_seeded_and_one_is_over_a_megabyte(tmp_path: Path) -> N
 
 def test_pcap_writer_frames_ipv4_udp_with_checksums(tmp_path: Path) -> None:
     path = tmp_path / "x.pcap"
-    with PcapWriter(path, clock=lambda: 1700000000.25) as w:
+    with PcapWriter(path, clock_unix=lambda: 1700000000.25) as w:
         w.write(b"mikey!", ("127.100.0.1", 40000), ("127.100.2.1", 2269))
         w.write(b"x" * 1500, ("127.100.0.1", 40001), ("127.100.3.1", 5004))
         w.write(b"y", ("", 1), ("127.0.0.1", 1))  # unusable address: skipped, counted

@@ -21,9 +21,9 @@ import pytest
 from broadcast.aio.download.service import CarouselService
 from broadcast.config.carousel import CarouselConfig
 from broadcast.engine.ue.download_receiver import DownloadReceiver, FileReceived
-from broadcast.proto.flute import ntp_seconds
 from broadcast.proto.keys import MskId
 from broadcast.store.keys import SQLiteKeyStore
+from broadcast.time import ntp_from_unix
 
 ADDRESS = "127.23.0.1"
 TIMEOUT = 25.0
@@ -58,7 +58,7 @@ async def _receive_until(
             continue
         if rng.random() < loss:
             continue
-        for event in receiver.feed(packet, ntp_seconds(time.time())):
+        for event in receiver.feed(packet, ntp_from_unix(time.time())):
             if isinstance(event, FileReceived):
                 files.append(event)
     return files

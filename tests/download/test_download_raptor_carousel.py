@@ -22,12 +22,13 @@ from broadcast.engine.download.objects import PreparedObject, file_oti, prepare_
 from broadcast.engine.download.scheduler import BytesSource, CarouselEntry, CarouselScheduler
 from broadcast.engine.download.session import CarouselSession, SessionParams
 from broadcast.proto.errors import ConfigError
-from broadcast.proto.flute import SessionReceiver, ntp_seconds, parse_fdt
+from broadcast.proto.flute import SessionReceiver, parse_fdt
 from broadcast.proto.flute import file_oti as fdt_file_oti
 from broadcast.proto.flute.alc import object_headers, parse_packet
 from broadcast.proto.flute.blocks import RAPTOR_CHUNK, BlockPacketizer
 from broadcast.proto.flute.fec import get_scheme, raptor_parameters
 from broadcast.proto.flute.fec.raptor import repair_count
+from broadcast.time import ntp_from_unix
 
 NOW = 1_800_000_000.0
 EXAMPLE = EXAMPLES / "carousel.toml"
@@ -101,7 +102,7 @@ def test_a_late_joiner_decodes_from_one_repair_only_round() -> None:
     k = obj.oti.max_source_block_length
     assert min(_esis(rounds[2], 10)) >= k
     rx = SessionReceiver(4)
-    got = [e for p in rounds[2] for e in rx.feed(p, ntp_seconds(NOW + 2))]
+    got = [e for p in rounds[2] for e in rx.feed(p, ntp_from_unix(NOW + 2))]
     assert [getattr(e, "data", None) for e in got if hasattr(e, "data")] == [data]
 
 

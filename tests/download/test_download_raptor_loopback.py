@@ -40,10 +40,10 @@ from broadcast.engine.download.scheduler import CarouselScheduler
 from broadcast.engine.download.session import CarouselSession, SessionParams
 from broadcast.engine.keys.mtk import MtkIssuer
 from broadcast.engine.ue.download_receiver import DownloadEvent, DownloadReceiver, FileReceived
-from broadcast.proto.flute import ntp_seconds
 from broadcast.proto.flute.alc import parse_packet
 from broadcast.proto.keys import KeyDomainId, MskId
 from broadcast.store.keys import SQLiteKeyStore
+from broadcast.time import ntp_from_unix
 
 ADDRESS = "127.28.0.1"
 LOSS = 0.15
@@ -94,7 +94,7 @@ class _Link:
                 if parse_packet(data).toi not in self.exempt and self.rng.random() < LOSS:
                     self.dropped += 1
                     continue
-                self.worker.feed(data, ntp_seconds(now))
+                self.worker.feed(data, ntp_from_unix(now))
         await self.worker.drain()
 
     def close(self) -> None:
@@ -283,7 +283,7 @@ def test_carousel_service_with_raptor_repair_rounds(tmp_path: Path) -> None:
                     except TimeoutError:
                         continue
                     if rng.random() >= LOSS:
-                        worker.feed(packet, ntp_seconds(time.time()))
+                        worker.feed(packet, ntp_from_unix(time.time()))
                     if not worker.stats.packets % 256:
                         await worker.drain()
                 stats = service.stats

@@ -21,9 +21,9 @@ from broadcast.engine.ue.download_receiver import (
     FileReceived,
     MtkReceived,
 )
-from broadcast.proto.flute import ntp_seconds
 from broadcast.proto.keys import KeyDomainId, MskRecord
 from broadcast.store.keys import SQLiteKeyStore
+from broadcast.time import ntp_from_unix
 
 NOW = 1_800_000_000.0
 KD = KeyDomainId.from_plmn("001", "01")
@@ -79,7 +79,7 @@ def test_msk_after_the_packets_in_order_and_off_the_loop(
         receiver = DownloadReceiver(5)
         async with ReceiveWorker(receiver, on_event) as worker:
             for packet in packets:
-                assert worker.feed(packet, ntp_seconds(NOW))
+                assert worker.feed(packet, ntp_from_unix(NOW))
             await worker.drain()
             assert not any(isinstance(e, FileReceived) for e in events)  # no MSK yet
             assert receiver.stats.waiting == 1

@@ -27,9 +27,9 @@ from broadcast.engine.ue.download_receiver import (
     MtkReceived,
 )
 from broadcast.proto.dcf import MbmsKeyId
-from broadcast.proto.flute import ntp_seconds
 from broadcast.proto.keys import KeyDomainId, Msk, MskId, Mtk, MtkId
 from broadcast.proto.mikey import build_mtk_message
+from broadcast.time import ntp_from_unix
 
 NOW = 1_800_000_000.0
 TSI = 9
@@ -74,7 +74,7 @@ class Carousel:
         self.now += 1.0
         self.session.update(self.now)
         packets = self.session.scheduler.poll(self.now).packets
-        return [e for p in packets for e in self.rx.feed(p, ntp_seconds(self.now))]
+        return [e for p in packets for e in self.rx.feed(p, ntp_from_unix(self.now))]
 
     def mikey(self, mtk: IssuedMtk) -> list[DownloadEvent]:
         obj = prepare_mikey(

@@ -97,7 +97,7 @@ def test_retired_entry_stops_and_is_removed() -> None:
     sched = CarouselScheduler(bitrate=None, on_retire=lambda e: closed.append(e.toi))
     sched.add(_entry(1, 100, PRIORITY_FILE, interval=1.0))
     sched.add(_entry(2, 100, PRIORITY_FILE, interval=1.0))
-    sched.retire(1, at=1.5)
+    sched.retire(1, at_unix=1.5)
     assert _tois(sched.poll(0.0).packets) == [1, 2]
     assert _tois(sched.poll(1.0).packets) == [1, 2]
     assert _tois(sched.poll(2.0).packets) == [2]

@@ -22,12 +22,12 @@ from broadcast.proto.flute import (
     ReceivedFdt,
     ReceivedObject,
     SessionReceiver,
-    ntp_seconds,
     parse_fdt,
 )
 from broadcast.proto.flute.alc import parse_packet
 from broadcast.proto.keys import KeyDomainId, MskId, Mtk, MtkId
 from broadcast.store.keys import SQLiteKeyStore
+from broadcast.time import ntp_from_unix
 
 NOW = 1_800_000_000.0
 PARAMS = SessionParams(tsi=3, repeat_interval=1.0, fdt_expires=20, grace_period=5.0)
@@ -69,7 +69,7 @@ def _run(session: CarouselSession, rx: SessionReceiver, now: float) -> list[obje
     session.update(now)
     events: list[object] = []
     for packet in session.scheduler.poll(now).packets:
-        events += rx.feed(packet, ntp_seconds(now))
+        events += rx.feed(packet, ntp_from_unix(now))
     return events
 
 
@@ -86,7 +86,7 @@ def test_fdt_lists_mikey_first_and_is_sent_before_the_objects() -> None:
     assert [f.toi for f in instance.files] == [101, 100]
     assert instance.files[0].content_type == "application/mikey"
     assert instance.files[0].content_location == "mikey/00010002-0003.mikey"
-    assert instance.expires == ntp_seconds(NOW + 20) and instance.full_fdt is True
+    assert instance.expires == ntp_from_unix(NOW + 20) and instance.full_fdt is True
 
 
 def test_fdt_instance_id_wraps_at_20_bits() -> None:
@@ -110,7 +110,7 @@ def test_fdt_is_refreshed_before_it_expires() -> None:
     assert session.fdt is not None and session.fdt.instance_id == 10
     session.update(NOW + 10)  # half of fdt_expires
     assert session.fdt.instance_id == 11
-    assert session.fdt.instance.expires == ntp_seconds(NOW + 30)
+    assert session.fdt.instance.expires == ntp_from_unix(NOW + 30)
 
 
 def test_retired_object_stays_for_the_grace_period_then_leaves_the_fdt() -> None:
@@ -166,7 +166,7 @@ def test_msk_arriving_after_the_mikey_object_still_opens_it(tmp_path: Path) -> N
     session.update(NOW)
     receiver = DownloadReceiver(PARAMS.tsi)
     early = [
-        e for p in session.scheduler.poll(NOW).packets for e in receiver.feed(p, ntp_seconds(NOW))
+        e for p in session.scheduler.poll(NOW).packets for e in receiver.feed(p, ntp_from_unix(NOW))
     ]
     assert not any(isinstance(e, FileReceived) for e in early)
     assert receiver.stats.rejected["unknown_msk"] == 1 and receiver.stats.waiting == 1

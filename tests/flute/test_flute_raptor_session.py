@@ -12,11 +12,11 @@ from broadcast.proto.flute.fdt import FdtInstance, describe_object
 from broadcast.proto.flute.fec import COMPACT_NO_CODE, Oti, RaptorObjectEncoder, raptor_parameters
 from broadcast.proto.flute.fec.raptor_partition import RaptorOti, RaptorPartition
 from broadcast.proto.flute.lct import ExtFti, LctHeader
-from broadcast.proto.flute.ntp import ntp_seconds
 from broadcast.proto.flute.receiver import ReceivedObject, ReceiverConfig, SessionReceiver
+from broadcast.time import ntp_from_unix
 
 TSI = 0x5A
-NOW = ntp_seconds(1_700_000_000)
+NOW = ntp_from_unix(1_700_000_000)
 
 
 def _fdt_packets(files: dict[int, tuple[bytes, Oti]], instance_id: int = 1) -> list[bytes]:

@@ -21,7 +21,6 @@ from broadcast.proto.flute.fdt import (
 )
 from broadcast.proto.flute.fec import CompactNoCode
 from broadcast.proto.flute.lct import ExtFti, FluteVersion, LctHeader, encode_header
-from broadcast.proto.flute.ntp import ntp_seconds
 from broadcast.proto.flute.receiver import (
     PENDING_OVERHEAD,
     ReceivedFdt,
@@ -30,9 +29,10 @@ from broadcast.proto.flute.receiver import (
     SessionReceiver,
 )
 from broadcast.proto.keys import MskId, MtkId
+from broadcast.time import ntp_from_unix
 
 TSI = 0x2A
-NOW = ntp_seconds(1_700_000_000)
+NOW = ntp_from_unix(1_700_000_000)
 NOCODE = CompactNoCode()
 SMALL = SenderConfig(tsi=TSI, encoding_symbol_length=200, max_source_block_length=4)
 

@@ -33,7 +33,6 @@ from broadcast.proto.flute import (
     FdtFile,
     FdtInstance,
     SessionReceiver,
-    ntp_seconds,
     parse_fdt,
 )
 from broadcast.proto.flute.blocks import BlockPacketizer
@@ -41,6 +40,7 @@ from broadcast.proto.flute.fdt import content_md5
 from broadcast.proto.flute.fec import get_scheme
 from broadcast.proto.keys import KeyDomainId, Msk, MskId
 from broadcast.store.keys import SQLiteKeyStore
+from broadcast.time import ntp_from_unix
 
 pytestmark = pytest.mark.fuzz
 
@@ -105,7 +105,7 @@ def _mutate(data: bytes, edits: list[tuple[int, int]], cut: int | None) -> bytes
 
 def test_clean_pass_delivers_everything() -> None:
     receiver = _receiver()
-    events = [e for p in _carousel()[0] for e in receiver.feed(p, ntp_seconds(NOW))]
+    events = [e for p in _carousel()[0] for e in receiver.feed(p, ntp_from_unix(NOW))]
     files = {e.content_location: e.data for e in events if isinstance(e, FileReceived)}
     assert files["a.txt"] == b"fuzz me\n" and len(files["b.bin"]) == 5000
 
@@ -132,7 +132,7 @@ def test_mutated_packets_never_escape(
     rnd.shuffle(packets)
     receiver = _receiver()
     for packet in packets:
-        for event in receiver.feed(packet, ntp_seconds(NOW)):
+        for event in receiver.feed(packet, ntp_from_unix(NOW)):
             assert isinstance(event, FileReceived | FileRejected) or event.key_id is not None
     flute = receiver.flute.stats
     assert flute.accepted + sum(flute.rejected.values()) == flute.packets
@@ -176,7 +176,7 @@ def _encoded_object(content: bytes, claimed_length: int) -> list[bytes]:
         content_md5=content_md5(content),
         fec=get_scheme(0).oti_to_fdt(oti),
     )
-    document = FdtInstance(expires=ntp_seconds(NOW + 60), files=(entry,)).to_xml()
+    document = FdtInstance(expires=ntp_from_unix(NOW + 60), files=(entry,)).to_xml()
     fdt_oti = get_scheme(0).make_oti(len(document), 1400, 64)
     fdt = BlockPacketizer.for_object(0, tsi=TSI, oti=fdt_oti, fdt_instance_id=1)
     file = BlockPacketizer.for_object(9, tsi=TSI, oti=oti)
@@ -188,7 +188,7 @@ def test_gzip_bomb_is_bounded_by_content_length(claimed: int) -> None:
     content = bytes(8 << 20)  # 8 MiB of zeros: a few kB gzipped
     receiver = SessionReceiver(TSI)
     events = [
-        e for p in _encoded_object(content, claimed) for e in receiver.feed(p, ntp_seconds(NOW))
+        e for p in _encoded_object(content, claimed) for e in receiver.feed(p, ntp_from_unix(NOW))
     ]
     assert [type(e).__name__ for e in events] == ["ReceivedFdt"]
     assert sum(receiver.stats.discarded.values()) == 1
@@ -201,6 +201,6 @@ def test_gzip_object_within_its_length_is_delivered() -> None:
     events = [
         e
         for p in _encoded_object(content, len(content))
-        for e in receiver.feed(p, ntp_seconds(NOW))
+        for e in receiver.feed(p, ntp_from_unix(NOW))
     ]
     assert getattr(events[-1], "data", None) == content

@@ -33,12 +33,12 @@ from broadcast.proto.flute import (
     FDT_NAMESPACE_RFC6726,
     FluteVersion,
     SessionReceiver,
-    ntp_seconds,
     parse_fdt,
     parse_packet,
 )
 from broadcast.proto.keys import KeyDomainId
 from broadcast.store.keys import SQLiteKeyStore
+from broadcast.time import ntp_from_unix
 
 pytestmark = pytest.mark.interop
 
@@ -131,7 +131,7 @@ def test_flute_alc_rebuilds_every_object(tmp_path: Path, version: FluteVersion, 
     documents = []
     for packet in packets:
         if parse_packet(packet, version=version).toi == 0:
-            for event in fdt_rx.feed(packet, ntp_seconds(NOW)):
+            for event in fdt_rx.feed(packet, ntp_from_unix(NOW)):
                 documents.append(getattr(event, "instance", None))
     instance = documents[0]
     assert instance is not None

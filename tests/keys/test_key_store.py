@@ -315,11 +315,11 @@ def test_muk_counter_starts_at_one_and_increases(store: SQLiteKeyStore) -> None:
 
 
 def test_muk_counter_survives_muk_replacement_and_purge(store: SQLiteKeyStore) -> None:
-    store.put_muk(MUK_ID, Muk(b"\x01" * 16), expires_at=10)
+    store.put_muk(MUK_ID, Muk(b"\x01" * 16), expires_at_unix=10)
     assert store.next_counter_for_muk(MUK_ID) == 1
-    store.put_muk(MUK_ID, Muk(b"\x02" * 16), expires_at=20)
+    store.put_muk(MUK_ID, Muk(b"\x02" * 16), expires_at_unix=20)
     assert store.next_counter_for_muk(MUK_ID) == 2
-    assert store.purge_expired_muks(now=100) == 1
+    assert store.purge_expired_muks(now_unix=100) == 1
     assert store.next_counter_for_muk(MUK_ID) == 3
 
 
@@ -373,15 +373,15 @@ def test_counters_exhaust_at_32_bits(tmp_path: Path) -> None:
 def test_muks(store: SQLiteKeyStore) -> None:
     with pytest.raises(UnknownKey):
         store.get_muk(MUK_ID)
-    rec = store.put_muk(MUK_ID, Muk(b"\x01" * 16), expires_at=1_000)
+    rec = store.put_muk(MUK_ID, Muk(b"\x01" * 16), expires_at_unix=1_000)
     assert store.get_muk(MUK_ID) == rec
-    replaced = store.put_muk(MUK_ID, Muk(b"\x02" * 16), expires_at=2_000)
+    replaced = store.put_muk(MUK_ID, Muk(b"\x02" * 16), expires_at_unix=2_000)
     assert store.get_muk(MUK_ID) == replaced
     assert store.get_muk(MUK_ID).key.secret == b"\x02" * 16
     other = MukId.of("bmsc.example.org", "other@bsf.example.org")
-    store.put_muk(other, Muk(b"\x03" * 16), expires_at=3_000)
-    assert store.purge_expired_muks(now=1_999) == 0
-    assert store.purge_expired_muks(now=2_000) == 1
+    store.put_muk(other, Muk(b"\x03" * 16), expires_at_unix=3_000)
+    assert store.purge_expired_muks(now_unix=1_999) == 0
+    assert store.purge_expired_muks(now_unix=2_000) == 1
     with pytest.raises(UnknownKey):
         store.get_muk(MUK_ID)
     assert store.get_muk(other).expires_at == 3_000
@@ -439,7 +439,7 @@ def test_reopen_keeps_everything(tmp_path: Path) -> None:
         s.add_key_domain(DOMAIN)
         s.add_key_group(DOMAIN, GROUP, streaming=True)
         s.add_msk(DOMAIN, MskId(GROUP, 1), key(1), mtk_id_low=5, state=MskState.CURRENT)
-        s.put_muk(MUK_ID, Muk(b"\x07" * 16), expires_at=99)
+        s.put_muk(MUK_ID, Muk(b"\x07" * 16), expires_at_unix=99)
         mtk = s.allocate_mtk_id(DOMAIN, MskId(GROUP, 1))
         c_muk = s.next_counter_for_muk(MUK_ID)
         c_msk = s.next_counter_for_msk(DOMAIN, MskId(GROUP, 1))

@@ -60,10 +60,10 @@ def test_bulk_counters_across_chunks(
 
 def test_bulk_counters_survive_muk_replacement_and_purge(store: SQLiteKeyStore) -> None:
     m = muk_id(1)
-    store.put_muk(m, Muk(b"\x01" * 16), expires_at=10)
+    store.put_muk(m, Muk(b"\x01" * 16), expires_at_unix=10)
     assert store.next_counters_for_muks([m, m]) == [1, 2]
     store.purge_expired_muks(100)
-    store.put_muk(m, Muk(b"\x02" * 16), expires_at=1000)
+    store.put_muk(m, Muk(b"\x02" * 16), expires_at_unix=1000)
     assert store.next_counters_for_muks([m]) == [3]
 
 

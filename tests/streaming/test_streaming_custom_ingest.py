@@ -14,10 +14,11 @@ from streaming_support import make_config, store_msks
 from testkit import async_wait_until
 
 from broadcast.aio.sgimb.output import OutputStats
-from broadcast.aio.streaming.ingest import Clock, IngestError, IngestSink, IngestStats
+from broadcast.aio.streaming.ingest import IngestError, IngestSink, IngestStats
 from broadcast.aio.streaming.service import StreamService, StreamStartError
 from broadcast.proto.mikey.mbms import Kind, envelope, open_mtk_message
 from broadcast.proto.srtp import SrtpReceiver
+from broadcast.time import MonotonicClock
 
 HOST = "127.32.0.1"
 SSRCS = (0x0A0B0C0D, 0x01020304)
@@ -55,7 +56,7 @@ class ListIngest:
         if self.fail_start:
             raise IngestError("the encoder is not ready")
 
-    async def run(self, sink: IngestSink, clock: Clock) -> None:
+    async def run(self, sink: IngestSink, clock_mono: MonotonicClock) -> None:
         self.calls.append("run")
         for batch in self.batches:
             self.stats.datagrams += len(batch)
@@ -70,7 +71,7 @@ class ListIngest:
 class EndlessIngest(ListIngest):
     """Never ends by itself: ``stop()`` must cancel it."""
 
-    async def run(self, sink: IngestSink, clock: Clock) -> None:
+    async def run(self, sink: IngestSink, clock_mono: MonotonicClock) -> None:
         self.calls.append("run")
         await asyncio.Event().wait()
 

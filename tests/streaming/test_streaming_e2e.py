@@ -33,8 +33,8 @@ from broadcast.aio.streaming.service import StreamService, StreamStatus
 from broadcast.engine.streaming.generator import GeneratorConfig, RtpGenerator
 from broadcast.proto.keys.ids import MskId
 from broadcast.proto.mikey.mbms import envelope
-from broadcast.proto.rtp.rtcp import NTP_UNIX_OFFSET
 from broadcast.proto.srtp import CryptoPolicy
+from broadcast.time import NTP_UNIX_OFFSET
 
 HOST = "127.22.1.1"
 FIRST_SEQ = 65000

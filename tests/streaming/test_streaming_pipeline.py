@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from broadcast.engine.streaming.generator import GeneratorConfig, RtpGenerator
 from broadcast.engine.streaming.pipeline import NO_KEY, RTCP_NOT_FORWARDED, ProtectPipeline
 from broadcast.proto.keys import Mtk, SrtpSalt
-from broadcast.proto.rtp.rtcp import ntp_timestamp, sender_report
+from broadcast.proto.rtp.rtcp import sender_report
 from broadcast.proto.rtp.rtp import check_rtcp, is_rtcp, payload_octets, rtp_header_length
 from broadcast.proto.srtp import CryptoPolicy, SrtpReceiver, SrtpSender
 from broadcast.proto.srtp.settings import SrtpConfig, srtp_policy
+from broadcast.time import ntp_timestamp
 
 MKI = bytes.fromhex("000100010001")
 KEY, SALT = Mtk(bytes(range(16))), SrtpSalt(bytes(range(14)))

@@ -10,7 +10,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from testkit import FakeClock
+from testkit import FakeMonotonicClock, FakeUnixClock
 from ue_support import (
     KDID,
     KEY_GROUP,
@@ -148,8 +148,8 @@ def _key_management(tmp_path: Path, **kw: object) -> UeKeyManagement:
 
 def test_rerequests_are_rate_limited_per_key_group(tmp_path: Path) -> None:
     km = _key_management(tmp_path, rerequest_interval=5)
-    clock = FakeClock(0.0)
-    km.clock = clock
+    clock = FakeMonotonicClock(0.0)
+    km.clock_mono = clock
     km.on_missed_msk(KDID, MSK2_ID)
     km.on_missed_msk(KDID, MSK2_ID)  # within the interval
     clock.advance(4.9)
@@ -197,25 +197,26 @@ def _mtk_object(counter: int, mtk_id: int = 1, msk_id: MskId = MSK_ID) -> Issued
 
 
 class _Carousel:
-    """A carousel session whose packets go to a DownloadClient (its sans-IO entry point)."""
+    """A carousel session whose packets go to a DownloadClient (its sans-IO entry point) at the
+    time of ``wall``, the client's Unix clock."""
 
-    def __init__(self, client: DownloadClient) -> None:
+    def __init__(self, client: DownloadClient, wall: FakeUnixClock) -> None:
         self.client = client
         self.session = CarouselSession(
             SessionParams(tsi=DL_TSI, repeat_interval=1.0, fdt_expires=60),
             CarouselScheduler(bitrate=None),
             first_toi=10,
         )
-        self.now = NOW
+        self.wall = wall
 
     def send(self, mtk: IssuedMtk) -> None:
         toi = self.session.allocate_toi()
         obj = prepare_mikey(toi, mtk, symbol_length=1428, max_block_length=64)
-        self.session.publish([obj], self.now)
-        self.now += 1.0
-        self.session.update(self.now)
-        for packet in self.session.scheduler.poll(self.now).packets:
-            self.client.on_packet(packet, unix_time=self.now)
+        self.session.publish([obj], self.wall())
+        self.wall.advance(1.0)
+        self.session.update(self.wall())
+        for packet in self.session.scheduler.poll(self.wall()).packets:
+            self.client.on_packet(packet)
 
 
 def test_download_client_counts_replays_and_resends_and_signals_missed_msks() -> None:
@@ -227,7 +228,8 @@ async def _download_client_counts() -> None:
     store = MskStore()
     store.add(msk_entry())
     missed: list[tuple[KeyDomainId, MskId]] = []
-    clock = FakeClock(100.0)
+    clock = FakeMonotonicClock(100.0)
+    wall = FakeUnixClock(NOW)
     client = DownloadClient(
         DownloadConfig(FluteSession("127.32.9.9", 4000, DL_TSI)),
         store,
@@ -235,9 +237,10 @@ async def _download_client_counts() -> None:
         key_groups=frozenset({KEY_GROUP}),
         on_missed_msk=lambda kd, m: missed.append((kd, m)),
         missed_signal_interval=5.0,
-        clock=clock,
+        clock_mono=clock,
+        clock_unix=wall,
     )
-    carousel = _Carousel(client)
+    carousel = _Carousel(client, wall)
 
     async def send(mtk: IssuedMtk) -> None:
         carousel.send(mtk)

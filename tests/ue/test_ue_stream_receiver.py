@@ -27,6 +27,10 @@ from broadcast.proto.mikey import SrtpPolicy
 from broadcast.proto.mikey.constants import SrtpAuthAlg
 from broadcast.proto.mikey.payloads import SrtpCs
 from broadcast.proto.srtp import SrtpSender
+from broadcast.time import MonotonicS
+
+#: The receive time of the tests that do not look at the missed-MSK signal's rate limit.
+T0 = MonotonicS(0.0)
 
 
 def make_ue(
@@ -54,19 +58,19 @@ def test_decrypts_everything_over_mtk_switches_with_lead_time() -> None:
     sent = []
     key = tx.new_mtk()
     current = tx.mtk_message(key)
-    assert rx.on_mikey(current) is not None
+    assert rx.on_mikey(current, T0) is not None
     for _switch in range(4):
         for i in range(40):
             if i == 30:  # the next MTK is announced ahead of the switch; both are re-sent
                 nxt = tx.new_mtk()
                 message = tx.mtk_message(nxt)
-                rx.on_mikey(message)
-                rx.on_mikey(message)
-                rx.on_mikey(current)  # COUNTER below the next one's, yet no replay
+                rx.on_mikey(message, T0)
+                rx.on_mikey(message, T0)
+                rx.on_mikey(current, T0)  # COUNTER below the next one's, yet no replay
                 current = message
             pkt = tx.packet(key)
             sent.append(pkt)
-            rx.on_srtp(pkt)
+            rx.on_srtp(pkt, T0)
         key = nxt
     s = rx.stats
     assert s.srtp_decrypted == len(sent) == 160
@@ -83,16 +87,16 @@ def test_packets_before_any_mtk_are_no_mtk_yet_and_the_mtk_is_late() -> None:
     tx = StreamSender()
     key = tx.new_mtk()
     for _ in range(5):
-        assert rx.on_srtp(tx.packet(key)) is None
+        assert rx.on_srtp(tx.packet(key), T0) is None
     assert rx.stats.srtp_undecryptable == {"no_mtk_yet": 5}
-    rx.on_mikey(tx.mtk_message(key))
+    rx.on_mikey(tx.mtk_message(key), T0)
     assert rx.stats.late_mtks == 1
     for _ in range(5):
-        assert rx.on_srtp(tx.packet(key)) is not None
+        assert rx.on_srtp(tx.packet(key), T0) is not None
     assert rx.stats.srtp_decrypted == 5
     # An MTK announced ahead of use is not late.
     nxt = tx.new_mtk()
-    rx.on_mikey(tx.mtk_message(nxt))
+    rx.on_mikey(tx.mtk_message(nxt), T0)
     assert rx.stats.late_mtks == 1
     assert not missed
 
@@ -102,16 +106,16 @@ def test_unknown_msk_in_an_mtk_message_fires_the_missed_update_hook_once() -> No
     store.add(msk_entry())
     tx = StreamSender()
     key2 = tx.new_mtk(MSK2_ID)
-    rx.on_mikey(tx.mtk_message(key2), now=100.0)
-    rx.on_mikey(tx.mtk_message(key2), now=101.0)  # within the interval: no second signal
+    rx.on_mikey(tx.mtk_message(key2), now_mono=100.0)
+    rx.on_mikey(tx.mtk_message(key2), now_mono=101.0)  # within the interval: no second signal
     assert missed == [(KDID, MSK2_ID)]
     assert rx.stats.mtk_rejected == {"unknown_msk": 2}
-    rx.on_mikey(tx.mtk_message(key2), now=106.0)
+    rx.on_mikey(tx.mtk_message(key2), now_mono=106.0)
     assert len(missed) == 2 and rx.stats.missed_msk_signals == 2
     # The MSK arrives (the MSK client's re-request): the parked MTK message is re-checked.
     store.add(msk_entry(MSK2_ID, MSK2_BYTES))
     assert rx.stats.mtk_accepted == 1
-    assert rx.on_srtp(tx.packet(key2)) is not None
+    assert rx.on_srtp(tx.packet(key2), T0) is not None
 
 
 def test_unknown_msk_in_an_mki_fires_the_hook_and_counts_unknown_msk() -> None:
@@ -119,7 +123,7 @@ def test_unknown_msk_in_an_mki_fires_the_hook_and_counts_unknown_msk() -> None:
     store.add(msk_entry())
     tx = StreamSender()
     key2 = tx.new_mtk(MSK2_ID)
-    assert rx.on_srtp(tx.packet(key2), now=5.0) is None
+    assert rx.on_srtp(tx.packet(key2), now_mono=5.0) is None
     assert rx.stats.srtp_undecryptable == {"unknown_msk": 1}
     assert missed == [(KDID, MSK2_ID)]
 
@@ -128,8 +132,8 @@ def test_unannounced_key_group_never_fires_the_hook() -> None:
     rx, _, missed, _ = make_ue()
     tx = StreamSender(msks={MskId(0x0999, 1): Msk(MSK_BYTES)})
     key = tx.new_mtk(MskId(0x0999, 1))
-    rx.on_mikey(tx.mtk_message(key), now=1.0)
-    rx.on_srtp(tx.packet(key), now=1.0)
+    rx.on_mikey(tx.mtk_message(key), now_mono=1.0)
+    rx.on_srtp(tx.packet(key), now_mono=1.0)
     assert missed == []
     assert rx.stats.mtk_rejected == {"unknown_msk": 1}
 
@@ -139,13 +143,13 @@ def test_tampered_packets_are_bad_tag_and_replays_are_counted() -> None:
     store.add(msk_entry())
     tx = StreamSender()
     key = tx.new_mtk()
-    rx.on_mikey(tx.mtk_message(key))
+    rx.on_mikey(tx.mtk_message(key), T0)
     good = tx.packet(key)
     bad = bytearray(tx.packet(key))
     bad[20] ^= 0x01
-    assert rx.on_srtp(good) is not None
-    assert rx.on_srtp(bytes(bad)) is None
-    assert rx.on_srtp(good) is None
+    assert rx.on_srtp(good, T0) is not None
+    assert rx.on_srtp(bytes(bad), T0) is None
+    assert rx.on_srtp(good, T0) is None
     assert rx.stats.srtp_undecryptable == {"bad_tag": 1, "replay": 1}
     assert len(out) == 1
 
@@ -156,18 +160,18 @@ def test_mtk_message_checks_mac_replay_and_mtk_id() -> None:
     tx = StreamSender()
     k1 = tx.new_mtk()
     forged = tx.mtk_message(k1, msk=Msk(MSK2_BYTES))  # MAC under the wrong MSK
-    assert rx.on_mikey(forged) is None
+    assert rx.on_mikey(forged, T0) is None
     first = tx.mtk_message(k1, counter=5)
-    assert rx.on_mikey(first) is not None
+    assert rx.on_mikey(first, T0) is not None
     k2 = tx.new_mtk()
-    assert rx.on_mikey(tx.mtk_message(k2, counter=5)) is None  # COUNTER not above 5
+    assert rx.on_mikey(tx.mtk_message(k2, counter=5), T0) is None  # COUNTER not above 5
     old = tx.new_mtk(mtk_id=1)  # an older MTK ID, fresh COUNTER
-    assert rx.on_mikey(tx.mtk_message(old, counter=9)) is None
+    assert rx.on_mikey(tx.mtk_message(old, counter=9), T0) is None
     beyond = tx.new_mtk(mtk_id=4)  # outside the MSK's validity 1..3
-    assert rx.on_mikey(tx.mtk_message(beyond, counter=10)) is None
+    assert rx.on_mikey(tx.mtk_message(beyond, counter=10), T0) is None
     assert rx.stats.mtk_rejected == {"bad_mac": 1, "replay": 1, "mtk_id": 2}
     assert rx.stats.mtk_accepted == 1
-    assert rx.on_mikey(b"\x01garbage") is None
+    assert rx.on_mikey(b"\x01garbage", T0) is None
     assert rx.stats.mtk_rejected["malformed"] == 1
 
 
@@ -177,9 +181,9 @@ def test_srtcp_is_decrypted_and_counted() -> None:
     tx = StreamSender()
     key = tx.new_mtk()
     early = tx.rtcp(key)
-    assert rx.on_srtcp(early) is None
-    rx.on_mikey(tx.mtk_message(key))
-    assert rx.on_srtcp(tx.rtcp(key)) is not None
+    assert rx.on_srtcp(early, T0) is None
+    rx.on_mikey(tx.mtk_message(key), T0)
+    assert rx.on_srtcp(tx.rtcp(key), T0) is not None
     assert rx.stats.srtcp_decrypted == 1
     assert rx.stats.srtcp_undecryptable == {"no_mtk_yet": 1}
     assert rx.stats.late_mtks == 1
@@ -196,10 +200,10 @@ def test_late_joiner_takes_the_roc_from_the_mtk_message(roc: int) -> None:
     key = tx.new_mtk()
     for _ in range(10):
         tx.packet(key)  # the UE was not there yet
-    rx.on_mikey(tx.mtk_message(key))
+    rx.on_mikey(tx.mtk_message(key), T0)
     assert rx.stats.roc_from_mikey == 1
     for _ in range(6000):  # across a SEQ wrap: the ROC follows
-        assert rx.on_srtp(tx.packet(key)) is not None
+        assert rx.on_srtp(tx.packet(key), T0) is not None
     assert rx.srtp.roc(SSRC) == roc + 1
 
 
@@ -209,8 +213,8 @@ def test_late_joiner_with_rcc_locks_on_at_the_first_roc_carrying_packet() -> Non
     tx = StreamSender(initial_roc=2)
     tx.seq = 5
     key = tx.new_mtk()
-    rx.on_mikey(tx.mtk_message(key, sessions=()))  # a CS ID map without this SSRC
-    results = [rx.on_srtp(tx.packet(key)) for _ in range(30)]
+    rx.on_mikey(tx.mtk_message(key, sessions=()), T0)  # a CS ID map without this SSRC
+    results = [rx.on_srtp(tx.packet(key), T0) for _ in range(30)]
     # SEQ 5..15 carry no ROC (RFC 4771 RCCm2, R = 16): unknown; SEQ 16 carries it: locked.
     assert results[:11] == [None] * 11
     assert all(r is not None for r in results[11:])
@@ -225,8 +229,8 @@ def test_ssrc_zero_map_entry_gives_the_roc_of_new_streams(ssrc_known: bool) -> N
     store.add(msk_entry(srtp_policy=policy))
     tx = StreamSender(policy=policy, initial_roc=1)
     key = tx.new_mtk()
-    rx.on_mikey(tx.mtk_message(key, sessions=(SrtpCs(0, SSRC if ssrc_known else 0, 1),)))
-    assert all(rx.on_srtp(tx.packet(key)) is not None for _ in range(3))
+    rx.on_mikey(tx.mtk_message(key, sessions=(SrtpCs(0, SSRC if ssrc_known else 0, 1),)), T0)
+    assert all(rx.on_srtp(tx.packet(key), T0) is not None for _ in range(3))
     assert rx.srtp.roc(SSRC) == 1
 
 
@@ -236,12 +240,12 @@ def test_msk_policy_replaces_the_default_before_any_key() -> None:
     store.add(msk_entry(srtp_policy=policy))
     tx = StreamSender(policy=policy)
     key = tx.new_mtk()
-    rx.on_mikey(tx.mtk_message(key))
-    assert rx.on_srtp(tx.packet(key)) is not None
+    rx.on_mikey(tx.mtk_message(key), T0)
+    assert rx.on_srtp(tx.packet(key), T0) is not None
     # A later MSK with yet another policy does not disturb the running session.
     store.add(msk_entry(MSK2_ID, MSK2_BYTES, srtp_policy=POLICY))
     assert rx.stats.policy_conflicts == 1
-    assert rx.on_srtp(tx.packet(key)) is not None
+    assert rx.on_srtp(tx.packet(key), T0) is not None
 
 
 def test_consumer_errors_are_counted_not_raised() -> None:
@@ -254,9 +258,9 @@ def test_consumer_errors_are_counted_not_raised() -> None:
     rx = StreamReceiver(keys=store, policy=POLICY, key_domain_id=KDID, consumer=broken)
     tx = StreamSender()
     key = tx.new_mtk()
-    rx.on_mikey(tx.mtk_message(key))
-    assert rx.on_srtp(tx.packet(key)) is not None
-    assert rx.on_srtp(tx.packet(key)) is not None
+    rx.on_mikey(tx.mtk_message(key), T0)
+    assert rx.on_srtp(tx.packet(key), T0) is not None
+    assert rx.on_srtp(tx.packet(key), T0) is not None
     assert rx.stats.consumer_errors == 2
 
 
@@ -266,9 +270,9 @@ def test_logs_never_show_key_bytes(caplog: pytest.LogCaptureFixture) -> None:
     store.add(msk_entry())
     tx = StreamSender()
     key = tx.new_mtk()
-    rx.on_srtp(tx.packet(key))
-    rx.on_mikey(tx.mtk_message(key))
-    rx.on_mikey(tx.mtk_message(key, msk=Msk(MSK2_BYTES)))
+    rx.on_srtp(tx.packet(key), T0)
+    rx.on_mikey(tx.mtk_message(key), T0)
+    rx.on_mikey(tx.mtk_message(key, msk=Msk(MSK2_BYTES)), T0)
     store.add(msk_entry(MSK2_ID, MSK2_BYTES))
     text = caplog.text.lower() + repr(rx).lower() + repr(store).lower()
     text += " ".join(repr(e) for e in store.entries()).lower()
@@ -287,7 +291,7 @@ def test_decrypted_media_decodes_in_the_consumer() -> None:
     rx = StreamReceiver(keys=store, policy=POLICY, key_domain_id=KDID, consumer=check.feed)
     tx = StreamSender()
     key = tx.new_mtk()
-    rx.on_mikey(tx.mtk_message(key))
+    rx.on_mikey(tx.mtk_message(key), T0)
     sender = SrtpSender(POLICY)
     sender.keys.add(key.mki, key.mtk, key.salt)
     sent = 0
@@ -296,7 +300,7 @@ def test_decrypted_media_decodes_in_the_consumer() -> None:
         if batch[0].at >= 1.0:
             break
         for out in batch:
-            assert rx.on_srtp(sender.protect(out.packet, key.mki)) is not None
+            assert rx.on_srtp(sender.protect(out.packet, key.mki), T0) is not None
             sent += 1
     assert rx.stats.srtp_decrypted == sent
     assert check.stats.video_frames == 15 and check.stats.audio_frames == 50

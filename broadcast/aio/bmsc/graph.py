@@ -14,11 +14,11 @@ deliveries (:class:`~broadcast.aio.bmsc.push.PushScheduler`).
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from broadcast.aio import clock
 from broadcast.aio.bmsc.push import PushScheduler
 from broadcast.engine.bmsc.keymgmt import KeyManagement
 from broadcast.engine.bmsc.settings import BmscConfig
@@ -28,6 +28,7 @@ from broadcast.proto.msk.store import BmscStore, Delivery
 from broadcast.store.bmsc import SQLiteBmscStore
 from broadcast.store.gba_sim import SQLiteGbaStore
 from broadcast.store.keys import SQLiteKeyStore
+from broadcast.time import Rand, UnixClock
 
 
 class _Closeable(Protocol):
@@ -60,8 +61,8 @@ def build_bmsc(
     key_store: KeyStore | None = None,
     store: BmscStore | None = None,
     gba: GbaKeySource | None = None,
-    clock: Callable[[], float] = time.time,
-    rand: Callable[[int], bytes] = os.urandom,
+    clock_unix: UnixClock = clock.unix,
+    rand: Rand = os.urandom,
     on_failed: Callable[[Delivery], None] | None = None,
 ) -> BmscGraph:
     """The BM-SC graph of ``config``: each store not given is opened on ``config.store``."""
@@ -78,8 +79,8 @@ def build_bmsc(
         sim = SQLiteGbaStore(config.store, bsf_domain=config.gba.bsf_domain, rand=rand)
         owned.append(sim)
         gba = sim
-    km = KeyManagement(config, key_store, store, gba, rand=rand, perf_counter=time.perf_counter)
-    push = PushScheduler(km, config.push, clock=clock, on_failed=on_failed)
+    km = KeyManagement(config, key_store, store, gba, rand=rand, perf_counter=clock.perf_counter)
+    push = PushScheduler(km, config.push, clock_unix=clock_unix, on_failed=on_failed)
     return BmscGraph(km, push, tuple(owned))
 
 

@@ -25,16 +25,17 @@ import asyncio
 import errno
 import logging
 import socket
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import Final
 
+from broadcast.aio import clock
 from broadcast.aio.sgimb.engine import MSG_DONTWAIT, NativeEngine
 from broadcast.engine.bmsc.keymgmt import KeyManagement
 from broadcast.engine.bmsc.settings import PushConfig
 from broadcast.proto.msk.store import Delivery, DeliveryKind, DeliveryState, DueDelivery
+from broadcast.time import UnixClock, UnixS
 
 log = logging.getLogger("broadcast.aio.bmsc.push")
 
@@ -64,13 +65,13 @@ class PushScheduler:
         km: KeyManagement,
         config: PushConfig,
         *,
-        clock: Callable[[], float] = time.time,
+        clock_unix: UnixClock = clock.unix,
         on_failed: Callable[[Delivery], None] | None = None,
         on_acked: Callable[[Delivery], None] | None = None,
     ) -> None:
         self.km = km
         self.config = config
-        self.clock = clock
+        self.clock_unix = clock_unix
         self.on_failed = on_failed
         self.on_acked = on_acked
         self.stats: Counter[str] = Counter()
@@ -112,7 +113,7 @@ class PushScheduler:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        self._flush_acks(self.clock())
+        self._flush_acks(self.clock_unix())
         self._engine = None
         self._sock = None
         if self._transport is not None:
@@ -142,10 +143,10 @@ class PushScheduler:
         acked, self._acked = self._acked, []
         return acked
 
-    def _flush_acks(self, now: float) -> None:
+    def _flush_acks(self, now_unix: UnixS) -> None:
         acked = self._take_acks()
         if acked:
-            self.km.store.mark_acked([d.id for d in acked], now)
+            self.km.store.mark_acked([d.id for d in acked], now_unix)
             self._acked_callbacks(acked)
 
     def _acked_callbacks(self, acked: Sequence[Delivery]) -> None:
@@ -158,7 +159,7 @@ class PushScheduler:
         while True:
             acked = self._take_acks()
             try:
-                sent, failed = await asyncio.to_thread(self._pass, self.clock(), acked)
+                sent, failed = await asyncio.to_thread(self._pass, self.clock_unix(), acked)
             except Exception:
                 log.exception("push scheduler pass failed")
                 self.stats["scheduler_errors"] += 1
@@ -170,7 +171,7 @@ class PushScheduler:
                 await asyncio.sleep(0)  # more is due: let the loop breathe, then go on
                 continue
             nxt = self.km.store.next_due_at()
-            delay = TICK_MAX_S if nxt is None else nxt - self.clock()
+            delay = TICK_MAX_S if nxt is None else nxt - self.clock_unix()
             delay = min(TICK_MAX_S, max(TICK_MIN_S, delay))
             self._wake.clear()
             # asyncio.timeout, not wait_for: a cancel that races with a wake-up is never lost.
@@ -181,18 +182,18 @@ class PushScheduler:
     def run_once(self) -> int:
         """One pass: record ACKs, send what is due, record attempts; returns rows handled."""
         acked = self._take_acks()
-        handled, failed = self._pass(self.clock(), acked)
+        handled, failed = self._pass(self.clock_unix(), acked)
         self._acked_callbacks(acked)
         self._failed_callbacks(failed)
         return handled
 
-    def _pass(self, now: float, acked: Sequence[Delivery]) -> tuple[int, list[Delivery]]:
+    def _pass(self, now_unix: UnixS, acked: Sequence[Delivery]) -> tuple[int, list[Delivery]]:
         """Record ``acked``, send what is due, record the attempts (one transaction); returns
         (rows handled, deliveries given up). No callback runs here (it may be a thread)."""
         store = self.km.store
         if acked:
-            store.mark_acked([d.id for d in acked], now)
-        due = store.due_for_send(now, self.config.batch)
+            store.mark_acked([d.id for d in acked], now_unix)
+        due = store.due_for_send(now_unix, self.config.batch)
         if not due:
             return 0, []
         if self._sock is None:
@@ -201,7 +202,7 @@ class PushScheduler:
         give_up = [d for d in due if d.ack_required and d.attempts >= max_attempts]
         to_send = [d for d in due if not (d.ack_required and d.attempts >= max_attempts)]
         attempted = self._send(to_send)
-        sent: list[tuple[int, int, float]] = []
+        sent: list[tuple[int, int, UnixS]] = []
         finished: list[tuple[int, DeliveryState]] = [(d.id, DeliveryState.FAILED) for d in give_up]
         stats = self.stats
         for d in to_send[:attempted]:
@@ -209,12 +210,12 @@ class PushScheduler:
             stats[f"{kind}_sent" if d.attempts == 0 else f"{kind}_resent"] += 1
             attempts = d.attempts + 1
             if d.ack_required:
-                sent.append((d.id, attempts, now + self.config.wait_after(attempts)))
+                sent.append((d.id, attempts, UnixS(now_unix + self.config.wait_after(attempts))))
             else:
-                sent.append((d.id, attempts, now))
+                sent.append((d.id, attempts, now_unix))
                 finished.append((d.id, DeliveryState.SENT))
         failed = [store.delivery(g.id) for g in give_up]  # as they were before giving up
-        store.record_attempts(sent, finished, now)
+        store.record_attempts(sent, finished, now_unix)
         for f in failed:
             stats[f"{f.kind.value}_failed"] += 1
             log.warning(

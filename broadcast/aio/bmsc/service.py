@@ -18,8 +18,10 @@
   (mode 0600) to ``admin.token_file`` — used by ``mbms msk rotate|pull|status``.
 
 Composable: pass an open ``key_store`` (and ``store`` / ``gba``) to share them with other services
-in one loop; ``clock`` and ``rand`` are injectable. The stores, key management and push scheduler
-come from :func:`broadcast.aio.bmsc.graph.build_bmsc`.
+in one loop; the clocks and ``rand`` are injectable: ``clock_unix`` (the wall clock) for what is
+stored or told — nonces, MUK and GBA lifetimes, deliveries, the rotation schedule — and
+``clock_mono`` (monotonic) for the per-client rate limit. The stores, key management and push
+scheduler come from :func:`broadcast.aio.bmsc.graph.build_bmsc`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ import logging
 import math
 import os
 import secrets
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import fields, is_dataclass
@@ -38,6 +39,7 @@ from typing import Any
 from aiohttp import web
 
 from broadcast import profile
+from broadcast.aio import clock
 from broadcast.aio.bmsc.graph import build_bmsc
 from broadcast.aio.service import AsyncService
 from broadcast.config.files import open_private
@@ -52,6 +54,7 @@ from broadcast.proto.msk.errors import BmscError, DigestError, MskRequestError
 from broadcast.proto.msk.gba import GbaKeySource, NafKey
 from broadcast.proto.msk.msk_xml import build_msk_response, parse_msk_request
 from broadcast.proto.msk.store import BmscStore, Delivery
+from broadcast.time import MonotonicClock, Rand, UnixClock
 
 log = logging.getLogger("broadcast.bmsc")
 
@@ -71,20 +74,22 @@ class BmscService(AsyncService):
         key_store: KeyStore | None = None,
         store: BmscStore | None = None,
         gba: GbaKeySource | None = None,
-        clock: Callable[[], float] = time.time,
-        rand: Callable[[int], bytes] = os.urandom,
+        clock_unix: UnixClock = clock.unix,
+        clock_mono: MonotonicClock = clock.monotonic,
+        rand: Rand = os.urandom,
         nonce_secret: bytes | None = None,
         on_failed: Callable[[Delivery], None] | None = None,
     ) -> None:
         self.config = config
-        self.clock = clock
+        self.clock_unix = clock_unix
+        self.clock_mono = clock_mono
         self._rand = rand
         self.graph = build_bmsc(
             config,
             key_store=key_store,
             store=store,
             gba=gba,
-            clock=clock,
+            clock_unix=clock_unix,
             rand=rand,
             on_failed=on_failed,
         )
@@ -114,7 +119,7 @@ class BmscService(AsyncService):
 
     # --- life cycle ------------------------------------------------------------------------
     async def start(self) -> None:
-        self.km.ensure_groups(self.clock())
+        self.km.ensure_groups(self.clock_unix())
         await self.push.start()
         app = web.Application(client_max_size=self.config.http.max_body + 1024)
         app.router.add_route("*", self.config.http.path, self._handle)
@@ -184,7 +189,7 @@ class BmscService(AsyncService):
         return resp
 
     def _challenge(self, reason: str, peer: str, *, stale: bool = False) -> web.Response:
-        now = self.clock()
+        now = self.clock_unix()
         headers = [("WWW-Authenticate", c) for c in self.digest.challenges(now, stale=stale)]
         return self._refuse(401, reason, peer, headers)
 
@@ -198,7 +203,7 @@ class BmscService(AsyncService):
 
     async def _handle_msk(self, request: web.Request, peer: str) -> web.StreamResponse:
         self.stats["requests"] += 1
-        wait = self.limiter.allow(peer, time.monotonic())
+        wait = self.limiter.allow(peer, self.clock_mono())
         if wait:
             return self._refuse(
                 429, "rate limit exceeded", peer, [("Retry-After", str(math.ceil(wait)))]
@@ -221,7 +226,7 @@ class BmscService(AsyncService):
         header = request.headers.get("Authorization")
         if header is None:
             return self._challenge("authentication required", peer)
-        now = self.clock()
+        now = self.clock_unix()
         found: list[NafKey] = []
 
         def password_of(b_tid: str) -> str | None:
@@ -237,7 +242,7 @@ class BmscService(AsyncService):
                 header,
                 method=request.method,
                 uri=request.raw_path,
-                now=now,
+                now_unix=now,
                 password_of=password_of,
             )
         except DigestError as exc:
@@ -273,7 +278,7 @@ class BmscService(AsyncService):
         jobs = list(self._jobs.values())
         self._jobs.clear()
         async with self._lock:
-            n = await asyncio.to_thread(self.km.build_deliveries, jobs, self.clock())
+            n = await asyncio.to_thread(self.km.build_deliveries, jobs, self.clock_unix())
         self.push.stats["msk_built"] += n
         self.push.poke()
 
@@ -293,9 +298,9 @@ class BmscService(AsyncService):
     async def _rotation_loop(self) -> None:
         while True:
             try:
-                for action in self.km.due_rotations(self.clock()):
+                for action in self.km.due_rotations(self.clock_unix()):
                     async with self._lock:
-                        await asyncio.to_thread(self.km.run_rotation, action, self.clock())
+                        await asyncio.to_thread(self.km.run_rotation, action, self.clock_unix())
                     self.push.poke()
                     self.stats[f"rotation_{action.action}"] += 1
             except Exception:
@@ -307,7 +312,7 @@ class BmscService(AsyncService):
         """Create and push the NEXT MSK now; promote it ``promote_after`` s later (default lead)."""
         async with self._lock:
             report = await asyncio.to_thread(
-                self.km.rotate, key_group, self.clock(), promote_after=promote_after
+                self.km.rotate, key_group, self.clock_unix(), promote_after=promote_after
             )
         self.push.poke()
         self.stats["rotation_on_demand"] += 1
@@ -315,13 +320,13 @@ class BmscService(AsyncService):
 
     async def promote(self, key_group: int) -> MskRecord:
         async with self._lock:
-            return await asyncio.to_thread(self.km.promote, key_group, self.clock())
+            return await asyncio.to_thread(self.km.promote, key_group, self.clock_unix())
 
     async def solicited_pull(self, impi: str, key_group: int) -> int:
         """Send a BM-SC solicited pull to a registered UE; returns the delivery id."""
         async with self._lock:
             delivery_id = await asyncio.to_thread(
-                self.km.solicited_pull, impi, key_group, self.clock()
+                self.km.solicited_pull, impi, key_group, self.clock_unix()
             )
         self.push.poke()
         return delivery_id

@@ -19,7 +19,9 @@ first packets are due (RFC 5053 §5.4: the intermediate symbols, then repair sym
 block takes about 50 s to send.
 
 Usable programmatically (``async with CarouselService(config) as service``), with an injectable
-store, output, clock and random source, and a :attr:`CarouselService.stats` snapshot.
+store, output, clock and random source, and a :attr:`CarouselService.stats` snapshot. The one
+clock, ``clock_unix``, is the wall clock: the session's FDT ``Expires`` is a wall-clock time and
+the scheduler paces by the same time (TOIs and FDT Instance IDs start from it too).
 """
 
 from __future__ import annotations
@@ -30,12 +32,12 @@ import logging
 import os
 import shutil
 import tempfile
-import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from broadcast.aio import clock
 from broadcast.aio.download.watch import InputFile, content_location, diff, scan
 from broadcast.aio.service import AsyncService
 from broadcast.aio.sgimb.output import DatagramOutput, source_address
@@ -50,10 +52,11 @@ from broadcast.engine.download.scheduler import PACKET_OVERHEAD, CarouselSchedul
 from broadcast.engine.download.session import CarouselSession, SessionParams
 from broadcast.engine.keys.mtk import IssuedMtk, MtkIssuer
 from broadcast.proto.announce.sdp import Origin, SessionDescription, flute_sdp
-from broadcast.proto.dcf import DcfError, Rand
+from broadcast.proto.dcf import DcfError
 from broadcast.proto.flute.lct import FDT_INSTANCE_ID_MOD
 from broadcast.proto.keys import KeyModelError, KeyStore, KeyStoreError
 from broadcast.store.keys import SQLiteKeyStore
+from broadcast.time import Rand, UnixClock
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +117,7 @@ class CarouselService(AsyncService):
         *,
         store: KeyStore | None = None,
         output: DatagramOutput | None = None,
-        clock: Callable[[], float] = time.time,
+        clock_unix: UnixClock = clock.unix,
         rand: Rand = os.urandom,
     ) -> None:
         self.config = config
@@ -122,7 +125,7 @@ class CarouselService(AsyncService):
         self._own_store = store is None
         self._output = output
         self._own_output = output is None
-        self._clock = clock
+        self._clock_unix = clock_unix
         self._rand = rand
         cfg = config
         self.scheduler = CarouselScheduler(bitrate=cfg.bitrate)
@@ -159,7 +162,7 @@ class CarouselService(AsyncService):
     async def start(self) -> None:
         """Set up keys, spool and output, publish the first generation and start sending."""
         cfg = self.config
-        now = self._clock()
+        now = self._clock_unix()
         self._started = now
         if cfg.spool_directory is not None:
             cfg.spool_directory.mkdir(parents=True, exist_ok=True)
@@ -231,7 +234,7 @@ class CarouselService(AsyncService):
     @property
     def stats(self) -> CarouselStats:
         session = self.session
-        now = self._clock()
+        now = self._clock_unix()
         while self._rate and self._rate[0][0] < now - _RATE_WINDOW:
             self._rate.popleft()
         window = sum(n for _, n in self._rate)
@@ -266,7 +269,7 @@ class CarouselService(AsyncService):
         assert self.session is not None and self._output is not None
         dest = self.config.destination
         while True:
-            now = self._clock()
+            now = self._clock_unix()
             self.session.update(now)
             poll = self.scheduler.poll(now)
             if poll.packets:
@@ -278,7 +281,7 @@ class CarouselService(AsyncService):
                 async with self._progress:
                     self._progress.notify_all()
             self._wake.clear()
-            delay = None if poll.deadline is None else poll.deadline - self._clock()
+            delay = None if poll.deadline is None else poll.deadline - self._clock_unix()
             if delay is not None and delay <= 0:
                 await asyncio.sleep(0)
                 continue
@@ -290,7 +293,7 @@ class CarouselService(AsyncService):
         cfg = self.config
         while True:
             await asyncio.sleep(cfg.watch_interval)
-            now = self._clock()
+            now = self._clock_unix()
             try:
                 if self._next_rotation is not None and now >= self._next_rotation:
                     self._next_rotation = now + cfg.mtk_period
@@ -351,7 +354,7 @@ class CarouselService(AsyncService):
         inputs = list(scan(cfg.input_directory, cfg.input_files).values())
         self.mtk = issued
         prepared = await self._prepare(inputs, self._protection())
-        now = self._clock()
+        now = self._clock_unix()
         mikey = prepare_mikey(
             self.session.allocate_toi(),
             issued,
@@ -384,7 +387,7 @@ class CarouselService(AsyncService):
         if not changes:
             return
         prepared = await self._prepare([*changes.added, *changes.changed], self._protection())
-        now = self._clock()
+        now = self._clock_unix()
         retire = [self._files.pop(name).toi for name in changes.removed if name in self._files]
         for item, obj in prepared:
             previous = self._files.get(item.name)

@@ -1,7 +1,7 @@
 """Where the RTP comes from: a UDP socket, a pcap file or the built-in generator.
 
 Every source implements :class:`IngestSource`: ``async start()`` (open what it needs, so that a
-bad address or file fails the service start with a clear error), ``async run(sink, clock)``
+bad address or file fails the service start with a clear error), ``async run(sink, clock_mono)``
 (deliver until the source ends or the task is cancelled), ``close()`` and a ``stats``
 (:class:`IngestStats`) it keeps up to date. It hands datagrams to the sink in batches:
 ``sink.deliver(datagrams)`` for what may be RTP or RTCP (told apart per RFC 5761 §4) and
@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Final, Protocol
 
@@ -44,8 +44,8 @@ from broadcast.config.stream import MAX_BATCH, IngestConfig, PcapIngestConfig, U
 from broadcast.engine.streaming.generator import GeneratorConfig, RtpGenerator
 from broadcast.proto.rtp.pcap import PcapReader, PcapStats, UdpRecord, open_pcap
 from broadcast.proto.rtp.rtp import is_rtcp
+from broadcast.time import MonotonicClock
 
-Clock = Callable[[], float]
 Address = tuple[str, int]
 
 #: Receive buffer asked for on ingest sockets (the kernel may cap it at net.core.rmem_max).
@@ -99,7 +99,7 @@ class IngestSource(Protocol):
 
             async def start(self) -> None: ...
 
-            async def run(self, sink: IngestSink, clock: Clock) -> None:
+            async def run(self, sink: IngestSink, clock_mono: MonotonicClock) -> None:
                 self.stats.datagrams += len(self.packets)
                 sink.deliver(self.packets)
 
@@ -114,8 +114,8 @@ class IngestSource(Protocol):
     async def start(self) -> None:
         """Open what the source needs; :class:`IngestError` fails the service start cleanly."""
 
-    async def run(self, sink: IngestSink, clock: Clock) -> None:
-        """Deliver batches to ``sink`` (``clock``: the service's monotonic seconds) until the
+    async def run(self, sink: IngestSink, clock_mono: MonotonicClock) -> None:
+        """Deliver batches to ``sink`` (``clock_mono``: the service's monotonic clock) until the
         source ends (return) or the task is cancelled. Never called twice."""
 
     def close(self) -> None:
@@ -169,7 +169,7 @@ class UdpIngest:
         host, port = self._socks[0][0].getsockname()
         return str(host), int(port)
 
-    async def run(self, sink: IngestSink, clock: Clock) -> None:
+    async def run(self, sink: IngestSink, clock_mono: MonotonicClock) -> None:
         loop = asyncio.get_running_loop()
         for sock, rtcp in self._socks:
             receiver = self._receivers.get(sock.fileno())
@@ -302,11 +302,11 @@ class PcapIngest:
             return False
         return True if rec.dport == port + 1 else None
 
-    async def run(self, sink: IngestSink, clock: Clock) -> None:
+    async def run(self, sink: IngestSink, clock_mono: MonotonicClock) -> None:
         assert self._reader is not None, "start() first"
         reader = self._reader
         while True:
-            delivered = await self._replay(reader, sink, clock)
+            delivered = await self._replay(reader, sink, clock_mono)
             if not self.config.loop or delivered == 0:
                 return
             await asyncio.sleep(0)  # a short file must not turn the loop into a busy spin
@@ -315,13 +315,15 @@ class PcapIngest:
             assert self.stats.pcap is not None
             reader.stats = self.stats.pcap
 
-    async def _replay(self, reader: PcapReader, sink: IngestSink, clock: Clock) -> int:
+    async def _replay(
+        self, reader: PcapReader, sink: IngestSink, clock_mono: MonotonicClock
+    ) -> int:
         """One pass over the file; returns how many datagrams were delivered."""
         cfg = self.config
         delivered = 0
         rtp: list[bytes] = []
         rtcp: list[bytes] = []
-        start = clock()
+        start = clock_mono()
         first: float | None = None
 
         def flush() -> None:
@@ -343,7 +345,7 @@ class PcapIngest:
             if first is None:
                 first = rec.time
             if cfg.pace:
-                wait = start + (rec.time - first) - clock()
+                wait = start + (rec.time - first) - clock_mono()
                 if wait > _MIN_TICK:
                     flush()
                     await asyncio.sleep(wait)
@@ -367,7 +369,7 @@ class PcapIngest:
 
 
 class GeneratorIngest:
-    """The built-in RTP generator, paced by ``clock``."""
+    """The built-in RTP generator, paced by ``clock_mono``."""
 
     def __init__(self, config: GeneratorConfig, *, max_batch: int = MAX_BATCH) -> None:
         self.config = config
@@ -378,12 +380,12 @@ class GeneratorIngest:
     async def start(self) -> None:
         """Nothing to open."""
 
-    async def run(self, sink: IngestSink, clock: Clock) -> None:
+    async def run(self, sink: IngestSink, clock_mono: MonotonicClock) -> None:
         gen = self.generator
         rounds = max(1, self.max_batch // len(self.config.ssrcs))
-        start = clock()
+        start = clock_mono()
         while True:
-            packets = gen.due(clock() - start, rounds)
+            packets = gen.due(clock_mono() - start, rounds)
             if packets:
                 self.stats.datagrams += len(packets)
                 self.stats.bytes += sum(map(len, packets))
@@ -394,7 +396,7 @@ class GeneratorIngest:
             if len(packets) >= rounds * len(self.config.ssrcs):
                 await asyncio.sleep(0)  # capped: more are due already, let the loop breathe
             else:
-                await asyncio.sleep(max(GENERATOR_TICK, start + nxt - clock()))
+                await asyncio.sleep(max(GENERATOR_TICK, start + nxt - clock_mono()))
 
     def close(self) -> None:
         """Nothing to close."""

@@ -25,8 +25,9 @@ The service then ignores ``config.ingest`` and drives the object's life cycle li
 without ``standalone``, a ``[srtp]`` that disagrees with the Key Group's policy in the key store,
 address in use, unreadable pcap). Once running, problems are reported in
 ``status()`` (``error``) and logged, never raised: a failed MTK creation keeps the last MTK and
-retries. The clock (``clock``, monotonic seconds; ``wall_clock``, Unix seconds for RTCP) and the
-random source (``rand``) are injectable.
+retries. The clocks (``clock_mono``, monotonic seconds for everything the service times;
+``clock_unix``, Unix seconds for the RTCP sender report times) and the random source (``rand``)
+are injectable.
 """
 
 from __future__ import annotations
@@ -38,17 +39,16 @@ import math
 import os
 import secrets
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from broadcast.aio import clock
 from broadcast.aio.service import AsyncService
 from broadcast.aio.sgimb.output import DatagramOutput
 from broadcast.aio.streaming.ingest import IngestError, IngestSource, make_ingest
 from broadcast.config.stream import StreamConfig, session_srtp
-from broadcast.engine.keys.issuing import MtkUnavailable, RandomSource
+from broadcast.engine.keys.issuing import MtkUnavailable
 from broadcast.engine.keys.mtk import IssuedMtk, MtkIssuer
 from broadcast.engine.streaming.generator import GeneratorConfig
 from broadcast.engine.streaming.pipeline import ProtectPipeline
@@ -68,6 +68,7 @@ from broadcast.proto.mikey.srtp_policy import SrtpPolicy
 from broadcast.proto.srtp.sender import SrtpSender
 from broadcast.proto.srtp.settings import SrtpConfig, srtp_policy
 from broadcast.store.keys import SQLiteKeyStore
+from broadcast.time import MonotonicClock, MonotonicS, Rand, UnixClock
 
 log = logging.getLogger("broadcast.streaming")
 
@@ -120,16 +121,16 @@ class StreamService(AsyncService):
         *,
         store: KeyStore | None = None,
         output: DatagramOutput | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
-        rand: RandomSource = secrets.token_bytes,
+        clock_mono: MonotonicClock = clock.monotonic,
+        clock_unix: UnixClock = clock.unix,
+        rand: Rand = secrets.token_bytes,
         native: bool = True,
         issue_in_thread: bool = True,
         ingest: IngestSource | None = None,
     ) -> None:
         self.config = config
-        self.clock = clock
-        self.wall_clock = wall_clock
+        self.clock_mono = clock_mono
+        self.clock_unix = clock_unix
         self._rand = rand
         self._native = native
         self._issue_in_thread = issue_in_thread
@@ -269,17 +270,17 @@ class StreamService(AsyncService):
             raise StreamStartError(f"ingest: {exc}") from exc
 
         # The first MTK: its message leaves before any packet (schedule module doc).
-        actions = self.schedule.start(self.clock())
+        actions = self.schedule.start(self.clock_mono())
         assert actions == [RequestMtk()]
         try:
             first = await self._issue_blocking(self._expected_streams())
         except MtkUnavailable as exc:
             raise StreamStartError(str(exc)) from exc
-        self._execute(self.schedule.provide(first, self.clock()))
+        self._execute(self.schedule.provide(first, self.clock_mono()))
         if cfg.session.sdp is not None:
             self._write_sdp(cfg.session.sdp)
         if cfg.rtcp.mode == "generate":
-            self._next_report = self.clock() + cfg.rtcp.interval
+            self._next_report = self.clock_mono() + cfg.rtcp.interval
         self._state = "running"
         log.info(
             "session %s: SRTP to %s:%d, MTK messages to %s:%d",
@@ -315,7 +316,7 @@ class StreamService(AsyncService):
 
     async def _run_ingest(self) -> None:
         try:
-            await self.ingest.run(self, self.clock)
+            await self.ingest.run(self, self.clock_mono)
         except asyncio.CancelledError:
             raise
         except Exception:  # a bug in a source must not pass silently
@@ -327,10 +328,10 @@ class StreamService(AsyncService):
         """Datagrams from the ingest (RTP, or RTCP multiplexed per RFC 5761)."""
         if self._state != "running":
             return
-        now = self.clock()
-        sent = self.pipeline.push(datagrams, now)
+        now_mono = self.clock_mono()
+        sent = self.pipeline.push(datagrams, now_mono)
         self.schedule.count_packets(sent)
-        self._poll(now)
+        self._poll_at(now_mono)
 
     def deliver_rtcp(self, datagrams: list[bytes]) -> None:
         """Datagrams from an RTCP ingest port."""
@@ -341,21 +342,25 @@ class StreamService(AsyncService):
     def _expected_streams(self) -> list[tuple[int, int]]:
         return self.pipeline.streams(self._configured_ssrcs())
 
-    def _poll(self, now: float | None = None) -> None:
+    def _poll(self) -> None:
+        """:meth:`_poll_at` the monotonic clock's time."""
+        if self._state in ("running", "starting"):
+            self._poll_at(self.clock_mono())
+
+    def _poll_at(self, now_mono: MonotonicS) -> None:
         if self._state not in ("running", "starting"):
             return
-        now = self.clock() if now is None else now
-        self._execute(self.schedule.poll(now))
-        if now >= self._next_report:
+        self._execute(self.schedule.poll(now_mono))
+        if now_mono >= self._next_report:
             rtcp = self.config.rtcp
             self.pipeline.send_reports(
-                now,
-                self.wall_clock(),
+                now_mono,
+                self.clock_unix(),
                 cname=self.config.cname,
                 clock_rate=self.config.session.clock_rate,
                 active_within=_SR_ACTIVE_INTERVALS * rtcp.interval,
             )
-            self._next_report = now + rtcp.interval
+            self._next_report = now_mono + rtcp.interval
         self._arm()
 
     def _arm(self) -> None:
@@ -367,7 +372,7 @@ class StreamService(AsyncService):
             self._timer = None
         self._armed = deadline
         if math.isfinite(deadline):
-            delay = max(0.0, deadline - self.clock())
+            delay = max(0.0, deadline - self.clock_mono())
             self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
 
     def _on_timer(self) -> None:
@@ -411,15 +416,15 @@ class StreamService(AsyncService):
             mtk = await self._issue_blocking(streams)
         except MtkUnavailable as exc:
             log.error("no new MTK: %s", exc)
-            self.schedule.fail(str(exc), self.clock())
+            self.schedule.fail(str(exc), self.clock_mono())
         except Exception as exc:  # a bug must not stop the stream: keep the MTK, report it
             log.exception("MTK creation failed")
-            self.schedule.fail(f"MTK creation failed: {type(exc).__name__}", self.clock())
+            self.schedule.fail(f"MTK creation failed: {type(exc).__name__}", self.clock_mono())
         else:
             # After stop() began, the MTK stays unused (its ID and counter are spent: never
             # reused, which is all the store promises).
             if self._state in ("running", "starting"):
-                self._execute(self.schedule.provide(mtk, self.clock()))
+                self._execute(self.schedule.provide(mtk, self.clock_mono()))
         self._poll()
 
     # -- status ----------------------------------------------------------------------------------
@@ -440,7 +445,7 @@ class StreamService(AsyncService):
             switches=max(0, sched.switches - 1),
             mtks_issued=self.mtks_issued,
             mikey_sent=self.mikey_sent,
-            seconds_to_switch=sched.seconds_to_switch(self.clock()),
+            seconds_to_switch=sched.seconds_to_switch(self.clock_mono()),
             packets_to_switch=sched.packets_to_switch(),
             ingest_datagrams=0 if ingest is None else ingest.stats.datagrams,
             rtp_in=0 if p is None else p.stats.rtp_in,

@@ -36,12 +36,12 @@ import ipaddress
 import logging
 import os
 import re
-import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from broadcast.aio import clock
 from broadcast.aio.service import AsyncService
 from broadcast.aio.ue.receive_worker import ReceiveWorker
 from broadcast.aio.ue.streaming import DEFAULT_RCVBUF, DatagramHandler, listen_socket
@@ -65,9 +65,9 @@ from broadcast.engine.ue.report import JsonValue
 from broadcast.engine.ue.service_keys import MskEntry, MskStore
 from broadcast.proto.announce.sdp import FluteSession
 from broadcast.proto.dcf import MbmsKeyId
-from broadcast.proto.flute.ntp import ntp_seconds
 from broadcast.proto.keys.ids import KeyDomainId, MskId
 from broadcast.proto.keys.material import Mtk
+from broadcast.time import MonotonicClock, UnixClock, ntp_from_unix
 
 log = logging.getLogger("broadcast.ue")
 
@@ -133,8 +133,8 @@ class DownloadClient(AsyncService):
         key_domain_id: KeyDomainId | None = None,
         on_mtk: MtkLogger | None = None,
         on_file: FileConsumer | None = None,
-        wall_clock: Callable[[], float] = time.time,
-        clock: Callable[[], float] = time.monotonic,
+        clock_unix: UnixClock = clock.unix,
+        clock_mono: MonotonicClock = clock.monotonic,
         key_groups: frozenset[int] | None = None,
         on_missed_msk: MissedMskHook | None = None,
         missed_signal_interval: float = MISSED_SIGNAL_INTERVAL_S,
@@ -145,8 +145,8 @@ class DownloadClient(AsyncService):
         self.key_domain_id = key_domain_id
         self.on_mtk = on_mtk
         self.on_file = on_file
-        self.wall_clock = wall_clock
-        self.clock = clock
+        self.clock_unix = clock_unix
+        self.clock_mono = clock_mono
         self.link = link
         self.missed_msk = MissedMskSignal(
             key_domain_id=key_domain_id,
@@ -182,12 +182,11 @@ class DownloadClient(AsyncService):
             valid_to=entry.valid_to,
         )
 
-    def on_packet(self, data: bytes, unix_time: float | None = None) -> None:
-        """One ALC packet: queued for the worker (sans-IO entry point: tests may call it directly
-        while :attr:`worker` runs, then :meth:`drain`)."""
+    def on_packet(self, data: bytes) -> None:
+        """One ALC packet, received now by ``clock_unix``: queued for the worker (sans-IO entry
+        point: tests may call it directly while :attr:`worker` runs, then :meth:`drain`)."""
         self.counters.packets += 1
-        now = ntp_seconds(self.wall_clock() if unix_time is None else unix_time)
-        self.worker.feed(bytes(data), now)
+        self.worker.feed(bytes(data), ntp_from_unix(self.clock_unix()))
 
     async def drain(self) -> None:
         """Return once every packet and MSK queued so far has been processed and its events
@@ -228,7 +227,7 @@ class DownloadClient(AsyncService):
                 self._missed(event.key_id.key_domain_id, event.key_id.msk_id)
 
     def _missed(self, key_domain_id: KeyDomainId, msk_id: MskId) -> None:
-        if self.missed_msk.missed(key_domain_id, msk_id, self.clock()):
+        if self.missed_msk.missed(key_domain_id, msk_id, self.clock_mono()):
             log.info(
                 "missed MSK update: a download MTK object names MSK %s/%s, which this UE lacks",
                 key_domain_id,

@@ -28,12 +28,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, Final
 
 from broadcast import profile
+from broadcast.aio import clock
 from broadcast.aio.ue.msk_client import MskAnswer, MskClient, MskClientConfig, MskClientError
 from broadcast.config.ue import MskClientSettings
 from broadcast.engine.ue.link import Link, peer
@@ -43,6 +43,7 @@ from broadcast.proto.announce.protection import ProtectionDescription
 from broadcast.proto.errors import ConfigError
 from broadcast.proto.keys.ids import KeyDomainId, MskId
 from broadcast.proto.mikey.mbms import MskDelivery
+from broadcast.time import MonotonicClock, Rand, UnixClock
 
 log = logging.getLogger("broadcast.ue.msk")
 
@@ -59,7 +60,7 @@ class LinkedMskClient(MskClient):
         *,
         link: Link,
         on_msk: Callable[[MskDelivery], None] | None = None,
-        rand: Callable[[int], bytes] = os.urandom,
+        rand: Rand = os.urandom,
     ) -> None:
         super().__init__(config, on_msk=on_msk, rand=rand)
         self.link = link
@@ -90,9 +91,9 @@ class UeKeyManagement:
         store: MskStore,
         *,
         link: Link | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
-        rand: Callable[[int], bytes] = os.urandom,
+        clock_mono: MonotonicClock = clock.monotonic,
+        clock_unix: UnixClock = clock.unix,
+        rand: Rand = os.urandom,
     ) -> None:
         km = protection.key_management
         uri = settings.key_management_uri or (km.uri if km is not None else None)
@@ -117,8 +118,8 @@ class UeKeyManagement:
         self.key_groups: tuple[int, ...] = protection.key_groups
         self.uri = uri
         self.store = store
-        self.clock = clock
-        self.wall_clock = wall_clock
+        self.clock_mono = clock_mono
+        self.clock_unix = clock_unix
         config = MskClientConfig(
             key_management_uri=uri,
             b_tid=creds.b_tid,
@@ -148,7 +149,7 @@ class UeKeyManagement:
     # -- life cycle ------------------------------------------------------------------------------
     async def start(self) -> None:
         """Bind the push socket and start the initial MSK request (in the background)."""
-        if self.settings.credentials.is_expired(self.wall_clock()):
+        if self.settings.credentials.is_expired(self.clock_unix()):
             log.warning(
                 "the GBA key of B-TID %s has expired: the BM-SC will refuse the MSK request "
                 "(bootstrap again: mbms gba add)",
@@ -213,7 +214,7 @@ class UeKeyManagement:
         group = msk_id.key_group
         if key_domain_id != self.key_domain or group not in self.key_groups:
             return
-        now = self.clock()
+        now = self.clock_mono()
         last = self._last_rerequest.get(group)
         if last is not None and now - last < self.settings.rerequest_interval:
             self.stats["rerequests_limited"] += 1

@@ -45,6 +45,7 @@ from broadcast.proto.mikey.verifier import Accepted, DuplicateMessage, Verifier
 from broadcast.proto.msk.errors import DigestError, MskRequestError
 from broadcast.proto.msk.gba import digest_password, muk_from_ks_naf, muk_id_for
 from broadcast.proto.msk.msk_xml import MskStatus, build_msk_request, parse_msk_response
+from broadcast.time import Rand
 
 log = logging.getLogger("broadcast.ue.msk")
 
@@ -113,7 +114,7 @@ class MskClient(AsyncService):
         *,
         verifier: Verifier | None = None,
         on_msk: Callable[[MskDelivery], None] | None = None,
-        rand: Callable[[int], bytes] = os.urandom,
+        rand: Rand = os.urandom,
     ) -> None:
         self.config = config
         self.verifier = verifier if verifier is not None else Verifier()

@@ -32,6 +32,7 @@ from typing import Final
 from broadcast.aio.service import AsyncService
 from broadcast.engine.ue.download_receiver import DownloadEvent, DownloadReceiver
 from broadcast.proto.keys import KeyDomainId, Msk, MskId, MtkId
+from broadcast.time import NtpS
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_QUEUED: Final = 8192
 
 _Call = Callable[[DownloadReceiver], list[DownloadEvent]]
-_Item = tuple[bytes, int] | _Call
+_Item = tuple[bytes, NtpS] | _Call
 
 
 @dataclass(slots=True)
@@ -82,12 +83,12 @@ class ReceiveWorker(AsyncService):
         self._closing = False
 
     # --- input (event loop) ----------------------------------------------------------------------
-    def feed(self, packet: bytes, now: int) -> bool:
-        """Queue one ALC packet received at ``now`` (NTP seconds); False if it was dropped."""
+    def feed(self, packet: bytes, now_ntp: NtpS) -> bool:
+        """Queue one ALC packet received at ``now_ntp`` (NTP seconds); False if it was dropped."""
         if self._queued_packets >= self.max_queued or self._closing:
             self.stats.dropped += 1
             return False
-        self._queue.append((packet, now))
+        self._queue.append((packet, now_ntp))
         self._queued_packets += 1
         self.stats.packets += 1
         self._idle.clear()

@@ -35,18 +35,17 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Final
 
+from broadcast.aio import clock
 from broadcast.aio.service import AsyncService
 from broadcast.aio.ue.download import DownloadClient, DownloadConfig
 from broadcast.aio.ue.key_management import UeKeyManagement
 from broadcast.aio.ue.keylog import KeyLog
 from broadcast.aio.ue.streaming import StreamingClient, StreamingConfig
 from broadcast.config.ue import UeConfig, ue_srtp
-from broadcast.engine.keys.issuing import RandomSource
 from broadcast.engine.ue.download_receiver import FileReceived
 from broadcast.engine.ue.errors import UiccKeyManagementRequired
 from broadcast.engine.ue.link import Link
@@ -69,6 +68,7 @@ from broadcast.proto.keys.material import Mtk
 from broadcast.proto.mikey.mbms import MtkDelivery
 from broadcast.proto.mikey.srtp_policy import SrtpPolicy
 from broadcast.proto.srtp.settings import SrtpConfig, srtp_policy
+from broadcast.time import MonotonicClock, Rand, UnixClock
 
 log = logging.getLogger("broadcast.ue")
 
@@ -120,9 +120,9 @@ class ReferenceUe(AsyncService):
         msk_store: MskStore | None = None,
         consumer: RtpConsumer | None = None,
         on_file: Callable[[FileReceived], None] | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
-        rand: RandomSource = os.urandom,
+        clock_mono: MonotonicClock = clock.monotonic,
+        clock_unix: UnixClock = clock.unix,
+        rand: Rand = os.urandom,
         link: Link | None = None,
         keylog: KeyLog | None = None,
     ) -> None:
@@ -133,8 +133,8 @@ class ReferenceUe(AsyncService):
         self.msks = msk_store if msk_store is not None else MskStore()
         self.consumer = consumer
         self.on_file = on_file
-        self.clock = clock
-        self.wall_clock = wall_clock
+        self.clock_mono = clock_mono
+        self.clock_unix = clock_unix
         self.rand = rand
         self.link = link
         self._shared_keylog = keylog
@@ -212,7 +212,7 @@ class ReferenceUe(AsyncService):
     async def start(self) -> None:
         """Check the announcement, then open every session; on failure nothing stays open."""
         announcement = self.check()
-        self._started = self.clock()
+        self._started = self.clock_mono()
         if announcement is None:
             return
         try:
@@ -264,7 +264,7 @@ class ReferenceUe(AsyncService):
                     rtcp=cfg.rtcp,
                 ),
                 receiver,
-                clock=self.clock,
+                clock_mono=self.clock_mono,
                 link=self.link,
             )
             self.streaming.append((session.uri, client))
@@ -284,8 +284,8 @@ class ReferenceUe(AsyncService):
                     key_domain_id=kdid,
                     on_mtk=self._log_download_mtk,
                     on_file=self.on_file,
-                    wall_clock=self.wall_clock,
-                    clock=self.clock,
+                    clock_unix=self.clock_unix,
+                    clock_mono=self.clock_mono,
                     key_groups=groups,
                     on_missed_msk=self._missed_msk,
                     link=self.link,
@@ -298,8 +298,8 @@ class ReferenceUe(AsyncService):
                 protection,
                 self.msks,
                 link=self.link,
-                clock=self.clock,
-                wall_clock=self.wall_clock,
+                clock_mono=self.clock_mono,
+                clock_unix=self.clock_unix,
                 rand=self.rand,
             )
             self.key_management = km
@@ -325,14 +325,14 @@ class ReferenceUe(AsyncService):
                 self._keylog.close()
             self._keylog = None
         if self._started is not None and self._stopped is None:
-            self._stopped = self.clock()
+            self._stopped = self.clock_mono()
 
     # -- report ----------------------------------------------------------------------------------
     def report(self) -> UeReport:
         """The counters so far (or of the finished run)."""
         duration = None
         if self._started is not None:
-            end = self._stopped if self._stopped is not None else self.clock()
+            end = self._stopped if self._stopped is not None else self.clock_mono()
             duration = end - self._started
         rep = UeReport(self.status or "not started", self.message, duration)
         if self.announcement is not None:

@@ -24,20 +24,20 @@ import ipaddress
 import logging
 import socket
 import struct
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 from broadcast import profile
+from broadcast.aio import clock
 from broadcast.aio.service import AsyncService
 from broadcast.engine.ue.link import Link, peer
 from broadcast.engine.ue.stream_receiver import StreamingStats, StreamReceiver
 from broadcast.proto.announce.sdp import SrtpStream
+from broadcast.time import MonotonicClock
 
 log = logging.getLogger("broadcast.ue")
 
-Clock = Callable[[], float]
 Address = tuple[str, int]
 
 #: Receive buffer asked for each socket (video bursts) [P].
@@ -137,12 +137,12 @@ class StreamingClient(AsyncService):
         config: StreamingConfig,
         receiver: StreamReceiver,
         *,
-        clock: Clock = time.monotonic,
+        clock_mono: MonotonicClock = clock.monotonic,
         link: Link | None = None,
     ) -> None:
         self.config = config
         self.receiver = receiver
-        self.clock = clock
+        self.clock_mono = clock_mono
         self.link = link
         self._transports: list[asyncio.DatagramTransport] = []
         #: (address, port, what) of every socket while running.
@@ -163,13 +163,13 @@ class StreamingClient(AsyncService):
         rx = self.receiver
 
         def srtp(data: bytes) -> None:
-            rx.on_srtp(data, self.clock())
+            rx.on_srtp(data, self.clock_mono())
 
         def srtcp(data: bytes) -> None:
-            rx.on_srtcp(data, self.clock())
+            rx.on_srtcp(data, self.clock_mono())
 
         def mikey(data: bytes) -> None:
-            rx.on_mikey(data, self.clock())
+            rx.on_mikey(data, self.clock_mono())
 
         plan: list[tuple[str, int, str, Callable[[bytes], None]]] = []
         seen: set[tuple[str, int]] = set()

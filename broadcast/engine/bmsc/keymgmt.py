@@ -1,5 +1,8 @@
-"""The BM-SC side of the MSK procedures, on the stores, with ``now`` and ``rand`` injected
+"""The BM-SC side of the MSK procedures, on the stores, with ``now_unix`` and ``rand`` injected
 (TS 33.246 6.3.2.2-6.3.2.3; profile.md "MIKEY", "Transport").
+
+Every time is Unix seconds (:data:`~broadcast.time.UnixS`, the BM-SC's wall clock): it is what
+the stores keep (MUK and GBA expiry, delivery rows, the rotation schedule).
 
 No sockets and no clock: the asyncio service (:mod:`broadcast.aio.bmsc.service`) calls in with the
 current time and sends what this module records.
@@ -62,6 +65,7 @@ from broadcast.proto.msk.store import (
     UeGroupState,
 )
 from broadcast.proto.srtp.settings import srtp_policy
+from broadcast.time import Rand, UnixS
 
 log = logging.getLogger("broadcast.bmsc")
 
@@ -77,6 +81,8 @@ NAF_KEY_CACHE = 100_000
 NATIVE_BUILD_MIN = 8
 #: Seconds a cached view of a group's CURRENT/NEXT MSK may be used.
 GROUP_CACHE_S = 1.0
+#: The registration times of a registration a push round rebuilds from a light row (unused).
+_EPOCH = UnixS(0.0)
 
 
 def allocate_muk_counters(key_store: KeyStore, muk_ids: Sequence[MukId]) -> list[int]:
@@ -104,7 +110,7 @@ class DeliveryJob:
 
     registration: Registration
     msks: tuple[MskRecord, ...]
-    not_before: float
+    not_before: UnixS
     muk: MukRecord | None = None
 
 
@@ -150,7 +156,7 @@ class RotationAction:
 class _GroupView:
     current: MskRecord | None
     next: MskRecord | None
-    at: float
+    at: UnixS
 
 
 def _ms(t0: float, t1: float) -> float:
@@ -167,7 +173,7 @@ class KeyManagement:
         store: BmscStore,
         gba: GbaKeySource,
         *,
-        rand: Callable[[int], bytes] = os.urandom,
+        rand: Rand = os.urandom,
         perf_counter: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self.config = config
@@ -183,11 +189,11 @@ class KeyManagement:
         #: The SP payload policy of each Key Group's MSK messages, as the key store has it.
         self._policies: dict[int, SrtpPolicy | None] = {}
         #: Times the phases of a push round (:class:`PushReport` ``seconds_*``); the default
-        #: measures nothing — the service passes ``time.perf_counter``.
+        #: measures nothing — the BM-SC graph passes :func:`broadcast.aio.clock.perf_counter`.
         self._perf = perf_counter
 
     # --- setup -------------------------------------------------------------------------------
-    def ensure_groups(self, now: float) -> None:
+    def ensure_groups(self, now_unix: UnixS) -> None:
         """Create the Key Domain, the configured Key Groups and a CURRENT MSK where missing, and
         store each streaming group's configured SRTP policy with the group (the key store is the
         one source of the policy: the MSK messages and the stream take it from there)."""
@@ -218,16 +224,20 @@ class KeyManagement:
                 )
                 rec = self.keys.set_key_group_srtp(kd, g.number, srtp)
             self._policies[g.number] = None if rec.srtp is None else srtp_policy(rec.srtp)
-            view = self.group_view(g.number, now, refresh=True)
+            view = self.group_view(g.number, now_unix, refresh=True)
             if view.current is None:
                 if view.next is not None:
                     self.keys.promote(kd, g.number)
                 else:
                     self._add_msk(g, MskState.CURRENT)
-                self.store.set_schedule(kd, g.number, current_since=now, promote_at=None)
-                self.group_view(g.number, now, refresh=True)
+                self.store.set_schedule(
+                    kd, g.number, current_since_unix=now_unix, promote_at_unix=None
+                )
+                self.group_view(g.number, now_unix, refresh=True)
             elif self.store.schedule(kd, g.number)[0] is None:
-                self.store.set_schedule(kd, g.number, current_since=now, promote_at=None)
+                self.store.set_schedule(
+                    kd, g.number, current_since_unix=now_unix, promote_at_unix=None
+                )
 
     def group_policy(self, key_group: int) -> SrtpPolicy | None:
         """The SRTP policy the group's MSK messages carry: the one the key store keeps with the
@@ -244,10 +254,10 @@ class KeyManagement:
             raise UnknownKey(f"Key Group {key_group} is not configured")
         return g
 
-    def group_view(self, key_group: int, now: float, *, refresh: bool = False) -> _GroupView:
+    def group_view(self, key_group: int, now_unix: UnixS, *, refresh: bool = False) -> _GroupView:
         """CURRENT and NEXT MSK of a group (cached for GROUP_CACHE_S)."""
         view = self._groups.get(key_group)
-        if view is not None and not refresh and 0 <= now - view.at < GROUP_CACHE_S:
+        if view is not None and not refresh and 0 <= now_unix - view.at < GROUP_CACHE_S:
             return view
         current = nxt = None
         for m in self.keys.list_msks(self.key_domain, key_group):
@@ -255,7 +265,7 @@ class KeyManagement:
                 current = m
             elif m.state is MskState.NEXT:
                 nxt = m
-        view = _GroupView(current, nxt, now)
+        view = _GroupView(current, nxt, now_unix)
         self._groups[key_group] = view
         return view
 
@@ -278,14 +288,14 @@ class KeyManagement:
         )
 
     # --- MSK request (6.3.2.2.1) ---------------------------------------------------------------
-    def naf_key(self, b_tid: str, now: float) -> NafKey | GbaMiss:
+    def naf_key(self, b_tid: str, now_unix: UnixS) -> NafKey | GbaMiss:
         """Ks_(ext)_NAF of ``b_tid`` (kept until its lifetime ends, TS 33.220 4.5.3), else the
         GBA source's answer. A miss is never remembered: the UE may bootstrap a moment later."""
         entry = self._naf_keys.get(b_tid)
-        if entry is not None and int(now) < entry.key.expires_at:
+        if entry is not None and int(now_unix) < entry.key.expires_at:
             self._naf_keys.move_to_end(b_tid)
             return entry.key
-        key = self.gba.naf_key(b_tid, self.naf, int(now))
+        key = self.gba.naf_key(b_tid, self.naf, UnixS(int(now_unix)))
         if isinstance(key, NafKey):
             self._naf_entry(key)
         else:
@@ -313,11 +323,11 @@ class KeyManagement:
         except UnknownKey:
             known = None
         if known is None or known.key != muk.key or known.expires_at != muk.expires_at:
-            self.keys.put_muk(muk.muk_id, muk.key, expires_at=muk.expires_at)
+            self.keys.put_muk(muk.muk_id, muk.key, expires_at_unix=muk.expires_at)
         entry.stored = True
 
     def handle_request(
-        self, naf_key: NafKey, request: MskRequest, peer_host: str, now: float
+        self, naf_key: NafKey, request: MskRequest, peer_host: str, now_unix: UnixS
     ) -> RequestOutcome:
         """Authorize and answer an authenticated MSK request (module docstring)."""
         entry = self._naf_entry(naf_key)
@@ -327,7 +337,7 @@ class KeyManagement:
         statuses: list[MskStatus] = []
         wanted: dict[int, dict[int, MskRecord]] = {}
         for msk_id in request.msk_ids:
-            code, found = self._status(impi, request.key_domain, msk_id, now, states)
+            code, found = self._status(impi, request.key_domain, msk_id, now_unix, states)
             statuses.append(MskStatus(msk_id, code))
             if code == profile.MSK_STATUS_OK:
                 group = wanted.setdefault(msk_id.key_group, {})
@@ -345,15 +355,22 @@ class KeyManagement:
             reg = state.registration
             if reg is None or (reg.muk_id, reg.host, reg.port) != (muk_id, host, port):
                 reg, new = self.store.register(
-                    self.key_domain, key_group, impi, muk_id=muk_id, host=host, port=port, now=now
+                    self.key_domain,
+                    key_group,
+                    impi,
+                    muk_id=muk_id,
+                    host=host,
+                    port=port,
+                    now_unix=now_unix,
                 )
                 if new:
                     initiated.append(key_group)
                     log.debug("key management initiated: Key Group %d, %s", key_group, muk_id)
             if state.pull_pending:
-                self.store.mark_pulls_answered(self.key_domain, key_group, impi, now)
+                self.store.mark_pulls_answered(self.key_domain, key_group, impi, now_unix)
             ordered = tuple(sorted(records.values(), key=lambda r: r.state is not MskState.CURRENT))
-            jobs.append(DeliveryJob(reg, ordered, now + self.config.push.delay, entry.muk))
+            not_before = UnixS(now_unix + self.config.push.delay)
+            jobs.append(DeliveryJob(reg, ordered, not_before, entry.muk))
         return RequestOutcome(tuple(statuses), tuple(jobs), tuple(initiated))
 
     def _status(
@@ -361,7 +378,7 @@ class KeyManagement:
         impi: str,
         key_domain: KeyDomainId,
         msk_id: MskId,
-        now: float,
+        now_unix: UnixS,
         states: dict[int, UeGroupState],
     ) -> tuple[int, list[MskRecord]]:
         records: list[MskRecord]
@@ -373,7 +390,7 @@ class KeyManagement:
             states[msk_id.key_group] = state
         if state.subscription is None:
             return profile.MSK_STATUS_NOT_SUBSCRIBED, []
-        view = self.group_view(msk_id.key_group, now)
+        view = self.group_view(msk_id.key_group, now_unix)
         if msk_id.is_current_alias:
             if view.current is None:
                 return profile.MSK_STATUS_UNKNOWN, []
@@ -390,7 +407,7 @@ class KeyManagement:
             return profile.MSK_STATUS_UNKNOWN, []
         if rec.state is MskState.RETIRED:
             return profile.MSK_STATUS_RETIRED, []
-        self.group_view(msk_id.key_group, now, refresh=True)  # the cache was behind
+        self.group_view(msk_id.key_group, now_unix, refresh=True)  # the cache was behind
         return profile.MSK_STATUS_OK, [rec]
 
     # --- building MSK messages -------------------------------------------------------------
@@ -403,7 +420,7 @@ class KeyManagement:
             for i in range(n)
         ]
 
-    def build_deliveries(self, jobs: Iterable[DeliveryJob], now: float) -> int:
+    def build_deliveries(self, jobs: Iterable[DeliveryJob], now_unix: UnixS) -> int:
         """Build and record the MSK messages of ``jobs``; returns how many were recorded.
 
         One batch: the MUKs a job does not carry are read at once, every message's counter comes
@@ -416,7 +433,7 @@ class KeyManagement:
             if j.muk is None or j.muk.muk_id != j.registration.muk_id
         ]
         known = self.keys.get_muks(missing) if missing else {}
-        plan: list[tuple[Registration, Muk, MskRecord, float]] = []
+        plan: list[tuple[Registration, Muk, MskRecord, UnixS]] = []
         for job in jobs:
             reg = job.registration
             muk = job.muk if job.muk is not None and job.muk.muk_id == reg.muk_id else None
@@ -426,7 +443,7 @@ class KeyManagement:
                 log.warning("no MUK for %s: MSK push skipped", reg.muk_id)
                 continue
             for rec in job.msks:
-                plan.append((reg, muk.key, rec, max(job.not_before, now)))
+                plan.append((reg, muk.key, rec, UnixS(max(job.not_before, now_unix))))
         if not plan:
             return 0
         # Durable before any message exists (profile.md "T").
@@ -470,7 +487,7 @@ class KeyManagement:
                 plan, counters, extras, messages, strict=True
             )
         ]
-        self.store.add_deliveries_bulk(items, now)
+        self.store.add_deliveries_bulk(items, now_unix)
         return len(items)
 
     def _build(
@@ -497,20 +514,20 @@ class KeyManagement:
         )
 
     # --- rotation (6.3.2.3.1) ----------------------------------------------------------------
-    def create_next(self, key_group: int, now: float) -> tuple[MskRecord, bool]:
+    def create_next(self, key_group: int, now_unix: UnixS) -> tuple[MskRecord, bool]:
         """The group's NEXT MSK: the existing one, or a new one (random key). (record, created)"""
         g = self._group_config(key_group)
-        view = self.group_view(key_group, now, refresh=True)
+        view = self.group_view(key_group, now_unix, refresh=True)
         if view.next is not None:
             return view.next, False
         try:
             rec = self._add_msk(g, MskState.NEXT)
         except DuplicateKey:  # another process raced us: use its NEXT
-            view = self.group_view(key_group, now, refresh=True)
+            view = self.group_view(key_group, now_unix, refresh=True)
             if view.next is None:
                 raise
             return view.next, False
-        self.group_view(key_group, now, refresh=True)
+        self.group_view(key_group, now_unix, refresh=True)
         log.info("Key Group %d: NEXT MSK %s created", key_group, rec.msk_id)
         return rec, True
 
@@ -518,7 +535,7 @@ class KeyManagement:
         self,
         key_group: int,
         msk: MskRecord,
-        now: float,
+        now_unix: UnixS,
         *,
         fresh: bool = False,
         chunk: int = PUSH_CHUNK,
@@ -529,7 +546,7 @@ class KeyManagement:
         ``fresh``: the MSK was just created, so no older delivery can be superseded."""
         ack = self.config.ack_required(key_group)
         report = PushReport(key_group, msk.msk_id)
-        not_before = now  # a rotation push goes out at once (the lead time is the margin)
+        not_before = now_unix  # a rotation push goes out at once (the lead time is the margin)
         number = msk.msk_id.key_number
         t_read = self._perf()
         rows_of = self.store.iter_registration_rows(self.key_domain, key_group, chunk=chunk)
@@ -543,13 +560,21 @@ class KeyManagement:
             live: list[tuple[RegistrationRow, MukId, Muk, int]] = []
             expired: list[tuple[Registration, Muk]] = []
             expired_counters: list[int] = []
-            at = int(now)
+            at = UnixS(int(now_unix))
             for r, muk_id, (counter, rec) in zip(rows, muk_ids, got, strict=True):
                 if rec is None:
                     report.skipped_no_muk += 1  # its counter is simply never used
                 elif rec.is_expired(at):
                     reg = Registration(
-                        self.key_domain, key_group, r.impi, muk_id, r.host, r.port, 0.0, 0.0, r.id
+                        self.key_domain,
+                        key_group,
+                        r.impi,
+                        muk_id,
+                        r.host,
+                        r.port,
+                        _EPOCH,
+                        _EPOCH,
+                        r.id,
                     )
                     expired.append((reg, rec.key))
                     expired_counters.append(counter)
@@ -557,7 +582,7 @@ class KeyManagement:
                     live.append((r, muk_id, rec.key, counter))
             del got
             if expired:
-                report.pulled += self._pulls(expired, now, report, expired_counters)
+                report.pulled += self._pulls(expired, now_unix, report, expired_counters)
             if live:
                 t1 = self._perf()
                 extras = self._csb_rand(len(live))
@@ -573,8 +598,8 @@ class KeyManagement:
                     key_group=key_group,
                     key_number=number,
                     ack_required=ack,
-                    next_at=not_before,
-                    now=now,
+                    next_at_unix=not_before,
+                    now_unix=now_unix,
                     rows=[
                         (r, t.csb_id, t.counter, m)
                         for (r, _, _, _), t, m in zip(live, targets, messages, strict=True)
@@ -597,75 +622,83 @@ class KeyManagement:
         return report
 
     def rotate(
-        self, key_group: int, now: float, *, promote_after: float | None = None
+        self, key_group: int, now_unix: UnixS, *, promote_after: float | None = None
     ) -> PushReport:
         """Create (or re-use) the NEXT MSK, push it to every registered UE and schedule its
-        promotion ``promote_after`` seconds from ``now`` (default: the group's lead time)."""
+        promotion ``promote_after`` seconds from ``now_unix`` (default: the group's lead time)."""
         g = self._group_config(key_group)
-        rec, created = self.create_next(key_group, now)
-        report = self.push_to_group(key_group, rec, now, fresh=created)
+        rec, created = self.create_next(key_group, now_unix)
+        report = self.push_to_group(key_group, rec, now_unix, fresh=created)
         since, _ = self.store.schedule(self.key_domain, key_group)
         lead = g.rotation_lead if promote_after is None else promote_after
         self.store.set_schedule(
-            self.key_domain, key_group, current_since=since, promote_at=now + lead
+            self.key_domain,
+            key_group,
+            current_since_unix=since,
+            promote_at_unix=UnixS(now_unix + lead),
         )
         return report
 
-    def promote(self, key_group: int, now: float) -> MskRecord:
+    def promote(self, key_group: int, now_unix: UnixS) -> MskRecord:
         """NEXT -> CURRENT (the old CURRENT is retired) and restart the group's period."""
         rec = self.keys.promote(self.key_domain, key_group)
-        self.store.set_schedule(self.key_domain, key_group, current_since=now, promote_at=None)
-        self.group_view(key_group, now, refresh=True)
+        self.store.set_schedule(
+            self.key_domain, key_group, current_since_unix=now_unix, promote_at_unix=None
+        )
+        self.group_view(key_group, now_unix, refresh=True)
         log.info("Key Group %d: MSK %s is now current", key_group, rec.msk_id)
         return rec
 
-    def due_rotations(self, now: float) -> list[RotationAction]:
-        """What the rotation schedule asks for at ``now``."""
+    def due_rotations(self, now_unix: UnixS) -> list[RotationAction]:
+        """What the rotation schedule asks for at ``now_unix``."""
         out: list[RotationAction] = []
         for g in self.config.key_groups:
             since, promote_at = self.store.schedule(self.key_domain, g.number)
             if promote_at is not None:
-                if now >= promote_at:
+                if now_unix >= promote_at:
                     out.append(RotationAction(g.number, "promote"))
                 continue
-            due = since is not None and now >= since + g.rotation_period - g.rotation_lead
+            due = since is not None and now_unix >= since + g.rotation_period - g.rotation_lead
             if g.rotation_period and due:
                 out.append(RotationAction(g.number, "create-and-push"))
         return out
 
-    def run_rotation(self, action: RotationAction, now: float) -> PushReport | MskRecord:
+    def run_rotation(self, action: RotationAction, now_unix: UnixS) -> PushReport | MskRecord:
         if action.action == "promote":
-            view = self.group_view(action.key_group, now, refresh=True)
+            view = self.group_view(action.key_group, now_unix, refresh=True)
             if view.next is None:  # promoted elsewhere: just clear the schedule
                 self.store.set_schedule(
-                    self.key_domain, action.key_group, current_since=now, promote_at=None
+                    self.key_domain,
+                    action.key_group,
+                    current_since_unix=now_unix,
+                    promote_at_unix=None,
                 )
                 assert view.current is not None
                 return view.current
-            return self.promote(action.key_group, now)
+            return self.promote(action.key_group, now_unix)
         g = self._group_config(action.key_group)
         since, _ = self.store.schedule(self.key_domain, action.key_group)
-        start = since if since is not None else now
+        start = since if since is not None else now_unix
         return self.rotate(
-            action.key_group, now, promote_after=max(0.0, start + g.rotation_period - now)
+            action.key_group, now_unix, promote_after=max(0.0, start + g.rotation_period - now_unix)
         )
 
     # --- solicited pull (6.3.2.2.4) ----------------------------------------------------------
-    def _pull(self, reg: Registration, muk: Muk, now: float) -> int:
-        (delivery_id,) = self._pull_deliveries([(reg, muk)], now, with_ids=True)
+    def _pull(self, reg: Registration, muk: Muk, now_unix: UnixS) -> int:
+        (delivery_id,) = self._pull_deliveries([(reg, muk)], now_unix, with_ids=True)
         return delivery_id
 
     def _pulls(
         self,
         ues: Sequence[tuple[Registration, Muk]],
-        now: float,
+        now_unix: UnixS,
         report: PushReport,
         counters: Sequence[int] | None = None,
     ) -> int:
         """Solicited pulls to many UEs at once (their MUKs expired); returns how many.
         ``counters``: already allocated (durable) for them, else allocated here."""
         try:
-            self._pull_deliveries(ues, now, with_ids=False, counters=counters)
+            self._pull_deliveries(ues, now_unix, with_ids=False, counters=counters)
         except (MikeyError, ValueError) as exc:
             report.errors.append(f"pulls to {len(ues)} UEs: {exc}")
             return 0
@@ -674,7 +707,7 @@ class KeyManagement:
     def _pull_deliveries(
         self,
         ues: Sequence[tuple[Registration, Muk]],
-        now: float,
+        now_unix: UnixS,
         *,
         with_ids: bool,
         counters: Sequence[int] | None = None,
@@ -708,23 +741,23 @@ class KeyManagement:
                     counter,
                     True,  # re-sent until the UE's MSK request answers it
                     message,
-                    now,
+                    now_unix,
                     reg.id,
                 )
             )
         if with_ids:
-            return self.store.add_deliveries(items, now)
-        self.store.add_deliveries_bulk(items, now)
+            return self.store.add_deliveries(items, now_unix)
+        self.store.add_deliveries_bulk(items, now_unix)
         return []
 
-    def solicited_pull(self, impi: str, key_group: int, now: float) -> int:
+    def solicited_pull(self, impi: str, key_group: int, now_unix: UnixS) -> int:
         """Send a solicited pull to a registered UE under its most recent MUK (even expired:
         NOTE 1 of 6.3.2.2.4). UnknownKey if the UE is not registered or has no MUK."""
         reg = self.store.registration(self.key_domain, key_group, impi)
         if reg is None:
             raise UnknownKey(f"{impi!r} is not registered for Key Group {key_group}")
         muk = self.keys.get_muk(reg.muk_id)
-        return self._pull(reg, muk.key, now)
+        return self._pull(reg, muk.key, now_unix)
 
     # --- MIKEY ACK ---------------------------------------------------------------------------
     def check_ack(self, data: bytes) -> tuple[Delivery | None, str]:

@@ -36,10 +36,11 @@ from typing import BinaryIO, Final
 from broadcast import profile
 from broadcast.engine.download.scheduler import BytesSource, FileSource, ObjectSource
 from broadcast.engine.keys.mtk import IssuedMtk
-from broadcast.proto.dcf import DcfWriter, MbmsKeyId, Rand, mbms_headers
+from broadcast.proto.dcf import DcfWriter, MbmsKeyId, mbms_headers
 from broadcast.proto.flute import FdtFile, Oti, describe_object, get_scheme, mikey_file
 from broadcast.proto.flute.fec import COMPACT_NO_CODE, RAPTOR
 from broadcast.proto.keys import Mtk
+from broadcast.time import Rand
 
 #: Bytes read from a source file at a time (one AES-CBC update, one MD5 update, one write).
 CHUNK_SIZE: Final = 1024 * 1024

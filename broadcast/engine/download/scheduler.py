@@ -2,9 +2,10 @@
 
 FLUTE has no feedback channel: reliability comes from repeating every object and the FDT
 Instances that describe them (RFC 3926 §3.3, TS 26.346 §7.2 "carousel"). This module decides the
-order and the pace; it reads no clock and owns no socket. The caller passes ``now`` (seconds, any
-epoch — the service uses wall-clock seconds) to :meth:`CarouselScheduler.poll`, sends the packets
-it returns, and calls again at the returned deadline (or when something changes).
+order and the pace; it reads no clock and owns no socket. The caller passes ``now_unix`` (Unix
+seconds, :data:`~broadcast.time.UnixS`: the carousel session's times are those of its FDT
+``Expires``) to :meth:`CarouselScheduler.poll`, sends the packets it returns, and calls again at
+the returned deadline (or when something changes).
 
 - Each :class:`CarouselEntry` is one transport object: its :class:`~broadcast.proto.flute.blocks.
   BlockPacketizer`, an :class:`ObjectSource` to read its bytes from (one source block at a time,
@@ -35,9 +36,12 @@ from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 from broadcast.proto.flute.blocks import BlockPacketizer
+from broadcast.time import UnixS
 
 #: Bytes an IPv4 + UDP header adds to every ALC packet, counted against the bitrate.
 PACKET_OVERHEAD: Final = 28
+#: ``pass_started`` of an entry that has not started a pass.
+_EPOCH: Final = UnixS(0.0)
 #: Priorities used by the carousel service (lower is sent first).
 PRIORITY_FDT: Final = 0
 PRIORITY_MIKEY: Final = 1
@@ -108,11 +112,11 @@ class CarouselEntry:
     source: ObjectSource
     priority: int
     interval: float
-    next_due: float
+    next_due: UnixS
     label: str = ""
-    retire_at: float | None = None
+    retire_at: UnixS | None = None
     step: int = 0
-    pass_started: float = 0.0
+    pass_started: UnixS = _EPOCH
     passes: int = 0
     served: int = -1
     packets_sent: int = 0
@@ -135,7 +139,7 @@ class Poll:
     """
 
     packets: list[bytes]
-    deadline: float | None
+    deadline: UnixS | None
     completed: tuple[int, ...] = ()
 
 
@@ -150,13 +154,13 @@ class TokenBucket:
     rate: float
     capacity: float
     tokens: float = 0.0
-    updated: float | None = None
+    updated: UnixS | None = None
 
-    def refill(self, now: float) -> None:
-        if self.updated is not None and now > self.updated:
-            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        if self.updated is None or now > self.updated:
-            self.updated = now
+    def refill(self, now_unix: UnixS) -> None:
+        if self.updated is not None and now_unix > self.updated:
+            self.tokens = min(self.capacity, self.tokens + (now_unix - self.updated) * self.rate)
+        if self.updated is None or now_unix > self.updated:
+            self.updated = now_unix
 
     def wait(self) -> float:
         """Seconds until the bucket is positive (0 when it is)."""
@@ -220,11 +224,11 @@ class CarouselScheduler:
         if entry is not None:
             self._retired(entry)
 
-    def retire(self, toi: int, at: float) -> None:
-        """Stop sending ``toi`` at ``at`` (a pass in progress then is cut short)."""
+    def retire(self, toi: int, at_unix: UnixS) -> None:
+        """Stop sending ``toi`` at ``at_unix`` (a pass in progress then is cut short)."""
         entry = self._entries.get(toi)
-        if entry is not None and (entry.retire_at is None or at < entry.retire_at):
-            entry.retire_at = at
+        if entry is not None and (entry.retire_at is None or at_unix < entry.retire_at):
+            entry.retire_at = at_unix
 
     def entry(self, toi: int) -> CarouselEntry | None:
         return self._entries.get(toi)
@@ -244,16 +248,16 @@ class CarouselScheduler:
             self._on_retire(entry)
 
     # --- scheduling ------------------------------------------------------------------------------
-    def _expire(self, now: float) -> None:
+    def _expire(self, now_unix: UnixS) -> None:
         for toi, entry in list(self._entries.items()):
-            if entry.retire_at is not None and entry.retire_at <= now:
+            if entry.retire_at is not None and entry.retire_at <= now_unix:
                 self.remove(toi)
 
-    def _pick(self, now: float) -> CarouselEntry | None:
+    def _pick(self, now_unix: UnixS) -> CarouselEntry | None:
         best: CarouselEntry | None = None
         best_key: tuple[int, int, float, int, int] | None = None
         for entry in self._entries.values():
-            if not entry.in_progress and entry.next_due > now:
+            if not entry.in_progress and entry.next_due > now_unix:
                 continue
             # Priority; a pass in progress first; the most overdue; the least recently served.
             key = (
@@ -267,7 +271,7 @@ class CarouselScheduler:
                 best, best_key = entry, key
         return best
 
-    def next_due(self) -> float | None:
+    def next_due(self) -> UnixS | None:
         """The earliest time an entry wants to be sent (now if one is in progress)."""
         times = [
             entry.pass_started if entry.in_progress else entry.next_due
@@ -275,21 +279,21 @@ class CarouselScheduler:
         ]
         return min(times) if times else None
 
-    def poll(self, now: float) -> Poll:
-        """The packets to send at ``now`` and the time to poll again."""
-        self._expire(now)
+    def poll(self, now_unix: UnixS) -> Poll:
+        """The packets to send at ``now_unix`` and the time to poll again."""
+        self._expire(now_unix)
         bucket = self._bucket
         if bucket is not None:
-            bucket.refill(now)
+            bucket.refill(now_unix)
         packets: list[bytes] = []
         completed: list[int] = []
         while len(packets) < self.max_batch:
-            entry = self._pick(now)
+            entry = self._pick(now_unix)
             if entry is None:
                 break
             if bucket is not None and bucket.tokens <= 0:
-                return Poll(packets, now + bucket.wait(), tuple(completed))
-            sent = self._step(entry, now)
+                return Poll(packets, UnixS(now_unix + bucket.wait()), tuple(completed))
+            sent = self._step(entry, now_unix)
             packets += sent
             size = sum(len(p) for p in sent) + PACKET_OVERHEAD * len(sent)
             if bucket is not None:
@@ -298,17 +302,17 @@ class CarouselScheduler:
                 completed.append(entry.toi)
         if len(packets) >= self.max_batch:
             wait = 0.0 if bucket is None else bucket.wait()
-            return Poll(packets, now + wait, tuple(completed))
+            return Poll(packets, UnixS(now_unix + wait), tuple(completed))
         due = self.next_due()
         if due is not None and bucket is not None and bucket.tokens <= 0:
-            due = max(due, now + bucket.wait())
+            due = UnixS(max(due, now_unix + bucket.wait()))
         return Poll(packets, due, tuple(completed))
 
-    def _step(self, entry: CarouselEntry, now: float) -> list[bytes]:
+    def _step(self, entry: CarouselEntry, now_unix: UnixS) -> list[bytes]:
         """Send the next slice of ``entry``'s current block (reading the block's bytes when it
         starts); finish the pass after its last block."""
         if not entry.in_progress:
-            entry.pass_started = now
+            entry.pass_started = now_unix
         if entry.chunks is None:
             offset, size = entry.packetizer.byte_range(entry.step)
             data = entry.source.read(offset, size) if size else b""
@@ -330,7 +334,7 @@ class CarouselScheduler:
             entry.passes += 1
             self.stats.passes += 1
             entry.served = self.stats.passes
-            entry.next_due = max(entry.pass_started + entry.interval, now)
+            entry.next_due = UnixS(max(entry.pass_started + entry.interval, now_unix))
         return sent
 
 

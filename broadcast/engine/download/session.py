@@ -1,8 +1,9 @@
 """What one FLUTE carousel session publishes: its objects and the FDT Instance describing them.
 
-Sans-IO (``now`` is passed in, seconds since the Unix epoch, converted to NTP seconds for FDT
-``Expires``). :class:`CarouselSession` sits between the service, which prepares objects, and the
-:class:`~broadcast.engine.download.scheduler.CarouselScheduler`, which sends them:
+Sans-IO (``now_unix`` is passed in, seconds since the Unix epoch, :data:`~broadcast.time.UnixS`,
+converted to NTP seconds for FDT ``Expires``). :class:`CarouselSession` sits between the service,
+which prepares objects, and the :class:`~broadcast.engine.download.scheduler.CarouselScheduler`,
+which sends them:
 
 - TOIs are handed out once, increasing, never reused within the session (TOI 0 is the FDT,
   RFC 3926 §3.3).
@@ -11,7 +12,7 @@ Sans-IO (``now`` is passed in, seconds since the Unix epoch, converted to NTP se
   their grace period — a new FDT Instance with the next FDT Instance ID (20 bits, wrapping
   2^20-1 → 0, RFC 3926 §3.4.1) replaces the old one on the carousel, due at once with the
   highest priority, so receivers learn about objects before their packets arrive.
-- ``Expires`` (RFC 3926 §3.3: the sender MUST set it in the future) is ``now + fdt_expires``;
+- ``Expires`` (RFC 3926 §3.3: the sender MUST set it in the future) is ``now_unix + fdt_expires``;
   when half of that span has passed a fresh instance (new ID, same files) is issued, so a
   repeated instance never goes stale and entries no longer listed expire at receivers.
 - Retiring an object (replaced by a new TOI after an MTK rotation or a file change, or its file
@@ -43,10 +44,10 @@ from broadcast.proto.flute import (
     FluteVersion,
     encode_content,
     next_instance_id,
-    ntp_seconds,
 )
 from broadcast.proto.flute.blocks import BlockPacketizer
 from broadcast.proto.flute.lct import FDT_INSTANCE_ID_MOD
+from broadcast.time import UnixS, ntp_from_unix
 
 _MAX_TOI = (1 << 64) - 1
 
@@ -79,7 +80,7 @@ class CurrentFdt:
     instance_id: int
     instance: FdtInstance
     document: bytes
-    created: float
+    created: UnixS
 
 
 class CarouselSession:
@@ -102,7 +103,7 @@ class CarouselSession:
         self._next_toi = first_toi
         self._next_fdt_id = first_fdt_instance_id
         self._objects: dict[int, PreparedObject] = {}
-        self._retiring: dict[int, float] = {}
+        self._retiring: dict[int, UnixS] = {}
         self._dirty = False
         self.fdt: CurrentFdt | None = None
         self.fdt_instances = 0
@@ -125,7 +126,7 @@ class CarouselSession:
     def is_retiring(self, toi: int) -> bool:
         return toi in self._retiring
 
-    def publish(self, objects: Iterable[PreparedObject], now: float) -> None:
+    def publish(self, objects: Iterable[PreparedObject], now_unix: UnixS) -> None:
         """Put objects on the carousel, due now (after the new FDT Instance)."""
         p = self.params
         for obj in objects:
@@ -152,35 +153,35 @@ class CarouselSession:
                     interval=max(p.repeat_interval, p.fdt_repeat_interval)
                     if mikey
                     else p.repeat_interval,
-                    next_due=now,
+                    next_due=now_unix,
                     label=obj.fdt_file.content_location,
                 )
             )
             self._objects[obj.toi] = obj
             self._dirty = True
 
-    def retire(self, tois: Iterable[int], now: float) -> None:
+    def retire(self, tois: Iterable[int], now_unix: UnixS) -> None:
         """Keep ``tois`` for the grace period, then take them off the carousel."""
-        at = now + self.params.grace_period
+        at = UnixS(now_unix + self.params.grace_period)
         for toi in tois:
             if toi in self._objects and toi not in self._retiring:
                 self._retiring[toi] = at
                 self.scheduler.retire(toi, at)
 
-    def update(self, now: float) -> None:
+    def update(self, now_unix: UnixS) -> None:
         """Drop objects past their grace period; issue a new FDT Instance when needed."""
         for toi, at in list(self._retiring.items()):
-            if at <= now:
+            if at <= now_unix:
                 del self._retiring[toi]
                 self._objects.pop(toi, None)
                 self.scheduler.remove(toi)
                 self._dirty = True
         fdt = self.fdt
-        stale = fdt is not None and now >= fdt.created + self.params.fdt_expires / 2
+        stale = fdt is not None and now_unix >= fdt.created + self.params.fdt_expires / 2
         if self._dirty or stale:
-            self._new_fdt(now)
+            self._new_fdt(now_unix)
 
-    def _new_fdt(self, now: float) -> None:
+    def _new_fdt(self, now_unix: UnixS) -> None:
         self._dirty = False
         if not self._objects:
             if self.fdt is not None:
@@ -189,7 +190,7 @@ class CarouselSession:
             return
         p = self.params
         instance = FdtInstance(
-            expires=ntp_seconds(now + p.fdt_expires),
+            expires=ntp_from_unix(UnixS(now_unix + p.fdt_expires)),
             files=tuple(obj.fdt_file for obj in self.objects),
             full_fdt=True,
             schema_version=profile.DOWNLOAD_FDT_SCHEMA_VERSION,
@@ -218,11 +219,11 @@ class CarouselSession:
                 source=BytesSource(payload),
                 priority=PRIORITY_FDT,
                 interval=p.fdt_repeat_interval,
-                next_due=now,
+                next_due=now_unix,
                 label=f"FDT Instance {iid}",
             )
         )
-        self.fdt = CurrentFdt(iid, instance, document, now)
+        self.fdt = CurrentFdt(iid, instance, document, now_unix)
         self.fdt_instances += 1
 
     # --- progress --------------------------------------------------------------------------------

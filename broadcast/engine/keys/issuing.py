@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -45,9 +44,7 @@ from broadcast.proto.keys.ids import KeyDomainId, MskId, MtkId
 from broadcast.proto.keys.material import Msk
 from broadcast.proto.keys.store import KeyStore, MskRecord, MskState
 from broadcast.proto.srtp.settings import SrtpConfig
-
-#: Source of random bytes: ``rand(n)`` returns ``n`` bytes (injectable for tests).
-RandomSource = Callable[[int], bytes]
+from broadcast.time import Rand
 
 #: How often one call re-reads the store when the CURRENT MSK changes under it (another writer
 #: rotates or creates MSKs concurrently).
@@ -93,7 +90,7 @@ class MtkAllocation:
         return self.msk.msk_id
 
 
-def draw(rand: RandomSource, n: int) -> bytes:
+def draw(rand: Rand, n: int) -> bytes:
     """``n`` random bytes from ``rand``; :class:`ValueError` if it returns anything else."""
     out = rand(n)
     if not isinstance(out, bytes) or len(out) != n:
@@ -111,7 +108,7 @@ def ensure_key_group(
     key_group: int,
     *,
     streaming: bool,
-    rand: RandomSource = secrets.token_bytes,
+    rand: Rand = secrets.token_bytes,
     log: logging.Logger = _log,
     srtp: SrtpConfig | None = None,
 ) -> MskRecord:
@@ -189,7 +186,7 @@ class MtkAllocator:
         key_group: int,
         *,
         streaming: bool,
-        rand: RandomSource = secrets.token_bytes,
+        rand: Rand = secrets.token_bytes,
         log: logging.Logger = _log,
     ) -> None:
         self.store = store
@@ -293,7 +290,6 @@ __all__ = [
     "MtkAllocator",
     "MtkIdsUsedUp",
     "MtkUnavailable",
-    "RandomSource",
     "draw",
     "ensure_key_group",
 ]

@@ -14,15 +14,16 @@ offending packets are dropped and counted. Bad ingest input never raises: it is 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from broadcast.proto.rtp.rtcp import SenderCounters, ntp_timestamp, sender_report
+from broadcast.proto.rtp.rtcp import SenderCounters, sender_report
 from broadcast.proto.rtp.rtp import check_rtcp, is_rtcp, payload_octets, rtp_header_length
 from broadcast.proto.srtp.batch import SrtpBatchSender
 from broadcast.proto.srtp.errors import SrtpError
 from broadcast.proto.srtp.sender import SrtpSender
+from broadcast.time import MonotonicS, UnixS, ntp_timestamp
 
 #: Why an RTCP packet from the ingest was not forwarded (RTCP mode is not "forward").
 RTCP_NOT_FORWARDED = "rtcp_not_forwarded"
@@ -84,7 +85,7 @@ class ProtectPipeline:
         self.counters: dict[bytes, SenderCounters] = {}
 
     # -- RTP / RTCP from the ingest ------------------------------------------------------------
-    def push(self, datagrams: Sequence[bytes], now: float) -> int:
+    def push(self, datagrams: Sequence[bytes], now_mono: MonotonicS) -> int:
         """Demultiplex (RFC 5761), check, protect, send; returns the SRTP packets sent."""
         rtp: list[bytes] = []
         rtcp: list[bytes] = []
@@ -92,9 +93,9 @@ class ProtectPipeline:
             (rtcp if is_rtcp(d) else rtp).append(d)
         if rtcp:
             self.push_rtcp(rtcp)
-        return self.push_rtp(rtp, now) if rtp else 0
+        return self.push_rtp(rtp, now_mono) if rtp else 0
 
-    def push_rtp(self, packets: Sequence[bytes], now: float) -> int:
+    def push_rtp(self, packets: Sequence[bytes], now_mono: MonotonicS) -> int:
         """RTP packets -> SRTP under :attr:`mki` -> output; returns how many were sent."""
         stats = self.stats
         stats.rtp_in += len(packets)
@@ -118,7 +119,7 @@ class ProtectPipeline:
             out = self.batch.protect_batch(good, mki)
         except SrtpError:
             out, good, lengths = self._one_by_one(good, lengths, mki)
-        self._count(good, lengths, now)
+        self._count(good, lengths, now_mono)
         self.output.send_batch(out, self.rtp_dest)
         stats.srtp_out += len(out)
         stats.srtp_bytes += sum(map(len, out))
@@ -142,7 +143,7 @@ class ProtectPipeline:
             sent_lengths.append(hl)
         return out, sent, sent_lengths
 
-    def _count(self, packets: list[bytes], lengths: list[int], now: float) -> None:
+    def _count(self, packets: list[bytes], lengths: list[int], now_mono: MonotonicS) -> None:
         counters = self.counters
         for p, hl in zip(packets, lengths, strict=True):
             key = p[8:12]
@@ -152,7 +153,7 @@ class ProtectPipeline:
             c.packets += 1
             c.octets += payload_octets(p, hl)
             c.rtp_timestamp = int.from_bytes(p[4:8], "big")
-            c.last_sent = now
+            c.last_sent = now_mono
 
     def push_rtcp(self, packets: Sequence[bytes]) -> int:
         """RTCP compound packets from the ingest -> SRTCP -> RTP port + 1 (when forwarding)."""
@@ -187,8 +188,8 @@ class ProtectPipeline:
     # -- generated sender reports ----------------------------------------------------------------
     def send_reports(
         self,
-        now: float,
-        unix_time: float,
+        now_mono: MonotonicS,
+        now_unix: UnixS,
         *,
         cname: str,
         clock_rate: int,
@@ -198,11 +199,11 @@ class ProtectPipeline:
         seconds (RFC 3550 §6.4.1; the RTP timestamp is the last one sent, advanced by the time
         since at ``clock_rate``), protected as SRTCP; returns how many were sent."""
         reports = []
-        ntp = ntp_timestamp(unix_time)
+        ntp = ntp_timestamp(now_unix)
         for key, c in self.counters.items():
-            if now - c.last_sent > active_within:
+            if now_mono - c.last_sent > active_within:
                 continue
-            ts = c.rtp_timestamp + round((now - c.last_sent) * clock_rate)
+            ts = c.rtp_timestamp + round((now_mono - c.last_sent) * clock_rate)
             reports.append(
                 sender_report(
                     int.from_bytes(key, "big"),
@@ -225,7 +226,4 @@ class ProtectPipeline:
         return [(ssrc, self.sender.roc(ssrc)) for ssrc in sorted(ssrcs)]
 
 
-#: ``clock()`` of the service: monotonic seconds.
-Clock = Callable[[], float]
-
-__all__ = ["NO_KEY", "RTCP_NOT_FORWARDED", "Clock", "PipelineStats", "ProtectPipeline"]
+__all__ = ["NO_KEY", "RTCP_NOT_FORWARDED", "PipelineStats", "ProtectPipeline"]

@@ -3,8 +3,9 @@
 The seed: MTK messages go to UDP 2269 at the RTP destination address; "reliability of MTK
 delivery is reached by re-sending MTK messages periodically" and "MTK messages may be sent before
 the RTP traffic changes over to a new MTK". This class decides *when*; it owns no socket, clock,
-store or thread. The caller gives it ``now`` (seconds, any monotonic origin) and the number of
-packets protected, and carries out the actions it returns, in order:
+store or thread. The caller gives it ``now_mono`` (monotonic seconds,
+:data:`~broadcast.time.MonotonicS`) and the number of packets protected, and carries out the
+actions it returns, in order:
 
 - :class:`RequestMtk` — make the next MTK (store allocation; see
   :class:`~broadcast.engine.keys.mtk.MtkIssuer`) and hand it back with
@@ -43,6 +44,7 @@ from typing import Final
 
 from broadcast import profile
 from broadcast.engine.keys.mtk import IssuedMtk
+from broadcast.time import MonotonicS
 
 #: After a failed MTK creation (no MSK, MTK IDs exhausted, store error), retry this often —
 #: implementation tuning of the service, not a protocol decision (``[mtk] retry``).
@@ -127,10 +129,10 @@ class _Announced:
 
     __slots__ = ("copies", "first_sent", "mtk", "next_send")
 
-    def __init__(self, mtk: IssuedMtk, now: float, interval: float) -> None:
+    def __init__(self, mtk: IssuedMtk, now_mono: MonotonicS, interval: float) -> None:
         self.mtk = mtk
-        self.first_sent = now
-        self.next_send = now + interval
+        self.first_sent = now_mono
+        self.next_send = now_mono + interval
         self.copies = 1
 
 
@@ -152,16 +154,16 @@ class MtkSchedule:
         self.switches = 0
 
     # -- inputs ------------------------------------------------------------------------------
-    def start(self, now: float) -> list[Action]:
+    def start(self, now_mono: MonotonicS) -> list[Action]:
         """Begin: ask for the first MTK."""
         if self._started:
             raise ScheduleError("the schedule was already started")
         self._started = True
         self._pending = True
-        self._retry_at = now
+        self._retry_at = now_mono
         return [RequestMtk()]
 
-    def provide(self, mtk: IssuedMtk, now: float) -> list[Action]:
+    def provide(self, mtk: IssuedMtk, now_mono: MonotonicS) -> list[Action]:
         """The MTK asked for by :class:`RequestMtk`: install it and send its first copy (and,
         for the first MTK, switch to it at once)."""
         if not self._pending:
@@ -175,51 +177,51 @@ class MtkSchedule:
                 raise ScheduleError(f"MTK {mtk.name} was already provided")
         self._pending = False
         self.error = None
-        slot = _Announced(mtk, now, self.timing.interval)
+        slot = _Announced(mtk, now_mono, self.timing.interval)
         actions: list[Action] = [InstallKey(mtk), SendMikey(mtk, 0)]
         if self._current is None:
-            self._switch_to(slot, now)
+            self._switch_to(slot, now_mono)
             actions.append(Switch(mtk))
         else:
             self._upcoming = slot
         return actions
 
-    def fail(self, reason: str, now: float) -> None:
+    def fail(self, reason: str, now_mono: MonotonicS) -> None:
         """The requested MTK could not be made: keep the current one, retry later."""
         if not self._pending:
             raise ScheduleError("no MTK was requested")
         self._pending = False
         self.error = reason
-        self._retry_at = now + self.timing.retry
+        self._retry_at = now_mono + self.timing.retry
 
     def count_packets(self, n: int) -> None:
         """``n`` more packets were protected with the current MTK."""
         self._packets += n
 
-    def poll(self, now: float) -> list[Action]:
-        """Everything due at ``now``: a switch, re-sends, a request for the next MTK."""
+    def poll(self, now_mono: MonotonicS) -> list[Action]:
+        """Everything due at ``now_mono``: a switch, re-sends, a request for the next MTK."""
         actions: list[Action] = []
         up = self._upcoming
-        if up is not None and self._switch_due(up, now):
+        if up is not None and self._switch_due(up, now_mono):
             self._upcoming = None
-            self._switch_to(up, now)
+            self._switch_to(up, now_mono)
             actions.append(Switch(up.mtk))
         interval = self.timing.interval
         for slot in (self._current, self._upcoming):
-            if slot is not None and now >= slot.next_send:
+            if slot is not None and now_mono >= slot.next_send:
                 actions.append(SendMikey(slot.mtk, slot.copies))
                 slot.copies += 1
                 slot.next_send += interval
-                if slot.next_send <= now:  # fell behind (a stall): no burst of copies
-                    slot.next_send = now + interval
-        if self._request_due(now):
+                if slot.next_send <= now_mono:  # fell behind (a stall): no burst of copies
+                    slot.next_send = now_mono + interval
+        if self._request_due(now_mono):
             self._pending = True
             actions.append(RequestMtk())
         return actions
 
     # -- queries -----------------------------------------------------------------------------
-    def next_deadline(self) -> float | None:
-        """The earliest ``now`` at which :meth:`poll` has something to do by time alone."""
+    def next_deadline(self) -> MonotonicS | None:
+        """The earliest ``now_mono`` at which :meth:`poll` has something to do by time alone."""
         times: list[float] = []
         for slot in (self._current, self._upcoming):
             if slot is not None:
@@ -237,7 +239,7 @@ class MtkSchedule:
                 times.append(max(self._planned_switch - self.timing.lead, self._retry_at))
         elif self._current is None and self._started and not self._pending:
             times.append(self._retry_at)
-        return min(times) if times else None
+        return MonotonicS(min(times)) if times else None
 
     @property
     def current(self) -> IssuedMtk | None:
@@ -256,16 +258,16 @@ class MtkSchedule:
     def packets_under_current(self) -> int:
         return self._packets
 
-    def seconds_to_switch(self, now: float) -> float | None:
+    def seconds_to_switch(self, now_mono: MonotonicS) -> float | None:
         """Time until the next switch when known from the clock alone (else None)."""
         up = self._upcoming
         if up is not None:
             at = self._switch_time(up)
-            return None if at is None else max(0.0, at - now)
+            return None if at is None else max(0.0, at - now_mono)
         if self._current is None or self.timing.packet_mode:
             return None
-        at = max(self._planned_switch, now + self.timing.lead if self._pending else now)
-        return max(0.0, at - now)
+        at = max(self._planned_switch, now_mono + self.timing.lead if self._pending else now_mono)
+        return max(0.0, at - now_mono)
 
     def packets_to_switch(self) -> int | None:
         """Packets still to protect before the next MTK is requested (packet mode only)."""
@@ -274,10 +276,10 @@ class MtkSchedule:
         return max(0, self.timing.period_packets - self._packets)
 
     # -- internals ---------------------------------------------------------------------------
-    def _switch_to(self, slot: _Announced, now: float) -> None:
+    def _switch_to(self, slot: _Announced, now_mono: MonotonicS) -> None:
         self._current = slot
         self._packets = 0
-        self._planned_switch = now + self.timing.period
+        self._planned_switch = now_mono + self.timing.period
         self.switches += 1
 
     def _switch_time(self, up: _Announced) -> float | None:
@@ -286,18 +288,18 @@ class MtkSchedule:
             return earliest if self._packets >= self.timing.period_packets else None
         return max(self._planned_switch, earliest)
 
-    def _switch_due(self, up: _Announced, now: float) -> bool:
+    def _switch_due(self, up: _Announced, now_mono: MonotonicS) -> bool:
         at = self._switch_time(up)
-        return at is not None and now >= at
+        return at is not None and now_mono >= at
 
-    def _request_due(self, now: float) -> bool:
-        if self._pending or self._upcoming is not None or now < self._retry_at:
+    def _request_due(self, now_mono: MonotonicS) -> bool:
+        if self._pending or self._upcoming is not None or now_mono < self._retry_at:
             return False
         if self._current is None:
             return self._started  # the first MTK failed: retry
         if self.timing.packet_mode:
             return self._packets >= self.timing.period_packets
-        return now >= self._planned_switch - self.timing.lead
+        return now_mono >= self._planned_switch - self.timing.lead
 
 
 __all__ = [

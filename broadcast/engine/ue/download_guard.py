@@ -10,7 +10,7 @@ MSK client then re-requests the current MSK).
 
 Because unauthenticated traffic triggers it, the signal is raised only for the Key Domain and
 the Key Groups announced for the session, and at most once per Key Group per ``interval``
-seconds. ``now`` is passed in (any monotonic origin).
+seconds. ``now_mono`` is passed in (monotonic seconds, :data:`~broadcast.time.MonotonicS`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Final
 
 from broadcast.proto.keys.ids import KeyDomainId, MskId
+from broadcast.time import MonotonicS
 
 #: Default minimum time between two missed-update signals for one Key Group [P].
 MISSED_SIGNAL_INTERVAL_S: Final = 5.0
@@ -43,7 +44,7 @@ class MissedMskSignal:
         self.interval = interval
         #: Signals raised (after filtering and rate limiting).
         self.signals = 0
-        self._last: dict[int, float] = {}
+        self._last: dict[int, MonotonicS] = {}
 
     def ours(self, key_domain_id: KeyDomainId, msk_id: MskId) -> bool:
         """Whether the MSK belongs to the session's Key Domain and announced Key Groups."""
@@ -51,14 +52,14 @@ class MissedMskSignal:
             return False
         return self.key_groups is None or msk_id.key_group in self.key_groups
 
-    def missed(self, key_domain_id: KeyDomainId, msk_id: MskId, now: float) -> bool:
+    def missed(self, key_domain_id: KeyDomainId, msk_id: MskId, now_mono: MonotonicS) -> bool:
         """Traffic named an MSK the UE lacks; True when the signal was raised."""
         if not self.ours(key_domain_id, msk_id):
             return False
         last = self._last.get(msk_id.key_group)
-        if last is not None and now - last < self.interval:
+        if last is not None and now_mono - last < self.interval:
             return False
-        self._last[msk_id.key_group] = now
+        self._last[msk_id.key_group] = now_mono
         self.signals += 1
         if self.on_missed_msk is not None:
             self.on_missed_msk(key_domain_id, msk_id)

@@ -38,8 +38,8 @@ An MTK object naming an MSK the UE does not hold is refused with ``unknown_msk``
 a missed MSK update (TS 33.246 6.3.2.2.3); the object is kept (a few) and opened when that MSK
 arrives (:meth:`DownloadReceiver.add_msk`, older COUNTERs first).
 
-No socket, clock or thread: :meth:`DownloadReceiver.feed` takes the packet and ``now`` (NTP
-seconds, :func:`broadcast.proto.flute.ntp_seconds`). Key material never appears in reprs or
+No socket, clock or thread: :meth:`DownloadReceiver.feed` takes the packet and ``now_ntp`` (NTP
+seconds, :func:`broadcast.time.ntp_from_unix`). Key material never appears in reprs or
 messages.
 """
 
@@ -57,6 +57,7 @@ from broadcast.proto.keys import KeyDomainId, Msk, MskId, Mtk, MtkId
 from broadcast.proto.mikey import Kind, MikeyError, envelope
 from broadcast.proto.mikey.errors import MacMismatch, MtkIdRejected, ReplayedCounter, UnknownKey
 from broadcast.proto.mikey.verifier import DuplicateMessage, Verifier
+from broadcast.time import NtpS
 
 #: MTKs kept per MSK (current and previous ones, for the grace period after a rotation).
 MTKS_PER_MSK: Final = 8
@@ -220,10 +221,10 @@ class DownloadReceiver:
         return None if mtks is None else mtks.get(key_id.mtk_id)
 
     # --- packets ---------------------------------------------------------------------------------
-    def feed(self, packet: bytes, now: int) -> list[DownloadEvent]:
-        """One ALC packet received at ``now`` (NTP seconds); returns what it completed."""
+    def feed(self, packet: bytes, now_ntp: NtpS) -> list[DownloadEvent]:
+        """One ALC packet received at ``now_ntp`` (NTP seconds); returns what it completed."""
         out: list[DownloadEvent] = []
-        for event in self.flute.feed(packet, now):
+        for event in self.flute.feed(packet, now_ntp):
             if isinstance(event, ReceivedObject):
                 out += self._object(event)
         return out

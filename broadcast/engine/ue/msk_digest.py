@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hmac
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from broadcast import profile
@@ -23,6 +22,7 @@ from broadcast.proto.msk.digest import (
     rspauth,
 )
 from broadcast.proto.msk.errors import DigestError
+from broadcast.time import Rand
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +57,7 @@ def choose_challenge(headers: list[str]) -> Challenge:
 class DigestClient:
     """Digest credentials of one UE (username = B-TID, password = base64(Ks_(ext)_NAF))."""
 
-    def __init__(
-        self, username: str, password: str, *, rand: Callable[[int], bytes] = os.urandom
-    ) -> None:
+    def __init__(self, username: str, password: str, *, rand: Rand = os.urandom) -> None:
         self.username = username
         self._password = password
         self._rand = rand

@@ -25,7 +25,8 @@ is raised only for the Key Groups the announcement lists for this session and at
 Key Group per ``missed_signal_interval`` seconds. The last MTK message of up to
 ``MAX_PARKED`` unknown MSKs is kept and re-checked as soon as that MSK arrives.
 
-Time comes in as ``now`` (seconds, any monotonic origin). No key byte is logged.
+Time comes in as ``now_mono`` (monotonic seconds, :data:`~broadcast.time.MonotonicS`). No key
+byte is logged.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ from broadcast.proto.srtp.packet import parse_rtp_fixed
 from broadcast.proto.srtp.policy import CryptoPolicy
 from broadcast.proto.srtp.receiver import SrtpReceiver
 from broadcast.proto.srtp.transform import split_srtcp, split_srtp
+from broadcast.time import MonotonicS
 
 log = logging.getLogger("broadcast.ue")
 
@@ -186,7 +188,7 @@ class StreamReceiver:
         self._policy = as_crypto_policy(policy)
         self.srtp = self._new_receiver(self._policy)
         self._signal_interval = missed_signal_interval
-        self._last_signal: dict[int, float] = {}
+        self._last_signal: dict[int, MonotonicS] = {}
         self._parked: OrderedDict[tuple[KeyDomainId, MskId], bytes] = OrderedDict()
         self._unkeyed: OrderedDict[bytes, None] = OrderedDict()
         self._accepted: OrderedDict[bytes, None] = OrderedDict()
@@ -239,16 +241,16 @@ class StreamReceiver:
             self._check_mtk(parked, None)
 
     # -- MIKEY -----------------------------------------------------------------------------------
-    def on_mikey(self, data: bytes, now: float = 0.0) -> MtkDelivery | None:
+    def on_mikey(self, data: bytes, now_mono: MonotonicS) -> MtkDelivery | None:
         """One datagram from UDP 2269; returns the MTK delivery when one was installed."""
         self.stats.mikey_received += 1
-        return self._check_mtk(bytes(data), now)
+        return self._check_mtk(bytes(data), now_mono)
 
     def _reject(self, reason: str, detail: object) -> None:
         self.stats.mtk_rejected[reason] += 1
         log.debug("MIKEY message rejected (%s): %s", reason, detail)
 
-    def _check_mtk(self, data: bytes, now: float | None) -> MtkDelivery | None:
+    def _check_mtk(self, data: bytes, now_mono: MonotonicS | None) -> MtkDelivery | None:
         digest = hashlib.sha256(data).digest()
         if digest in self._accepted:
             # A periodic re-send of a message accepted before (also of the current MTK after
@@ -270,9 +272,9 @@ class StreamReceiver:
             return None
         except UnknownKey as exc:
             self._reject(UNKNOWN_MSK, exc)
-            if now is not None:
+            if now_mono is not None:
                 self._park(env.key_domain_id, env.msk_id, data)
-                self._missed(env.key_domain_id, env.msk_id, now)
+                self._missed(env.key_domain_id, env.msk_id, now_mono)
             return None
         except ReplayedCounter as exc:
             self._reject(REPLAY, exc)
@@ -343,13 +345,13 @@ class StreamReceiver:
             self.on_mtk(delivery)
         return True
 
-    def _missed(self, key_domain_id: KeyDomainId, msk_id: MskId, now: float) -> None:
+    def _missed(self, key_domain_id: KeyDomainId, msk_id: MskId, now_mono: MonotonicS) -> None:
         if not self._ours(key_domain_id, msk_id):
             return
         last = self._last_signal.get(msk_id.key_group)
-        if last is not None and now - last < self._signal_interval:
+        if last is not None and now_mono - last < self._signal_interval:
             return
-        self._last_signal[msk_id.key_group] = now
+        self._last_signal[msk_id.key_group] = now_mono
         self.stats.missed_msk_signals += 1
         log.info(
             "missed MSK update: traffic names MSK %s/%s, which this UE lacks", key_domain_id, msk_id
@@ -364,7 +366,7 @@ class StreamReceiver:
         while len(self._unkeyed) > MAX_UNKEYED:
             self._unkeyed.popitem(last=False)
 
-    def _classify_mki(self, mki: bytes, now: float) -> str:
+    def _classify_mki(self, mki: bytes, now_mono: MonotonicS) -> str:
         """Why no key matched ``mki``: the MTK is not here yet, or its MSK is unknown."""
         try:
             msk_id, _ = parse_srtp_mki(mki)
@@ -374,10 +376,10 @@ class StreamReceiver:
         if self.keys.find(msk_id, self.key_domain_id) is not None:
             return NO_MTK_YET
         if self.key_domain_id is not None:
-            self._missed(self.key_domain_id, msk_id, now)
+            self._missed(self.key_domain_id, msk_id, now_mono)
         return UNKNOWN_MSK
 
-    def on_srtp(self, data: bytes, now: float = 0.0) -> bytes | None:
+    def on_srtp(self, data: bytes, now_mono: MonotonicS) -> bytes | None:
         """One SRTP packet; returns the RTP packet when it decrypted (and hands it on)."""
         packet = bytes(data)
         try:
@@ -392,7 +394,7 @@ class StreamReceiver:
         except UnknownMki:
             fixed = parse_rtp_fixed(packet)
             mki = split_srtp(self.srtp.policy, self.srtp.keys.mki_len, packet, fixed.seq).mki
-            self.stats.srtp_undecryptable[self._classify_mki(mki, now)] += 1
+            self.stats.srtp_undecryptable[self._classify_mki(mki, now_mono)] += 1
             return None
         except SrtpError as exc:
             self.stats.srtp_undecryptable[_srtp_reason(exc)] += 1
@@ -401,14 +403,14 @@ class StreamReceiver:
         self._consume(rtp)
         return rtp
 
-    def on_srtcp(self, data: bytes, now: float = 0.0) -> bytes | None:
+    def on_srtcp(self, data: bytes, now_mono: MonotonicS) -> bytes | None:
         """One SRTCP packet; returns the RTCP compound packet when it decrypted."""
         packet = bytes(data)
         try:
             rtcp, _ = self.srtp.unprotect_rtcp(packet)
         except UnknownMki:
             mki = split_srtcp(self.srtp.policy, self.srtp.keys.mki_len, packet).mki
-            self.stats.srtcp_undecryptable[self._classify_mki(mki, now)] += 1
+            self.stats.srtcp_undecryptable[self._classify_mki(mki, now_mono)] += 1
             return None
         except SrtpError as exc:
             self.stats.srtcp_undecryptable[_srtp_reason(exc)] += 1

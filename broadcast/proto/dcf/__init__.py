@@ -34,7 +34,7 @@ from broadcast.proto.dcf.errors import (
 from broadcast.proto.dcf.headers import DcfHeaders
 from broadcast.proto.dcf.keyid import MbmsKeyId
 from broadcast.proto.dcf.limits import DEFAULT_LIMITS, DcfLimits
-from broadcast.proto.dcf.mbms import Rand, content_id, mbms_headers, new_content_id
+from broadcast.proto.dcf.mbms import content_id, mbms_headers, new_content_id
 from broadcast.proto.dcf.reader import DcfReader, parse_dcf
 from broadcast.proto.dcf.writer import DcfWriter, protect_bytes, protect_stream
 
@@ -59,7 +59,6 @@ __all__ = [
     "DcfWriteError",
     "DcfWriter",
     "MbmsKeyId",
-    "Rand",
     "content_id",
     "mbms_headers",
     "new_content_id",

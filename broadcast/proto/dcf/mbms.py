@@ -15,15 +15,13 @@ from __future__ import annotations
 import os
 import string
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from broadcast import profile
 from broadcast.proto.dcf.errors import DcfWriteError
 from broadcast.proto.dcf.headers import DcfHeaders
 from broadcast.proto.dcf.keyid import MbmsKeyId
-
-#: A source of random bytes: ``rand(n)`` returns ``n`` bytes.
-Rand = Callable[[int], bytes]
+from broadcast.time import Rand
 
 _LDH = frozenset(string.ascii_letters + string.digits + "-.")
 

@@ -46,8 +46,9 @@ from broadcast.proto.dcf.headers import (
 )
 from broadcast.proto.dcf.keyid import MbmsKeyId
 from broadcast.proto.dcf.limits import DEFAULT_LIMITS, DcfLimits
-from broadcast.proto.dcf.mbms import Rand, draw, mbms_headers
+from broadcast.proto.dcf.mbms import draw, mbms_headers
 from broadcast.proto.keys import InvalidKeyMaterial, SecretBytes
+from broadcast.time import Rand
 
 #: Largest plaintext length written: keeps every derived size within a u64.
 MAX_PLAINTEXT_LENGTH = (1 << 63) - 1

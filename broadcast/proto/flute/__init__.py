@@ -16,7 +16,8 @@ Layers, bottom up:
 - :mod:`~broadcast.proto.flute.receiver` — session receiver (any order, duplicates, losses,
 bounded).
 
-No sockets, clocks or threads: time is passed in as NTP seconds (:mod:`~broadcast.proto.flute.ntp`).
+No sockets, clocks or threads: time is passed in as NTP seconds (:data:`broadcast.time.NtpS`,
+made by :func:`broadcast.time.ntp_from_unix`; compared by :mod:`~broadcast.proto.flute.ntp`).
 """
 
 from broadcast.proto.flute.alc import (
@@ -96,7 +97,6 @@ from broadcast.proto.flute.lct import (
     decode_header,
     encode_header,
 )
-from broadcast.proto.flute.ntp import ntp_seconds
 from broadcast.proto.flute.receiver import (
     ReceivedFdt,
     ReceivedObject,
@@ -175,7 +175,6 @@ __all__ = [
     "instance_id_newer",
     "mikey_file",
     "next_instance_id",
-    "ntp_seconds",
     "object_headers",
     "parse_fdt",
     "parse_packet",

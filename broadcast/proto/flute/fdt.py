@@ -36,6 +36,7 @@ from broadcast.proto.flute.lct import (
     fdt_instance_id_newer,
     next_fdt_instance_id,
 )
+from broadcast.time import NtpS
 
 #: FDT namespace used by MBMS (TS 26.346 §7.2.10.1).
 FDT_NAMESPACE: Final = "urn:IETF:metadata:2005:FLUTE:FDT"
@@ -89,7 +90,7 @@ class CacheControl:
     """``mbms2007:Cache-Control``: no-cache, max-stale, or Expires (NTP seconds)."""
 
     directive: CacheDirective
-    expires: int | None = None
+    expires: NtpS | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +124,7 @@ class FdtFile:
 class FdtInstance:
     """One FDT Instance. ``expires`` is 32-bit NTP seconds (RFC 3926 §3.3)."""
 
-    expires: int
+    expires: NtpS
     files: tuple[FdtFile, ...]
     complete: bool | None = None
     full_fdt: bool | None = None  # mbms2008:FullFDT
@@ -449,7 +450,7 @@ def _p_cache_control(el: XmlElement) -> CacheControl | None:
         if child.namespace != MBMS2007_NAMESPACE:
             continue
         if child.name == CacheDirective.EXPIRES.value:
-            expires = _p_uint(child, child.text, "Cache-Control/Expires", _MAX_UINT32)
+            expires = NtpS(_p_uint(child, child.text, "Cache-Control/Expires", _MAX_UINT32))
             return CacheControl(CacheDirective.EXPIRES, expires)
         for directive in (CacheDirective.NO_CACHE, CacheDirective.MAX_STALE):
             if child.name == directive.value:
@@ -536,7 +537,7 @@ def parse_fdt(
     complete = root.attribute("Complete")
     full_fdt = _opt(root, "FullFDT", MBMS2008_NAMESPACE)
     return FdtInstance(
-        expires=_p_uint(root, expires_text, "Expires", _MAX_UINT32),
+        expires=NtpS(_p_uint(root, expires_text, "Expires", _MAX_UINT32)),
         files=tuple(files),
         complete=None if complete is None else _p_bool(root, complete, "Complete"),
         full_fdt=None if full_fdt is None else _p_bool(root, full_fdt, "FullFDT"),

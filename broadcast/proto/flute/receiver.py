@@ -7,8 +7,8 @@ encoded (EXT_CENC). Other TOIs are files: their OTI comes from EXT_FTI or, faili
 (EXT_FTI first, RFC 3926 §5). An object is delivered once it is complete *and* described by an
 unexpired FDT Instance; its Content-MD5 and lengths are checked first.
 
-Nothing here reads a clock, a socket or a thread: the caller passes ``now`` (32-bit NTP seconds,
-:func:`broadcast.proto.flute.ntp.ntp_seconds`) with each packet. Memory is bounded: objects above
+Nothing here reads a clock, a socket or a thread: the caller passes ``now_ntp`` (32-bit NTP
+seconds, :func:`broadcast.time.ntp_from_unix`) with each packet. Memory is bounded: objects above
 ``max_object_size`` are refused before any allocation, symbol storage is capped in total, and the
 number of objects being assembled — and of those no FDT describes yet — is capped, the least
 recently active being dropped first. Bad input never raises: each rejected packet is counted under
@@ -47,6 +47,7 @@ from broadcast.proto.flute.fdt import (
 from broadcast.proto.flute.fec import ObjectDecoder, Oti, get_scheme
 from broadcast.proto.flute.lct import FluteVersion, fdt_instance_id_newer
 from broadcast.proto.flute.ntp import ntp_not_after
+from broadcast.time import NtpS
 
 _DEFAULT_MAX_BUFFERED: Final = 256 * 1024 * 1024
 #: Bookkeeping charged per symbol held before the OTI is known (about what a dict entry with its
@@ -120,7 +121,7 @@ class ReceiverStats:
 class _Entry:
     file: FdtFile
     instance_id: int
-    expires: int
+    expires: NtpS
 
 
 @dataclass(slots=True)
@@ -157,11 +158,11 @@ class SessionReceiver:
         self._buffered = 0
 
     # --- public API ------------------------------------------------------------------------------
-    def feed(self, packet: bytes, now: int) -> list[Event]:
-        """Process one ALC packet received at ``now`` (NTP seconds); return what completed."""
+    def feed(self, packet: bytes, now_ntp: NtpS) -> list[Event]:
+        """Process one ALC packet received at ``now_ntp`` (NTP seconds); return what completed."""
         self.stats.packets += 1
         try:
-            events = self._feed(packet, now)
+            events = self._feed(packet, now_ntp)
         except FluteError as err:
             self.stats.rejected[err.reason] += 1
             self.last_error = err
@@ -169,9 +170,9 @@ class SessionReceiver:
         self.stats.accepted += 1
         return events
 
-    def expire(self, now: int) -> None:
-        """Forget FDT entries whose FDT Instance expired at or before ``now``."""
-        for toi in [t for t, e in self._files.items() if ntp_not_after(e.expires, now)]:
+    def expire(self, now_ntp: NtpS) -> None:
+        """Forget FDT entries whose FDT Instance expired at or before ``now_ntp``."""
+        for toi in [t for t, e in self._files.items() if ntp_not_after(e.expires, now_ntp)]:
             del self._files[toi]
 
     @property
@@ -184,13 +185,13 @@ class SessionReceiver:
         """Objects (files and FDT Instances) being assembled."""
         return len(self._objects) + len(self._fdts)
 
-    def fdt_entry(self, toi: int, now: int) -> FdtFile | None:
+    def fdt_entry(self, toi: int, now_ntp: NtpS) -> FdtFile | None:
         """The resolved FDT entry for ``toi`` if an unexpired FDT Instance describes it."""
-        entry = self._live_entry(toi, now)
+        entry = self._live_entry(toi, now_ntp)
         return None if entry is None else entry.file
 
     # --- packets ---------------------------------------------------------------------------------
-    def _feed(self, raw: bytes, now: int) -> list[Event]:
+    def _feed(self, raw: bytes, now_ntp: NtpS) -> list[Event]:
         cfg = self.config
         packet = parse_packet(raw, version=cfg.version, max_object_size=cfg.max_object_size)
         if packet.tsi != self.tsi:
@@ -204,10 +205,10 @@ class SessionReceiver:
         if packet.sbn is None or packet.esi is None:
             return []  # data-less packet (RFC 5775 §4.1)
         if packet.toi == FDT_TOI:
-            return self._fdt_packet(packet, now)
-        return self._file_packet(packet, now)
+            return self._fdt_packet(packet, now_ntp)
+        return self._file_packet(packet, now_ntp)
 
-    def _fdt_packet(self, packet: AlcPacket, now: int) -> list[Event]:
+    def _fdt_packet(self, packet: AlcPacket, now_ntp: NtpS) -> list[Event]:
         ext = packet.fdt
         if ext is None:
             raise MissingExtFdt("TOI 0 packet without EXT_FDT", field="EXT_FDT")
@@ -243,19 +244,19 @@ class SessionReceiver:
             instance = parse_fdt(
                 document, max_bytes=cfg.max_fdt_size, max_files=cfg.max_files_per_fdt
             )
-            if ntp_not_after(instance.expires, now):
+            if ntp_not_after(instance.expires, now_ntp):
                 raise ExpiredFdt(f"FDT Instance {iid} expired", field="Expires")
         except FluteError as err:
             self._discard(err)
             return []
-        return self._apply_fdt(iid, instance, now)
+        return self._apply_fdt(iid, instance, now_ntp)
 
-    def _file_packet(self, packet: AlcPacket, now: int) -> list[Event]:
+    def _file_packet(self, packet: AlcPacket, now_ntp: NtpS) -> list[Event]:
         toi = packet.toi
         if toi in self._delivered:
             self.stats.duplicates += 1
             return []
-        entry = self._live_entry(toi, now)
+        entry = self._live_entry(toi, now_ntp)
         state = self._objects.get(toi)
         if state is None:
             state = self._new_assembly(
@@ -273,7 +274,7 @@ class SessionReceiver:
             elif fdt_oti is not None:
                 self._set_oti(state, fdt_oti)
             self._store(state, packet)
-        return self._try_finish(toi, now)
+        return self._try_finish(toi, now_ntp)
 
     # --- assembly --------------------------------------------------------------------------------
     def _new_assembly(
@@ -378,14 +379,14 @@ class SessionReceiver:
             self._drop(*victim)
 
     # --- FDT database and delivery ---------------------------------------------------------------
-    def _live_entry(self, toi: int, now: int) -> _Entry | None:
+    def _live_entry(self, toi: int, now_ntp: NtpS) -> _Entry | None:
         entry = self._files.get(toi)
-        if entry is not None and ntp_not_after(entry.expires, now):
+        if entry is not None and ntp_not_after(entry.expires, now_ntp):
             del self._files[toi]
             return None
         return entry
 
-    def _apply_fdt(self, iid: int, instance: FdtInstance, now: int) -> list[Event]:
+    def _apply_fdt(self, iid: int, instance: FdtInstance, now_ntp: NtpS) -> list[Event]:
         self.stats.fdt_instances += 1
         events: list[Event] = [ReceivedFdt(iid, instance)]
         for item in instance.files:
@@ -396,7 +397,7 @@ class SessionReceiver:
                     old.expires = instance.expires
                 continue
             if old is None and len(self._files) >= self.config.max_fdt_entries:
-                self.expire(now)
+                self.expire(now_ntp)
                 if len(self._files) >= self.config.max_fdt_entries:
                     soonest = min(self._files, key=lambda t: self._files[t].expires)
                     del self._files[soonest]
@@ -411,16 +412,16 @@ class SessionReceiver:
                     if state.oti is not None:
                         self._check_length(self._files[item.toi].file, state.oti)
                     self._set_oti(state, fdt_oti)
-                events += self._try_finish(item.toi, now)
+                events += self._try_finish(item.toi, now_ntp)
             except FluteError as err:
                 self._discard(err)
                 if item.toi in self._objects:
                     self._drop(self._objects, item.toi)
         return events
 
-    def _try_finish(self, toi: int, now: int) -> list[Event]:
+    def _try_finish(self, toi: int, now_ntp: NtpS) -> list[Event]:
         state = self._objects.get(toi)
-        entry = self._live_entry(toi, now)
+        entry = self._live_entry(toi, now_ntp)
         if state is None or state.decoder is None or not state.decoder.is_complete:
             return []
         if entry is None:

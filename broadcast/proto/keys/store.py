@@ -42,6 +42,7 @@ from broadcast.proto.keys.errors import InvalidIdentifier, KeyStateError
 from broadcast.proto.keys.ids import KeyDomainId, MskId, MtkId, MukId
 from broadcast.proto.keys.material import Msk, Muk
 from broadcast.proto.srtp.settings import SrtpConfig
+from broadcast.time import UnixS
 
 
 class MskState(enum.StrEnum):
@@ -140,7 +141,7 @@ class MukRecord:
 
     muk_id: MukId
     key: Muk
-    expires_at: int
+    expires_at: UnixS
 
     def __post_init__(self) -> None:
         if not isinstance(self.key, Muk):
@@ -148,9 +149,9 @@ class MukRecord:
         if isinstance(self.expires_at, bool) or not isinstance(self.expires_at, int):
             raise TypeError("MukRecord.expires_at must be an int (unix seconds)")
 
-    def is_expired(self, now: int) -> bool:
-        """True when ``now`` (unix seconds, given by the caller) is at or past the expiry."""
-        return now >= self.expires_at
+    def is_expired(self, now_unix: UnixS) -> bool:
+        """True when ``now_unix`` (given by the caller) is at or past the expiry."""
+        return now_unix >= self.expires_at
 
 
 class KeyStore(Protocol):
@@ -288,8 +289,8 @@ class KeyStore(Protocol):
         ...
 
     # --- MUKs (TS 33.246 6.3.2.2: MUK from GBA, identified by IDi || IDr) --------------------
-    def put_muk(self, muk_id: MukId, key: Muk, *, expires_at: int) -> MukRecord:
-        """Store or replace the MUK of a MUK ID with its expiry (unix seconds)."""
+    def put_muk(self, muk_id: MukId, key: Muk, *, expires_at_unix: UnixS) -> MukRecord:
+        """Store or replace the MUK of a MUK ID with its expiry (whole unix seconds)."""
         ...
 
     def get_muk(self, muk_id: MukId) -> MukRecord:
@@ -305,8 +306,8 @@ class KeyStore(Protocol):
         without a MUK is absent from the result (no UnknownKey)."""
         ...
 
-    def purge_expired_muks(self, now: int) -> int:
-        """Delete the MUKs expired at ``now`` (unix seconds); returns how many. Counters stay."""
+    def purge_expired_muks(self, now_unix: UnixS) -> int:
+        """Delete the MUKs expired at ``now_unix``; returns how many. Counters stay."""
         ...
 
     # --- life cycle ------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """HTTP Digest access authentication (RFC 7616), sans-IO, for the MSK request (TS 33.246
 6.2.1.3, 6.3.2.2.1; profile.md "Transport").
 
-Both sides of the exchange, with ``now``/``rand`` injected:
+Both sides of the exchange, with ``now_unix``/``rand`` injected:
 
 * header parsing — :func:`parse_challenges` (``WWW-Authenticate``), :func:`parse_authorization`
   (``Authorization``), :func:`parse_auth_info` (``Authentication-Info``): RFC 7235 auth-params,
@@ -33,6 +33,7 @@ from typing import Final
 
 from broadcast import profile
 from broadcast.proto.msk.errors import DigestError
+from broadcast.time import Rand, UnixS
 
 #: Longest header value parsed, most auth-params per challenge / credentials.
 MAX_HEADER_LEN: Final = 4096
@@ -436,7 +437,7 @@ class _NonceUse:
 class NonceManager:
     """Self-authenticating nonces: base64url(issue time ms (8) || random (12) || HMAC (16)).
 
-    A nonce is accepted while ``now < issue + lifetime``; after that a correct answer is
+    A nonce is accepted while ``now_unix < issue + lifetime``; after that a correct answer is
     ``stale``. For every nonce in use the highest nonce-count is kept; a request must carry a
     higher one. At most ``max_tracked`` nonces are tracked: when full, the entry first used
     longest ago is dropped and every nonce issued at or before its issue time becomes stale (so
@@ -449,7 +450,7 @@ class NonceManager:
         secret: bytes | None = None,
         lifetime_s: float = 300.0,
         max_tracked: int = 100_000,
-        rand: Callable[[int], bytes] = os.urandom,
+        rand: Rand = os.urandom,
     ) -> None:
         if lifetime_s <= 0 or max_tracked <= 0:
             raise ValueError("nonce lifetime and max_tracked must be positive")
@@ -483,8 +484,8 @@ class NonceManager:
         """The ``opaque`` this server hands out (constant per secret)."""
         return self._opaque
 
-    def issue(self, now: float) -> str:
-        body = int(now * 1000).to_bytes(_NONCE_TIME_LEN, "big") + self._random_part()
+    def issue(self, now_unix: UnixS) -> str:
+        body = int(now_unix * 1000).to_bytes(_NONCE_TIME_LEN, "big") + self._random_part()
         return base64.urlsafe_b64encode(body + self._mac(body)).decode("ascii")
 
     def issued_ms(self, nonce: str) -> int:
@@ -499,12 +500,14 @@ class NonceManager:
             raise DigestError("unknown nonce", field="nonce")
         return int.from_bytes(raw[:_NONCE_TIME_LEN], "big")
 
-    def is_stale(self, issued_ms: int, now: float) -> bool:
-        return issued_ms <= self._watermark_ms or int(now * 1000) >= issued_ms + self._lifetime_ms
+    def is_stale(self, issued_ms: int, now_unix: UnixS) -> bool:
+        return (
+            issued_ms <= self._watermark_ms or int(now_unix * 1000) >= issued_ms + self._lifetime_ms
+        )
 
-    def consume(self, nonce: str, issued_ms: int, nc: int, now: float) -> None:
+    def consume(self, nonce: str, issued_ms: int, nc: int, now_unix: UnixS) -> None:
         """Record ``nc`` for ``nonce``; DigestError(stale) when expired, 401 when replayed."""
-        if self.is_stale(issued_ms, now):
+        if self.is_stale(issued_ms, now_unix):
             raise DigestError("nonce expired", field="nonce", stale=True)
         use = self._used.get(nonce)
         if use is not None and nc <= use.last_nc:
@@ -512,13 +515,13 @@ class NonceManager:
         if nc < 1:
             raise DigestError("nonce-count must start at 1", field="nc")
         if use is None:
-            self._purge(now)
+            self._purge(now_unix)
             self._used[nonce] = _NonceUse(issued_ms, nc)
         else:
             use.last_nc = nc
 
-    def _purge(self, now: float) -> None:
-        now_ms = int(now * 1000)
+    def _purge(self, now_unix: UnixS) -> None:
+        now_ms = int(now_unix * 1000)
         if len(self._used) < self._max:
             return
         for key in [k for k, u in self._used.items() if now_ms >= u.issued_ms + self._lifetime_ms]:
@@ -556,9 +559,9 @@ class DigestServer:
             if a not in HASHES:
                 raise ValueError(f"unsupported Digest algorithm {a!r}")
 
-    def challenges(self, now: float, *, stale: bool = False) -> list[str]:
+    def challenges(self, now_unix: UnixS, *, stale: bool = False) -> list[str]:
         """One ``WWW-Authenticate`` value per algorithm (preferred first), one fresh nonce."""
-        nonce = self.nonces.issue(now)
+        nonce = self.nonces.issue(now_unix)
         opaque = self.nonces.opaque()
         tail = ", stale=true" if stale else ""
         return [
@@ -573,7 +576,7 @@ class DigestServer:
         *,
         method: str,
         uri: str,
-        now: float,
+        now_unix: UnixS,
         password_of: Callable[[str], str | None],
     ) -> DigestSuccess:
         """Check ``header`` for a request ``method uri``; ``password_of(username)`` gives the
@@ -609,11 +612,11 @@ class DigestServer:
         expected = _kd(alg, ha1, method=method, **fields)
         if not hmac.compare_digest(expected.encode(), creds.response.encode()) or password is None:
             raise DigestError("wrong credentials", field="response")
-        self.nonces.consume(creds.nonce, issued, creds.nc, now)
+        self.nonces.consume(creds.nonce, issued, creds.nc, now_unix)
         # rspauth (RFC 7616 §3.5): the same H(A1), A2 with an empty method.
         auth = _kd(alg, ha1, method="", **fields)
         info = (
-            f"nextnonce={_quote(self.nonces.issue(now))}, qop={profile.DIGEST_QOP}, "
+            f"nextnonce={_quote(self.nonces.issue(now_unix))}, qop={profile.DIGEST_QOP}, "
             f"rspauth={_quote(auth)}, cnonce={_quote(creds.cnonce)}, nc={creds.nc_text}"
         )
         return DigestSuccess(creds, info)

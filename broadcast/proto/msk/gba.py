@@ -27,6 +27,7 @@ from broadcast import profile
 from broadcast.proto.keys.ids import MukId
 from broadcast.proto.keys.material import Muk, SessionKey
 from broadcast.proto.msk.errors import GbaError
+from broadcast.time import UnixS
 
 #: Longest FQDN (RFC 1035) and longest IMPI / B-TID accepted (an NAI, RFC 7542 suggests 253).
 MAX_FQDN_LEN: Final = 253
@@ -114,10 +115,10 @@ class NafKey:
     b_tid: str
     impi: str
     ks_naf: SessionKey
-    expires_at: int
+    expires_at: UnixS
 
-    def is_expired(self, now: int) -> bool:
-        return now >= self.expires_at
+    def is_expired(self, now_unix: UnixS) -> bool:
+        return now_unix >= self.expires_at
 
     @property
     def password(self) -> str:
@@ -139,8 +140,9 @@ class GbaMiss(enum.Enum):
 class GbaKeySource(Protocol):
     """Where the BM-SC (a NAF) gets Ks_(ext)_NAF for a B-TID (TS 33.246 6.2.1, TS 33.220 Zn)."""
 
-    def naf_key(self, b_tid: str, naf: bytes, now: int) -> NafKey | GbaMiss:
-        """Ks_(ext)_NAF of ``b_tid`` for the NAF-ID ``naf`` at ``now`` (unix seconds), or why not.
+    def naf_key(self, b_tid: str, naf: bytes, now_unix: UnixS) -> NafKey | GbaMiss:
+        """Ks_(ext)_NAF of ``b_tid`` for the NAF-ID ``naf`` at ``now_unix`` (whole unix seconds),
+        or why not.
 
         A syntactically bad B-TID is UNKNOWN (never an exception): it comes from the network.
         """

@@ -5,7 +5,8 @@
 needs of the BM-SC's durable tables — subscriptions, registrations, deliveries, the rotation
 schedule — as :class:`~broadcast.proto.keys.store.KeyStore` is what it needs of the key store;
 :class:`broadcast.store.bmsc.SQLiteBmscStore` implements both halves' tables in SQLite.
-Every write commits before it returns.
+Every write commits before it returns. Every time here is Unix seconds
+(:data:`~broadcast.time.UnixS`): the rows outlive the process.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 from broadcast.proto.keys.ids import KeyDomainId, MukId
+from broadcast.time import UnixS
 
 
 def muk_tag(idr: bytes) -> int:
@@ -58,8 +60,8 @@ class Registration:
     muk_id: MukId
     host: str
     port: int
-    registered_at: float
-    updated_at: float
+    registered_at: UnixS
+    updated_at: UnixS
     id: int = 0  # the row id (0: not known)
 
 
@@ -90,7 +92,7 @@ class NewDelivery:
     counter: int
     ack_required: bool
     message: bytes
-    next_at: float
+    next_at: UnixS
     reg_id: int = 0  # the registration's row id (0: looked up by Key Group and IMPI)
 
 
@@ -111,9 +113,9 @@ class Delivery:
     message: bytes
     state: DeliveryState
     attempts: int
-    next_at: float
-    created_at: float
-    done_at: float | None
+    next_at: UnixS
+    created_at: UnixS
+    done_at: UnixS | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +158,7 @@ class BmscStore(Protocol):
         muk_id: MukId,
         host: str,
         port: int,
-        now: float,
+        now_unix: UnixS,
     ) -> tuple[Registration, bool]:
         """Register (or update) a UE for a Key Group; returns (registration, newly initiated)."""
         ...
@@ -171,12 +173,12 @@ class BmscStore(Protocol):
         """The group's registrations as light rows in id order, ``chunk`` at a time."""
         ...
 
-    def add_deliveries(self, items: Sequence[NewDelivery], now: float) -> list[int]:
+    def add_deliveries(self, items: Sequence[NewDelivery], now_unix: UnixS) -> list[int]:
         """Record messages (one transaction), superseding older pending ones; their row ids."""
         ...
 
     def add_deliveries_bulk(
-        self, items: Sequence[NewDelivery], now: float, *, supersede: bool = True
+        self, items: Sequence[NewDelivery], now_unix: UnixS, *, supersede: bool = True
     ) -> None:
         """Record many messages in one transaction."""
         ...
@@ -189,8 +191,8 @@ class BmscStore(Protocol):
         key_group: int,
         key_number: int,
         ack_required: bool,
-        next_at: float,
-        now: float,
+        next_at_unix: UnixS,
+        now_unix: UnixS,
         rows: Sequence[tuple[RegistrationRow, int, int, bytes]],
         supersede: bool,
     ) -> None:
@@ -204,12 +206,12 @@ class BmscStore(Protocol):
         ...
 
     def mark_pulls_answered(
-        self, key_domain: KeyDomainId, key_group: int, impi: str, now: float
+        self, key_domain: KeyDomainId, key_group: int, impi: str, now_unix: UnixS
     ) -> int: ...
 
     def schedule(
         self, key_domain: KeyDomainId, key_group: int
-    ) -> tuple[float | None, float | None]:
+    ) -> tuple[UnixS | None, UnixS | None]:
         """(current_since, promote_at) of a group; (None, None) if never recorded."""
         ...
 
@@ -218,29 +220,29 @@ class BmscStore(Protocol):
         key_domain: KeyDomainId,
         key_group: int,
         *,
-        current_since: float | None,
-        promote_at: float | None,
+        current_since_unix: UnixS | None,
+        promote_at_unix: UnixS | None,
     ) -> None: ...
 
     # --- the push scheduler's side (sending, ACKs, retransmission) ---------------------------
-    def due_for_send(self, now: float, limit: int) -> list[DueDelivery]:
-        """Pending deliveries due by ``now`` (at most ``limit``), as light rows."""
+    def due_for_send(self, now_unix: UnixS, limit: int) -> list[DueDelivery]:
+        """Pending deliveries due by ``now_unix`` (at most ``limit``), as light rows."""
         ...
 
-    def next_due_at(self) -> float | None:
+    def next_due_at(self) -> UnixS | None:
         """When the next pending delivery that is not waiting behind another one is due."""
         ...
 
     def record_attempts(
         self,
-        sent: Sequence[tuple[int, int, float]],
+        sent: Sequence[tuple[int, int, UnixS]],
         finished: Sequence[tuple[int, DeliveryState]],
-        now: float,
+        now_unix: UnixS,
     ) -> None:
         """One transaction: ``sent`` = (id, attempts, next_at); ``finished`` = (id, state)."""
         ...
 
-    def mark_acked(self, ids: Sequence[int], now: float) -> int:
+    def mark_acked(self, ids: Sequence[int], now_unix: UnixS) -> int:
         """Pending deliveries ``ids`` -> acked; how many changed."""
         ...
 

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
+from broadcast.time import UnixS
+
 MAGIC_US: Final = 0xA1B2C3D4
 MAGIC_NS: Final = 0xA1B23C4D
 MAGIC_PCAPNG: Final = 0x0A0D0D0A
@@ -58,7 +60,7 @@ class PcapError(ValueError):
 class UdpRecord:
     """One UDP datagram from the capture. ``time`` in seconds since the Unix epoch."""
 
-    time: float
+    time: UnixS
     src: str
     sport: int
     dst: str
@@ -139,7 +141,7 @@ def _ip_payload_offset(frame: bytes, linktype: int) -> int | str:
     return at if proto == ETHERTYPE_IPV4 else "not_ipv4"
 
 
-def parse_frame(frame: bytes, linktype: int, time: float) -> UdpRecord | str:
+def parse_frame(frame: bytes, linktype: int, captured_unix: UnixS) -> UdpRecord | str:
     """The UDP datagram in one captured frame, or the reason it is skipped."""
     at = _ip_payload_offset(frame, linktype)
     if isinstance(at, str):
@@ -167,7 +169,7 @@ def parse_frame(frame: bytes, linktype: int, time: float) -> UdpRecord | str:
     if length < 8 or length > total - ihl:
         return "bad_udp_length"
     return UdpRecord(
-        time,
+        captured_unix,
         ".".join(str(b) for b in frame[at + 12 : at + 16]),
         int.from_bytes(frame[udp : udp + 2], "big"),
         ".".join(str(b) for b in frame[at + 16 : at + 20]),
@@ -208,7 +210,7 @@ class PcapReader:
             if incl < orig:
                 stats.skipped["snapped"] += 1
                 continue
-            result = parse_frame(frame, h.linktype, sec + sub / divisor)
+            result = parse_frame(frame, h.linktype, UnixS(sec + sub / divisor))
             if isinstance(result, str):
                 stats.skipped[result] += 1
                 continue

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Final
 
 from broadcast.proto.rtp.rtp import RTCP_SDES, RTCP_SR
+from broadcast.time import MonotonicS
 
-#: Seconds from the NTP epoch (1900) to the Unix epoch (1970).
-NTP_UNIX_OFFSET: Final = 2_208_988_800
 #: SDES item CNAME (RFC 3550 §6.5.1).
 SDES_CNAME: Final = 1
 MAX_CNAME: Final = 255
+_NEVER: Final = MonotonicS(0.0)
 
 
 @dataclass(slots=True)
@@ -28,15 +28,8 @@ class SenderCounters:
     packets: int = 0
     octets: int = 0
     rtp_timestamp: int = 0
-    #: ``clock()`` value when the last packet was sent.
-    last_sent: float = 0.0
-
-
-def ntp_timestamp(unix_time: float) -> int:
-    """64-bit NTP timestamp (RFC 3550 §4) of a Unix time in seconds."""
-    seconds = int(unix_time) + NTP_UNIX_OFFSET
-    fraction = int((unix_time - int(unix_time)) * (1 << 32)) & 0xFFFF_FFFF
-    return ((seconds & 0xFFFF_FFFF) << 32) | fraction
+    #: The monotonic time the last packet was sent.
+    last_sent: MonotonicS = _NEVER
 
 
 def sender_report(
@@ -61,4 +54,4 @@ def sender_report(
     return sr + sdes
 
 
-__all__ = ["NTP_UNIX_OFFSET", "SenderCounters", "ntp_timestamp", "sender_report"]
+__all__ = ["SenderCounters", "sender_report"]
