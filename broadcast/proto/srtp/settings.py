@@ -35,17 +35,14 @@ from typing import Final
 
 from broadcast import profile
 from broadcast.proto.errors import ConfigError
-from broadcast.proto.mikey.constants import SrtpAuthAlg, SrtpEncrAlg
-from broadcast.proto.mikey.srtp_policy import RCC_MODES, SrtpPolicy
+from broadcast.proto.mikey.srtp_policy import RCC_MODES, RCC_OFF, SRTP_CIPHERS, SrtpPolicy
 
-CIPHERS: Final = ("aes-cm-128", "null")
+CIPHERS: Final = tuple(SRTP_CIPHERS)
 #: SRTP tag lengths in bits; ``None`` = the NULL authentication transform.
 AUTH_TAGS: Final = (80, 32, None)
-RCC_CHOICES: Final = (*RCC_MODES, "off")
+RCC_CHOICES: Final = (*RCC_MODES, RCC_OFF)
 #: The settings in the order of every configuration file.
 KEYS: Final = ("cipher", "auth_tag", "rcc", "roc_rate")
-#: RFC 4771 §5: the RCCm3 tag is the ROC alone.
-ROC_TAG_BYTES: Final = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,30 +114,9 @@ def _toml(value: object) -> str:
 
 def srtp_policy(config: SrtpConfig) -> SrtpPolicy:
     """The policy as the MIKEY SP payload value (RFC 3830 §6.10.1, RFC 4771 §5): what the BM-SC
-    puts into the MSK messages of the Key Group, and what the SRTP sender is built from."""
-    aes = config.cipher == "aes-cm-128"
-    rcc = config.rcc != "off"
-    auth_alg: int
-    if config.rcc == "RCCm3":
-        auth_alg, tag = SrtpAuthAlg.RCCM3, ROC_TAG_BYTES
-    elif rcc:
-        auth_alg, tag = RCC_MODES[config.rcc], (config.auth_tag or 0) // 8
-    elif config.auth_tag is None:
-        auth_alg, tag = SrtpAuthAlg.NULL, 0
-    else:
-        auth_alg, tag = SrtpAuthAlg.HMAC_SHA1, config.auth_tag // 8
-    return SrtpPolicy(
-        encr_alg=SrtpEncrAlg.AES_CM if aes else SrtpEncrAlg.NULL,
-        srtp_auth_alg=auth_alg,
-        srtcp_auth_alg=SrtpAuthAlg.HMAC_SHA1,
-        srtp_auth_tag_len=tag,
-        srtcp_auth_tag_len=profile.SRTCP_AUTH_TAG_BITS // 8,
-        key_derivation_rate=profile.SRTP_KEY_DERIVATION_RATE,
-        roc_transmission_rate=config.roc_rate if rcc else 1,
-        srtp_encryption=aes,
-        srtcp_encryption=aes,
-        srtp_authentication=config.auth_tag is not None,
-    )
+    puts into the MSK messages of the Key Group, and what the SRTP sender is built from
+    (:meth:`~broadcast.proto.mikey.srtp_policy.SrtpPolicy.of`, the one mapping of the words)."""
+    return SrtpPolicy.of(config.cipher, config.auth_tag, config.rcc, config.roc_rate)
 
 
 __all__ = ["AUTH_TAGS", "CIPHERS", "KEYS", "RCC_CHOICES", "SrtpConfig", "srtp_policy"]
